@@ -1,0 +1,92 @@
+//! Wake-ups: who is waiting for what, and the signal that something arrived.
+//!
+//! Every waiting long poll and every open event stream holds a `watch::Receiver` of the newest id
+//! of its queue (a bot's `update_id`, a person's event `seq`). The store's writer calls
+//! [`Hub::announce`] right after each commit, which bumps the matching watch; a waiter subscribes
+//! *before* it reads the store, so an update committed between the read and the wait still wakes
+//! it. There is no polling loop anywhere.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use roost_store::Effect;
+use tokio::sync::watch;
+
+pub struct Hub {
+    /// std Mutex, not tokio's: held only for a map lookup, never across `.await`.
+    bots: Mutex<HashMap<i64, watch::Sender<i64>>>,
+    users: Mutex<HashMap<i64, watch::Sender<i64>>>,
+    /// Becomes `true` when the server shuts down: every waiter returns at once.
+    closing: watch::Sender<bool>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub { bots: Mutex::default(), users: Mutex::default(), closing: watch::channel(false).0 }
+    }
+}
+
+impl Hub {
+    /// A receiver that changes whenever the bot's update queue grows.
+    pub fn subscribe_bot(&self, bot_id: i64) -> watch::Receiver<i64> {
+        subscribe(&self.bots, bot_id)
+    }
+
+    /// A receiver that changes whenever the person's event stream grows.
+    pub fn subscribe_user(&self, user_id: i64) -> watch::Receiver<i64> {
+        subscribe(&self.users, user_id)
+    }
+
+    /// Wakes the waiters of everything a commit touched. Called on the writer thread: it only
+    /// takes two short locks and never blocks on a waiter.
+    pub fn announce(&self, effects: &[Effect]) {
+        for effect in effects {
+            match *effect {
+                Effect::BotUpdate { bot_id, update_id } => bump(&self.bots, bot_id, update_id),
+                Effect::UserEvent { user_id, seq } => bump(&self.users, user_id, seq),
+            }
+        }
+    }
+
+    /// A receiver that turns `true` when the server begins to shut down.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
+    /// Ends every long poll and event stream: called first on shutdown.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Forgets queues nobody waits on any more.
+    pub fn prune(&self) {
+        for map in [&self.bots, &self.users] {
+            if let Ok(mut map) = map.lock() {
+                map.retain(|_, sender| sender.receiver_count() > 0);
+            }
+        }
+    }
+}
+
+fn subscribe(map: &Mutex<HashMap<i64, watch::Sender<i64>>>, key: i64) -> watch::Receiver<i64> {
+    match map.lock() {
+        Ok(mut map) => map.entry(key).or_insert_with(|| watch::channel(0).0).subscribe(),
+        // A poisoned lock means a panic elsewhere; a receiver that never fires still lets the
+        // waiter time out cleanly.
+        Err(_) => watch::channel(0).1,
+    }
+}
+
+fn bump(map: &Mutex<HashMap<i64, watch::Sender<i64>>>, key: i64, value: i64) {
+    if let Ok(map) = map.lock() {
+        if let Some(sender) = map.get(&key) {
+            sender.send_if_modified(|current| {
+                let newer = value > *current;
+                if newer {
+                    *current = value;
+                }
+                newer
+            });
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Each bot's update queue, read by long polling.
+
+use std::time::Duration;
+
+use roost_store::{Queries, StoreError};
+use roost_types::limits::{GET_UPDATES_LIMIT_MAX, GET_UPDATES_LIMIT_MIN, GET_UPDATES_TIMEOUT_MAX};
+use roost_types::requests::{DeleteWebhook, GetUpdates};
+use roost_types::{ApiError, UPDATE_TYPES, Update, WebhookInfo};
+
+use crate::{Core, Error, Result};
+
+/// Checks and normalises an `allowed_updates` list to the JSON stored with the bot.
+fn allowed_updates_json(list: &[String]) -> Result<String> {
+    if let Some(unknown) = list.iter().find(|kind| !UPDATE_TYPES.contains(&kind.as_str())) {
+        return Err(ApiError::bad_request(format_args!(
+            "unknown update type \"{unknown}\" in allowed_updates"
+        ))
+        .into());
+    }
+    let mut list: Vec<&str> = list.iter().map(String::as_str).collect();
+    list.sort_unstable();
+    list.dedup();
+    Ok(serde_json::to_string(&list).map_err(StoreError::from)?)
+}
+
+impl Core {
+    /// Bot API `getUpdates`, with long polling.
+    ///
+    /// `offset` confirms (deletes) every update below it; a negative offset keeps only the last
+    /// `-offset` updates. With a `timeout`, the call waits until an update arrives or the timeout
+    /// passes. The wait subscribes to the bot's wake-up signal *before* reading the queue, so an
+    /// update committed at any moment of the call is seen.
+    pub async fn get_updates(&self, bot: i64, req: GetUpdates) -> Result<Vec<Update>> {
+        let limit =
+            req.limit.unwrap_or(GET_UPDATES_LIMIT_MAX).clamp(GET_UPDATES_LIMIT_MIN, GET_UPDATES_LIMIT_MAX);
+        let timeout = Duration::from_secs(req.timeout.unwrap_or(0).clamp(0, GET_UPDATES_TIMEOUT_MAX) as u64);
+        let allowed = req.allowed_updates.as_deref().map(allowed_updates_json).transpose()?;
+        let offset = req.offset.unwrap_or(0);
+
+        let mut wake = self.hub().subscribe_bot(bot);
+        let (state, first_pending) =
+            self.store().read(move |r| Ok::<_, Error>((r.bot(bot)?, r.first_pending_update(bot)?))).await?;
+        let state = state.ok_or(ApiError::UNAUTHORIZED)?;
+        if !state.webhook_url.is_empty() {
+            return Err(ApiError::CONFLICT_WEBHOOK_ACTIVE.into());
+        }
+
+        // Confirm what the offset says was received, and remember allowed_updates; one write,
+        // and only when something changes.
+        let confirm_below =
+            if offset > 0 { first_pending.filter(|&first| first < offset).map(|_| offset) } else { None };
+        let allowed_changed =
+            allowed.as_ref().filter(|json| state.allowed_updates.as_ref() != Some(json)).cloned();
+        let mut from = offset.max(0);
+        if offset < 0 || confirm_below.is_some() || allowed_changed.is_some() {
+            from = self
+                .store()
+                .write(move |w| {
+                    if let Some(json) = &allowed_changed {
+                        w.set_allowed_updates(bot, Some(json))?;
+                    }
+                    let mut from = offset.max(0);
+                    if offset < 0 {
+                        if let Some(keep_from) = w.nth_newest_update(bot, -offset)? {
+                            w.confirm_updates(bot, keep_from)?;
+                            from = keep_from;
+                        }
+                    } else if let Some(below) = confirm_below {
+                        w.confirm_updates(bot, below)?;
+                    }
+                    Ok::<_, Error>(from)
+                })
+                .await?;
+        }
+
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut closing = self.hub().closing();
+        loop {
+            let stored =
+                self.store().read(move |r| r.pending_updates(bot, from, limit).map_err(Error::from)).await?;
+            if !stored.is_empty() {
+                return stored
+                    .iter()
+                    .map(|u| Ok(serde_json::from_str(&u.payload).map_err(StoreError::from)?))
+                    .collect();
+            }
+            if *closing.borrow_and_update() {
+                return Ok(Vec::new());
+            }
+            // Nothing yet: wait for the next commit for this bot, the deadline, or shutdown.
+            tokio::select! {
+                woke = tokio::time::timeout_at(deadline, wake.changed()) => match woke {
+                    Ok(Ok(())) => continue,
+                    Ok(Err(_)) | Err(_) => return Ok(Vec::new()),
+                },
+                _ = closing.changed() => return Ok(Vec::new()),
+            }
+        }
+    }
+
+    /// Bot API `deleteWebhook`.
+    pub async fn delete_webhook(&self, bot: i64, req: DeleteWebhook) -> Result<bool> {
+        let drop_pending = req.drop_pending_updates.unwrap_or(false);
+        self.store()
+            .write(move |w| {
+                w.set_webhook_url(bot, "")?;
+                if drop_pending {
+                    w.drop_updates(bot)?;
+                }
+                Ok::<_, Error>(true)
+            })
+            .await
+    }
+
+    /// Bot API `getWebhookInfo`.
+    pub async fn webhook_info(&self, bot: i64) -> Result<WebhookInfo> {
+        let (state, pending) =
+            self.store().read(move |r| Ok::<_, Error>((r.bot(bot)?, r.pending_update_count(bot)?))).await?;
+        let state = state.ok_or(ApiError::UNAUTHORIZED)?;
+        let allowed_updates = state
+            .allowed_updates
+            .as_deref()
+            .and_then(|json| serde_json::from_str::<Vec<String>>(json).ok())
+            .filter(|list| !list.is_empty());
+        Ok(WebhookInfo {
+            url: state.webhook_url,
+            has_custom_certificate: false,
+            pending_update_count: pending,
+            allowed_updates,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_updates_are_checked_and_normalised() {
+        let json = allowed_updates_json(&["message".into(), "callback_query".into(), "message".into()]);
+        assert_eq!(json.ok().as_deref(), Some(r#"["callback_query","message"]"#));
+        assert!(allowed_updates_json(&["messages".into()]).is_err());
+        assert_eq!(allowed_updates_json(&[]).ok().as_deref(), Some("[]"));
+    }
+}

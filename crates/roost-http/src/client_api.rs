@@ -1,0 +1,182 @@
+//! The client API: how a person (the web client, a test, a script) uses the messenger.
+//!
+//! `GET|POST /client/v1/<method>` with the Bot API's envelope and parameter rules, authenticated by
+//! `Authorization: Bearer <session token>` (except `register` and `login`), and the live event
+//! stream at `GET /client/v1/events` (WebSocket).
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use roost_core::Core;
+use roost_types::ApiError;
+use serde::Deserialize;
+
+use crate::envelope::{Answer, HttpError, ok};
+use crate::params::Params;
+
+pub fn router() -> Router<Core> {
+    Router::new().route("/client/v1/events", get(events)).route("/client/v1/{method}", any(client_method))
+}
+
+/// The session token of a request: `Authorization: Bearer …`, or `?token=` (browsers cannot set
+/// headers on a WebSocket).
+struct SessionToken(Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionToken {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, HttpError> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(|v| v.trim().to_owned());
+        let query = parts.uri.query().and_then(|q| {
+            form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned())
+        });
+        Ok(SessionToken(header.or(query)))
+    }
+}
+
+impl SessionToken {
+    async fn person(&self, core: &Core) -> Result<i64, HttpError> {
+        let token = self.0.as_deref().ok_or(ApiError::CLIENT_UNAUTHORIZED)?;
+        Ok(core.authenticate_session(token).await?)
+    }
+}
+
+/// `ANY /client/v1/<method>`.
+async fn client_method(
+    State(core): State<Core>,
+    Path(method): Path<String>,
+    token: SessionToken,
+    params: Params,
+) -> Answer {
+    let method = method.to_ascii_lowercase();
+    match method.as_str() {
+        "register" => return Ok(ok(&core.register(params.parse()?).await?)),
+        "login" => return Ok(ok(&core.login(params.parse()?).await?)),
+        _ => {}
+    }
+    let person = token.person(&core).await?;
+    match method.as_str() {
+        "getme" => Ok(ok(&core.me(person).await?)),
+        "logout" => {
+            let token = token.0.unwrap_or_default();
+            Ok(ok(&core.logout(&token).await?))
+        }
+        "resolveusername" => Ok(ok(&core.resolve_username(params.text("username")).await?)),
+        "openprivatechat" => Ok(ok(&core.open_private_chat(person, params.parse()?).await?)),
+        "sendmessage" => Ok(ok(&core.person_send(person, params.parse()?).await?)),
+        "gethistory" => Ok(ok(&core.history(person, params.parse()?).await?)),
+        "getchats" => Ok(ok(&core.chat_list(person).await?)),
+        _ => Err(ApiError::NOT_FOUND.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    /// Replay events with a greater `seq` before going live. Without it the stream starts live.
+    after: Option<String>,
+}
+
+/// `GET /client/v1/events`: the person's live event stream, over WebSocket.
+///
+/// The first frame is `{"type":"ready","seq":N}`, N being the sequence number the stream resumes
+/// after; then every event as `{"seq":…,"type":"message",…}` in order. A client that reconnects with
+/// `?after=<last seq it saw>` misses nothing.
+async fn events(
+    State(core): State<Core>,
+    token: SessionToken,
+    Query(query): Query<EventsQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let person = match token.person(&core).await {
+        Ok(person) => person,
+        Err(e) => return e.into_response(),
+    };
+    let after = match query.after.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => match text.parse::<i64>() {
+            Ok(n) if n >= 0 => Some(n),
+            _ => {
+                return HttpError(ApiError::bad_request("after must be a non-negative integer"))
+                    .into_response();
+            }
+        },
+    };
+    // Subscribe before reading where the stream starts, so nothing committed in between is lost.
+    let wake = core.hub().subscribe_user(person);
+    let start = match after {
+        Some(n) => n,
+        None => match core.last_event_seq(person).await {
+            Ok(n) => n,
+            Err(e) => return HttpError::from(e).into_response(),
+        },
+    };
+    upgrade.on_upgrade(move |socket| stream_events(core, person, start, wake, socket))
+}
+
+const PING_EVERY: Duration = Duration::from_secs(30);
+const REPLAY_BATCH: i64 = 200;
+
+async fn stream_events(
+    core: Core,
+    person: i64,
+    mut cursor: i64,
+    mut wake: tokio::sync::watch::Receiver<i64>,
+    mut socket: WebSocket,
+) {
+    let mut closing = core.hub().closing();
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.reset();
+    let ready = serde_json::json!({"type": "ready", "seq": cursor}).to_string();
+    if socket.send(WsMessage::Text(ready.into())).await.is_err() {
+        return;
+    }
+    loop {
+        let events = match core.events_after(person, cursor, REPLAY_BATCH).await {
+            Ok(events) => events,
+            Err(e) => {
+                let _ = HttpError::from(e);
+                break;
+            }
+        };
+        let full_batch = events.len() as i64 == REPLAY_BATCH;
+        for event in events {
+            cursor = event.seq;
+            let Ok(text) = serde_json::to_string(&event) else { continue };
+            if socket.send(WsMessage::Text(text.into())).await.is_err() {
+                return;
+            }
+        }
+        if full_batch {
+            continue;
+        }
+        if *closing.borrow_and_update() {
+            break;
+        }
+        tokio::select! {
+            changed = wake.changed() => if changed.is_err() { break },
+            _ = closing.changed() => break,
+            _ = ping.tick() => {
+                if socket.send(WsMessage::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
+            incoming = socket.recv() => match incoming {
+                None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return,
+                // Pongs are answered by the WebSocket layer; client text is not a command channel.
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    let _ = socket.send(WsMessage::Close(None)).await;
+}

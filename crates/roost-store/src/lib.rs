@@ -1,0 +1,224 @@
+//! Roost's store.
+//!
+//! All state lives here: people, bots, sessions, chats, messages, each bot's update queue and each
+//! person's event stream. The store offers *typed* operations (no SQL leaves this crate) and two ways
+//! to run them:
+//!
+//! - [`Store::read`] runs a closure over a [`Reader`] on one of a small pool of read connections
+//!   (WAL lets them run beside the writer).
+//! - [`Store::write`] runs a closure over a [`Writer`] inside a transaction on the single writer
+//!   thread. The writer commits whatever jobs are waiting as one transaction (group commit); each job
+//!   runs in its own savepoint, so a job that fails leaves no trace while its neighbours commit. A
+//!   job's result is handed back only after the commit, so an acknowledged change survives `kill -9`.
+//!
+//! Closures are synchronous on purpose: the SQLite work is CPU-bound and short, and keeping it off
+//! the async runtime (one writer thread, readers on the blocking pool) means no request ever holds
+//! a database connection across an `.await`.
+
+mod migrate;
+mod queries;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{Semaphore, oneshot};
+
+pub use queries::{
+    BotRow, ChatListRow, ChatRow, MessageRow, NewMessage, NewUser, Queries, Reader, StoredEvent,
+    StoredUpdate, UserRow,
+};
+pub use writer::{Effect, Writer};
+
+/// A failure of the store itself (as opposed to a rule of the messenger).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("corrupt stored JSON: {0}")]
+    Json(String),
+    #[error("the store is closed")]
+    Closed,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Json(e.to_string())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How durable a commit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=NORMAL` in WAL mode: a commit survives a crash of the process (`kill -9`), the
+    /// last commits may be lost on power failure. The default, as in most SQLite-backed servers.
+    #[default]
+    Process,
+    /// `synchronous=FULL`: every commit is fsynced and survives power failure too.
+    Power,
+}
+
+/// Options for [`Store::open`].
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub durability: Durability,
+    /// Number of read connections.
+    pub readers: usize,
+    /// Most jobs committed in one transaction.
+    pub max_batch: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { durability: Durability::Process, readers: 4, max_batch: 512 }
+    }
+}
+
+/// A handle to the store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: writer::WriterHandle,
+    readers: ReaderPool,
+}
+
+/// Where a SQLite database lives, from a `sqlite://path` URL or a plain path.
+pub fn sqlite_path(url: &str) -> Result<PathBuf> {
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() {
+        return Err(StoreError::Database(format!("not a SQLite database URL: {url}")));
+    }
+    Ok(PathBuf::from(path))
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the SQLite database at `path`, and starts the writer.
+    ///
+    /// `on_commit` is called on the writer thread after each commit with the effects of the jobs in
+    /// it (which bots have new updates, which people have new events); it must not block.
+    pub fn open(
+        path: &Path,
+        options: StoreOptions,
+        on_commit: Arc<dyn Fn(&[Effect]) + Send + Sync>,
+    ) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Database(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let mut conn = open_connection(path, options.durability, false)?;
+        migrate::run(&mut conn)?;
+        let writer = writer::spawn(conn, options.max_batch, on_commit)?;
+        let mut pool = Vec::with_capacity(options.readers);
+        for _ in 0..options.readers.max(1) {
+            pool.push(open_connection(path, options.durability, true)?);
+        }
+        Ok(Store {
+            inner: Arc::new(Inner {
+                writer,
+                readers: ReaderPool { permits: Semaphore::new(pool.len()), connections: Mutex::new(pool) },
+            }),
+        })
+    }
+
+    /// Runs `job` in the next group-commit transaction and returns its result once that
+    /// transaction has committed. If `job` fails, everything it wrote is rolled back and its error
+    /// returned; other jobs of the same transaction are unaffected.
+    pub async fn write<T, E, F>(&self, job: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut Writer<'_>) -> Result<T, E> + Send + 'static,
+    {
+        self.inner.writer.submit(job).await
+    }
+
+    /// Runs `query` on a read connection, on tokio's blocking pool.
+    pub async fn read<T, E, F>(&self, query: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Reader<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        let _permit = inner.readers.permits.acquire().await.map_err(|_| StoreError::Closed)?;
+        let inner2 = Arc::clone(&inner);
+        tokio::task::spawn_blocking(move || {
+            let conn = inner2.readers.take().ok_or(StoreError::Closed)?;
+            let result = query(&Reader::new(&conn));
+            inner2.readers.give_back(conn);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("reader task failed: {e}")))?
+    }
+
+    /// Finishes the jobs already submitted, commits them and stops the writer thread.
+    pub async fn close(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.inner.writer.shutdown(done) {
+            let _ = wait.await;
+        }
+    }
+}
+
+struct ReaderPool {
+    /// Bounds concurrent readers to the number of connections, so `take` never comes back empty.
+    permits: Semaphore,
+    /// std Mutex, not tokio's: it is held only to push or pop a connection, never across `.await`.
+    connections: Mutex<Vec<Connection>>,
+}
+
+impl ReaderPool {
+    fn take(&self) -> Option<Connection> {
+        self.connections.lock().ok()?.pop()
+    }
+
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut pool) = self.connections.lock() {
+            pool.push(conn);
+        }
+    }
+}
+
+fn open_connection(path: &Path, durability: Durability, read_only: bool) -> Result<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    let synchronous = match durability {
+        Durability::Process => "NORMAL",
+        Durability::Power => "FULL",
+    };
+    conn.pragma_update(None, "synchronous", synchronous)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// The current Unix time in seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,549 @@
+//! Typed queries. Every SQL statement of Roost lives in this file.
+//!
+//! Read queries are default methods of [`Queries`], so they run on a read connection ([`Reader`])
+//! and inside a write job ([`Writer`](crate::Writer), where they see the job's own writes). Write
+//! statements are methods of `Writer` only. Placeholders are numbered (`?N`), never named, so a
+//! value binds by its number wherever it appears; PostgreSQL's `$N` is the same text with another
+//! prefix. (SQLite reads `$1` as a *name* and numbers names by first appearance, so `$2 … $1`
+//! would silently swap values.)
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::writer::Writer;
+use crate::{Result, StoreError};
+
+/// A person or a bot, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRow {
+    pub id: i64,
+    pub is_bot: bool,
+    pub username: Option<String>,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub language_code: Option<String>,
+}
+
+const USER_COLUMNS: &str = "id, is_bot, username, first_name, last_name, language_code";
+
+fn user_row(row: &Row<'_>) -> rusqlite::Result<UserRow> {
+    Ok(UserRow {
+        id: row.get(0)?,
+        is_bot: row.get(1)?,
+        username: row.get(2)?,
+        first_name: row.get(3)?,
+        last_name: row.get(4)?,
+        language_code: row.get(5)?,
+    })
+}
+
+/// A new person or bot.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub is_bot: bool,
+    pub username: &'a str,
+    pub first_name: &'a str,
+    pub last_name: Option<&'a str>,
+    pub language_code: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub created_at: i64,
+}
+
+/// A bot's own settings and queue position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BotRow {
+    pub user_id: i64,
+    pub owner_id: i64,
+    pub token_hash: Vec<u8>,
+    pub last_update_id: i64,
+    /// The JSON list of the last `allowed_updates`, if one was given.
+    pub allowed_updates: Option<String>,
+    pub webhook_url: String,
+    pub can_join_groups: bool,
+    pub can_read_all_group_messages: bool,
+    pub supports_inline_queries: bool,
+}
+
+/// A chat, as stored (its id is internal).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRow {
+    pub id: i64,
+    pub kind: String,
+    pub title: Option<String>,
+    pub last_message_id: i64,
+}
+
+/// A message, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRow {
+    pub chat_id: i64,
+    pub message_id: i64,
+    pub from_id: i64,
+    pub date: i64,
+    pub edit_date: Option<i64>,
+    pub text: Option<String>,
+    pub entities: Option<String>,
+    pub reply_to_message_id: Option<i64>,
+    pub reply_markup: Option<String>,
+    pub protect_content: bool,
+}
+
+const MESSAGE_COLUMNS: &str = "chat_id, message_id, from_id, date, edit_date, text, entities, \
+     reply_to_message_id, reply_markup, protect_content";
+
+fn message_row(row: &Row<'_>) -> rusqlite::Result<MessageRow> {
+    Ok(MessageRow {
+        chat_id: row.get(0)?,
+        message_id: row.get(1)?,
+        from_id: row.get(2)?,
+        date: row.get(3)?,
+        edit_date: row.get(4)?,
+        text: row.get(5)?,
+        entities: row.get(6)?,
+        reply_to_message_id: row.get(7)?,
+        reply_markup: row.get(8)?,
+        protect_content: row.get(9)?,
+    })
+}
+
+/// A message to store; the writer assigns its `message_id`.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub chat_id: i64,
+    pub from_id: i64,
+    pub date: i64,
+    pub text: Option<String>,
+    pub entities: Option<String>,
+    pub reply_to_message_id: Option<i64>,
+    pub reply_markup: Option<String>,
+    pub protect_content: bool,
+}
+
+/// One entry of a person's chat list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatListRow {
+    pub chat: ChatRow,
+    /// For a private chat, the other party.
+    pub peer_id: Option<i64>,
+    pub last_message: Option<MessageRow>,
+}
+
+/// An update waiting in a bot's queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredUpdate {
+    pub update_id: i64,
+    pub payload: String,
+}
+
+/// An event of a person's event stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub payload: String,
+}
+
+/// Read queries, available on read connections and inside write jobs.
+pub trait Queries {
+    fn conn(&self) -> &Connection;
+
+    fn user(&self, id: i64) -> Result<Option<UserRow>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+        Ok(self.conn().prepare_cached(&sql)?.query_row([id], user_row).optional()?)
+    }
+
+    /// Looks a username up without regard to case.
+    fn user_by_username(&self, username: &str) -> Result<Option<UserRow>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username_key = ?1");
+        Ok(self.conn().prepare_cached(&sql)?.query_row([username.to_lowercase()], user_row).optional()?)
+    }
+
+    /// The user id and Argon2 hash for a login.
+    fn password_hash(&self, username: &str) -> Result<Option<(i64, String)>> {
+        let sql = "SELECT id, password_hash FROM users \
+                   WHERE username_key = ?1 AND password_hash IS NOT NULL";
+        Ok(self
+            .conn()
+            .prepare_cached(sql)?
+            .query_row([username.to_lowercase()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn bot(&self, user_id: i64) -> Result<Option<BotRow>> {
+        let sql = "SELECT user_id, owner_id, token_hash, last_update_id, allowed_updates, \
+                   webhook_url, can_join_groups, can_read_all_group_messages, \
+                   supports_inline_queries FROM bots WHERE user_id = ?1";
+        Ok(self
+            .conn()
+            .prepare_cached(sql)?
+            .query_row([user_id], |r| {
+                Ok(BotRow {
+                    user_id: r.get(0)?,
+                    owner_id: r.get(1)?,
+                    token_hash: r.get(2)?,
+                    last_update_id: r.get(3)?,
+                    allowed_updates: r.get(4)?,
+                    webhook_url: r.get(5)?,
+                    can_join_groups: r.get(6)?,
+                    can_read_all_group_messages: r.get(7)?,
+                    supports_inline_queries: r.get(8)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// The person a session token hash belongs to.
+    fn session_user(&self, token_hash: &[u8]) -> Result<Option<i64>> {
+        let sql = "SELECT user_id FROM sessions WHERE token_hash = ?1";
+        Ok(self.conn().prepare_cached(sql)?.query_row([token_hash], |r| r.get(0)).optional()?)
+    }
+
+    fn chat(&self, chat_id: i64) -> Result<Option<ChatRow>> {
+        let sql = "SELECT id, type, title, last_message_id FROM chats WHERE id = ?1";
+        Ok(self.conn().prepare_cached(sql)?.query_row([chat_id], chat_row).optional()?)
+    }
+
+    /// The private chat between two users, if it exists.
+    fn private_chat(&self, a: i64, b: i64) -> Result<Option<i64>> {
+        let (low, high) = if a <= b { (a, b) } else { (b, a) };
+        let sql = "SELECT chat_id FROM private_chats WHERE user_low = ?1 AND user_high = ?2";
+        Ok(self.conn().prepare_cached(sql)?.query_row([low, high], |r| r.get(0)).optional()?)
+    }
+
+    /// Members of a chat with whether each has written there, in join order.
+    fn chat_members(&self, chat_id: i64) -> Result<Vec<(i64, bool)>> {
+        let sql = "SELECT user_id, has_written FROM chat_members WHERE chat_id = ?1 \
+                   ORDER BY joined_at, user_id";
+        let mut stmt = self.conn().prepare_cached(sql)?;
+        let rows = stmt.query_map([chat_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn message(&self, chat_id: i64, message_id: i64) -> Result<Option<MessageRow>> {
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE chat_id = ?1 AND message_id = ?2");
+        Ok(self.conn().prepare_cached(&sql)?.query_row([chat_id, message_id], message_row).optional()?)
+    }
+
+    /// Up to `limit` messages older than `before` (all if `None`), oldest first.
+    fn history(&self, chat_id: i64, before: Option<i64>, limit: i64) -> Result<Vec<MessageRow>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE chat_id = ?1 AND message_id < ?2 \
+             ORDER BY message_id DESC LIMIT ?3"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map([chat_id, before.unwrap_or(i64::MAX), limit], message_row)?;
+        let mut messages: Vec<MessageRow> = rows.collect::<rusqlite::Result<_>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+
+    /// A person's chats, most recently active first, with each chat's newest message.
+    fn chat_list(&self, user_id: i64, limit: i64) -> Result<Vec<ChatListRow>> {
+        let sql = format!(
+            "SELECT c.id, c.type, c.title, c.last_message_id, \
+                    CASE WHEN p.user_low = ?1 THEN p.user_high ELSE p.user_low END, \
+                    {cols} \
+             FROM chat_members m \
+             JOIN chats c ON c.id = m.chat_id \
+             LEFT JOIN private_chats p ON p.chat_id = c.id \
+             LEFT JOIN messages msg ON msg.chat_id = c.id AND msg.message_id = c.last_message_id \
+             WHERE m.user_id = ?1 \
+             ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?2",
+            cols = MESSAGE_COLUMNS
+                .split(", ")
+                .map(|c| format!("msg.{}", c.trim()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map([user_id, limit], |r| {
+            let chat = chat_row(r)?;
+            let peer_id: Option<i64> = r.get(4)?;
+            let has_message: Option<i64> = r.get(5)?;
+            let last_message = match has_message {
+                Some(_) => Some(MessageRow {
+                    chat_id: r.get(5)?,
+                    message_id: r.get(6)?,
+                    from_id: r.get(7)?,
+                    date: r.get(8)?,
+                    edit_date: r.get(9)?,
+                    text: r.get(10)?,
+                    entities: r.get(11)?,
+                    reply_to_message_id: r.get(12)?,
+                    reply_markup: r.get(13)?,
+                    protect_content: r.get(14)?,
+                }),
+                None => None,
+            };
+            Ok(ChatListRow { chat, peer_id, last_message })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Up to `limit` queued updates of a bot with `update_id >= from`, oldest first.
+    fn pending_updates(&self, bot_id: i64, from: i64, limit: i64) -> Result<Vec<StoredUpdate>> {
+        let sql = "SELECT update_id, payload FROM updates WHERE bot_id = ?1 AND update_id >= ?2 \
+                   ORDER BY update_id LIMIT ?3";
+        let mut stmt = self.conn().prepare_cached(sql)?;
+        let rows = stmt.query_map([bot_id, from, limit], |r| {
+            Ok(StoredUpdate { update_id: r.get(0)?, payload: r.get(1)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The smallest queued `update_id` of a bot.
+    fn first_pending_update(&self, bot_id: i64) -> Result<Option<i64>> {
+        let sql = "SELECT MIN(update_id) FROM updates WHERE bot_id = ?1";
+        Ok(self.conn().prepare_cached(sql)?.query_row([bot_id], |r| r.get(0))?)
+    }
+
+    /// The `update_id` of the `n`th newest queued update (1 = newest).
+    fn nth_newest_update(&self, bot_id: i64, n: i64) -> Result<Option<i64>> {
+        let sql = "SELECT update_id FROM updates WHERE bot_id = ?1 \
+                   ORDER BY update_id DESC LIMIT 1 OFFSET ?2";
+        Ok(self.conn().prepare_cached(sql)?.query_row([bot_id, n - 1], |r| r.get(0)).optional()?)
+    }
+
+    fn pending_update_count(&self, bot_id: i64) -> Result<i64> {
+        let sql = "SELECT COUNT(*) FROM updates WHERE bot_id = ?1";
+        Ok(self.conn().prepare_cached(sql)?.query_row([bot_id], |r| r.get(0))?)
+    }
+
+    /// Up to `limit` events of a person with `seq > after`, oldest first.
+    fn events_after(&self, user_id: i64, after: i64, limit: i64) -> Result<Vec<StoredEvent>> {
+        let sql = "SELECT seq, payload FROM user_events WHERE user_id = ?1 AND seq > ?2 \
+                   ORDER BY seq LIMIT ?3";
+        let mut stmt = self.conn().prepare_cached(sql)?;
+        let rows = stmt
+            .query_map([user_id, after, limit], |r| Ok(StoredEvent { seq: r.get(0)?, payload: r.get(1)? }))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The sequence number of a person's newest event.
+    fn last_event_seq(&self, user_id: i64) -> Result<i64> {
+        let sql = "SELECT event_seq FROM users WHERE id = ?1";
+        Ok(self.conn().prepare_cached(sql)?.query_row([user_id], |r| r.get(0)).optional()?.unwrap_or(0))
+    }
+}
+
+fn chat_row(row: &Row<'_>) -> rusqlite::Result<ChatRow> {
+    Ok(ChatRow { id: row.get(0)?, kind: row.get(1)?, title: row.get(2)?, last_message_id: row.get(3)? })
+}
+
+/// A read connection, valid inside one [`Store::read`](crate::Store::read) call.
+pub struct Reader<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> Reader<'c> {
+    pub(crate) fn new(conn: &'c Connection) -> Self {
+        Reader { conn }
+    }
+}
+
+impl Queries for Reader<'_> {
+    fn conn(&self) -> &Connection {
+        self.conn
+    }
+}
+
+/// First id handed to people and bots: Telegram-like ids are large, and libraries in languages
+/// with 53-bit numbers (JavaScript) still represent them exactly.
+const FIRST_USER_ID: i64 = 1_000_000_000;
+
+/// Write statements, only inside a write job.
+impl Writer<'_> {
+    /// Inserts a person or bot and returns its new id. Fails on a taken username (see
+    /// [`is_unique_violation`]).
+    pub fn insert_user(&mut self, user: &NewUser<'_>) -> Result<i64> {
+        let next: i64 = self
+            .conn
+            .prepare_cached("SELECT MAX(id) FROM users")?
+            .query_row([], |r| r.get::<_, Option<i64>>(0))?
+            .map_or(FIRST_USER_ID, |max| max + 1);
+        let sql = "INSERT INTO users (id, is_bot, username, username_key, first_name, last_name, \
+                   language_code, password_hash, created_at) \
+                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+        self.conn.prepare_cached(sql)?.execute(params![
+            next,
+            user.is_bot,
+            user.username,
+            user.username.to_lowercase(),
+            user.first_name,
+            user.last_name,
+            user.language_code,
+            user.password_hash,
+            user.created_at,
+        ])?;
+        Ok(next)
+    }
+
+    pub fn insert_bot(&mut self, user_id: i64, owner_id: i64, token_hash: &[u8], now: i64) -> Result<()> {
+        let sql = "INSERT INTO bots (user_id, owner_id, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)";
+        self.conn.prepare_cached(sql)?.execute(params![user_id, owner_id, token_hash, now])?;
+        Ok(())
+    }
+
+    pub fn insert_session(&mut self, token_hash: &[u8], user_id: i64, now: i64) -> Result<()> {
+        let sql = "INSERT INTO sessions (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)";
+        self.conn.prepare_cached(sql)?.execute(params![token_hash, user_id, now])?;
+        Ok(())
+    }
+
+    pub fn delete_session(&mut self, token_hash: &[u8]) -> Result<bool> {
+        let sql = "DELETE FROM sessions WHERE token_hash = ?1";
+        Ok(self.conn.prepare_cached(sql)?.execute([token_hash])? > 0)
+    }
+
+    /// Creates the private chat between two users, with both as members, and returns its id.
+    pub fn create_private_chat(&mut self, a: i64, b: i64, now: i64) -> Result<i64> {
+        let chat_id: i64 = self
+            .conn
+            .prepare_cached("INSERT INTO chats (type, created_at) VALUES ('private', ?1) RETURNING id")?
+            .query_row([now], |r| r.get(0))?;
+        let (low, high) = if a <= b { (a, b) } else { (b, a) };
+        self.conn
+            .prepare_cached("INSERT INTO private_chats (user_low, user_high, chat_id) VALUES (?1, ?2, ?3)")?
+            .execute([low, high, chat_id])?;
+        let mut member = self
+            .conn
+            .prepare_cached("INSERT INTO chat_members (chat_id, user_id, joined_at) VALUES (?1, ?2, ?3)")?;
+        member.execute([chat_id, a, now])?;
+        if b != a {
+            member.execute([chat_id, b, now])?;
+        }
+        Ok(chat_id)
+    }
+
+    /// Records that a member has written in a chat.
+    pub fn mark_has_written(&mut self, chat_id: i64, user_id: i64) -> Result<()> {
+        let sql = "UPDATE chat_members SET has_written = 1 \
+                   WHERE chat_id = ?1 AND user_id = ?2 AND has_written = 0";
+        self.conn.prepare_cached(sql)?.execute([chat_id, user_id])?;
+        Ok(())
+    }
+
+    /// Stores a message under the chat's next `message_id` and returns the stored row.
+    pub fn insert_message(&mut self, message: NewMessage) -> Result<MessageRow> {
+        let message_id: i64 = self
+            .conn
+            .prepare_cached(
+                "UPDATE chats SET last_message_id = last_message_id + 1, last_message_at = ?2 \
+                 WHERE id = ?1 RETURNING last_message_id",
+            )?
+            .query_row([message.chat_id, message.date], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::Database(format!("no chat {}", message.chat_id)))?;
+        let sql = format!(
+            "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9)"
+        );
+        self.conn.prepare_cached(&sql)?.execute(params![
+            message.chat_id,
+            message_id,
+            message.from_id,
+            message.date,
+            message.text,
+            message.entities,
+            message.reply_to_message_id,
+            message.reply_markup,
+            message.protect_content,
+        ])?;
+        Ok(MessageRow {
+            chat_id: message.chat_id,
+            message_id,
+            from_id: message.from_id,
+            date: message.date,
+            edit_date: None,
+            text: message.text,
+            entities: message.entities,
+            reply_to_message_id: message.reply_to_message_id,
+            reply_markup: message.reply_markup,
+            protect_content: message.protect_content,
+        })
+    }
+
+    /// Appends an update to a bot's queue under its next `update_id`, announced after the commit.
+    /// `payload` receives the new id and returns the JSON to store.
+    pub fn push_update(
+        &mut self,
+        bot_id: i64,
+        now: i64,
+        payload: impl FnOnce(i64) -> Result<String>,
+    ) -> Result<i64> {
+        let update_id: i64 = self
+            .conn
+            .prepare_cached(
+                "UPDATE bots SET last_update_id = last_update_id + 1 WHERE user_id = ?1 \
+                 RETURNING last_update_id",
+            )?
+            .query_row([bot_id], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::Database(format!("no bot {bot_id}")))?;
+        let payload = payload(update_id)?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO updates (bot_id, update_id, created_at, payload) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![bot_id, update_id, now, payload])?;
+        self.effect(crate::Effect::BotUpdate { bot_id, update_id });
+        Ok(update_id)
+    }
+
+    /// Deletes a bot's queued updates with `update_id < below`; returns how many.
+    pub fn confirm_updates(&mut self, bot_id: i64, below: i64) -> Result<usize> {
+        let sql = "DELETE FROM updates WHERE bot_id = ?1 AND update_id < ?2";
+        Ok(self.conn.prepare_cached(sql)?.execute([bot_id, below])?)
+    }
+
+    /// Deletes every queued update of a bot.
+    pub fn drop_updates(&mut self, bot_id: i64) -> Result<usize> {
+        let sql = "DELETE FROM updates WHERE bot_id = ?1";
+        Ok(self.conn.prepare_cached(sql)?.execute([bot_id])?)
+    }
+
+    pub fn set_allowed_updates(&mut self, bot_id: i64, allowed: Option<&str>) -> Result<()> {
+        let sql = "UPDATE bots SET allowed_updates = ?2 WHERE user_id = ?1";
+        self.conn.prepare_cached(sql)?.execute(params![bot_id, allowed])?;
+        Ok(())
+    }
+
+    pub fn set_webhook_url(&mut self, bot_id: i64, url: &str) -> Result<()> {
+        let sql = "UPDATE bots SET webhook_url = ?2 WHERE user_id = ?1";
+        self.conn.prepare_cached(sql)?.execute(params![bot_id, url])?;
+        Ok(())
+    }
+
+    /// Appends an event to a person's stream under the next `seq`, announced after the commit.
+    pub fn push_event(
+        &mut self,
+        user_id: i64,
+        now: i64,
+        payload: impl FnOnce(i64) -> Result<String>,
+    ) -> Result<i64> {
+        let seq: i64 = self
+            .conn
+            .prepare_cached("UPDATE users SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq")?
+            .query_row([user_id], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::Database(format!("no user {user_id}")))?;
+        let payload = payload(seq)?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO user_events (user_id, seq, created_at, payload) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![user_id, seq, now, payload])?;
+        self.effect(crate::Effect::UserEvent { user_id, seq });
+        Ok(seq)
+    }
+
+    /// Deletes updates and events created before `cutoff`s (retention); returns how many of each.
+    pub fn expire(&mut self, updates_before: i64, events_before: i64) -> Result<(usize, usize)> {
+        let updates = self
+            .conn
+            .prepare_cached("DELETE FROM updates WHERE created_at < ?1")?
+            .execute([updates_before])?;
+        let events = self
+            .conn
+            .prepare_cached("DELETE FROM user_events WHERE created_at < ?1")?
+            .execute([events_before])?;
+        Ok((updates, events))
+    }
+}

@@ -1,0 +1,178 @@
+//! The single writer: one thread that owns the only write connection and commits in groups.
+//!
+//! SQLite allows one writer at a time. Instead of making requests queue for the write lock one
+//! transaction each, every write is a job sent to this thread; the thread takes every job that is
+//! waiting (up to `max_batch`), runs each inside its own savepoint of one transaction, commits once,
+//! and only then hands each job its result. Throughput grows with load (one fsync serves many
+//! requests) while each request still sees its own all-or-nothing change.
+
+use std::sync::Arc;
+use std::thread;
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::queries::Queries;
+use crate::{Result, StoreError};
+
+/// Something other parts of the server must hear about once a transaction has committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// The bot's update queue now ends at `update_id`.
+    BotUpdate { bot_id: i64, update_id: i64 },
+    /// The person's event stream now ends at `seq`.
+    UserEvent { user_id: i64, seq: i64 },
+}
+
+/// The write side of the store, valid inside one job. It can also read (see [`Queries`]), and the
+/// reads see the job's own writes.
+pub struct Writer<'c> {
+    pub(crate) conn: &'c Connection,
+    effects: Vec<Effect>,
+}
+
+impl<'c> Writer<'c> {
+    /// Records an effect to announce after the commit. Dropped if the job fails.
+    pub fn effect(&mut self, effect: Effect) {
+        self.effects.push(effect);
+    }
+}
+
+impl Queries for Writer<'_> {
+    fn conn(&self) -> &Connection {
+        self.conn
+    }
+}
+
+/// Called after the commit with the commit's outcome; sends the job's result to its caller.
+type Completion = Box<dyn FnOnce(Result<()>) + Send>;
+type Job = Box<dyn FnOnce(&mut Writer<'_>) -> Completion + Send>;
+
+enum Command {
+    Job(Job),
+    Shutdown(oneshot::Sender<()>),
+}
+
+pub(crate) struct WriterHandle {
+    sender: mpsc::UnboundedSender<Command>,
+}
+
+impl WriterHandle {
+    pub(crate) async fn submit<T, E, F>(&self, job: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut Writer<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel::<Result<T, E>>();
+        let job: Job = Box::new(move |writer: &mut Writer<'_>| -> Completion {
+            match run_in_savepoint(writer, job) {
+                Ok(value) => Box::new(move |commit: Result<()>| {
+                    let _ = reply.send(commit.map(|()| value).map_err(E::from));
+                }),
+                Err(error) => Box::new(move |_commit: Result<()>| {
+                    let _ = reply.send(Err(error));
+                }),
+            }
+        });
+        self.sender.send(Command::Job(job)).map_err(|_| E::from(StoreError::Closed))?;
+        answer.await.map_err(|_| E::from(StoreError::Closed))?
+    }
+
+    /// Asks the writer to stop after the jobs already queued; false if it has stopped already.
+    pub(crate) fn shutdown(&self, done: oneshot::Sender<()>) -> bool {
+        self.sender.send(Command::Shutdown(done)).is_ok()
+    }
+}
+
+/// Runs one job inside a savepoint: released on success, rolled back (with its effects) on failure.
+fn run_in_savepoint<T, E, F>(writer: &mut Writer<'_>, job: F) -> Result<T, E>
+where
+    E: From<StoreError>,
+    F: FnOnce(&mut Writer<'_>) -> Result<T, E>,
+{
+    let effects_before = writer.effects.len();
+    writer.conn.execute_batch("SAVEPOINT job").map_err(|e| E::from(e.into()))?;
+    let result = job(writer);
+    let end = match result {
+        Ok(_) => writer.conn.execute_batch("RELEASE job"),
+        Err(_) => {
+            writer.effects.truncate(effects_before);
+            writer.conn.execute_batch("ROLLBACK TO job; RELEASE job")
+        }
+    };
+    match end {
+        Ok(()) => result,
+        // If the savepoint cannot be closed the whole transaction is suspect: fail this job; the
+        // commit that follows reports the rest.
+        Err(e) => Err(E::from(e.into())),
+    }
+}
+
+pub(crate) fn spawn(
+    conn: Connection,
+    max_batch: usize,
+    on_commit: Arc<dyn Fn(&[Effect]) + Send + Sync>,
+) -> Result<WriterHandle> {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    thread::Builder::new()
+        .name("roost-writer".into())
+        .spawn(move || writer_loop(conn, receiver, max_batch.max(1), on_commit))
+        .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
+    Ok(WriterHandle { sender })
+}
+
+fn writer_loop(
+    conn: Connection,
+    mut receiver: mpsc::UnboundedReceiver<Command>,
+    max_batch: usize,
+    on_commit: Arc<dyn Fn(&[Effect]) + Send + Sync>,
+) {
+    let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    let mut completions: Vec<Completion> = Vec::with_capacity(max_batch);
+    let mut shutdown: Option<oneshot::Sender<()>> = None;
+    while shutdown.is_none() {
+        match receiver.blocking_recv() {
+            Some(Command::Job(job)) => batch.push(job),
+            Some(Command::Shutdown(done)) => shutdown = Some(done),
+            None => break,
+        }
+        while batch.len() < max_batch && shutdown.is_none() {
+            match receiver.try_recv() {
+                Ok(Command::Job(job)) => batch.push(job),
+                Ok(Command::Shutdown(done)) => shutdown = Some(done),
+                Err(_) => break,
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let mut writer = Writer { conn: &conn, effects: Vec::new() };
+        let outcome = match conn.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => {
+                completions.extend(batch.drain(..).map(|job| job(&mut writer)));
+                conn.execute_batch("COMMIT").map_err(|e| {
+                    tracing::error!(error = %e, "commit failed; rolling back the batch");
+                    let _ = conn.execute_batch("ROLLBACK");
+                    StoreError::from(e)
+                })
+            }
+            Err(e) => {
+                // Dropping the jobs unrun drops their reply channels: each caller gets an error.
+                tracing::error!(error = %e, "cannot begin a write transaction");
+                batch.clear();
+                Err(StoreError::from(e))
+            }
+        };
+        if outcome.is_ok() && !writer.effects.is_empty() {
+            on_commit(&writer.effects);
+        }
+        for completion in completions.drain(..) {
+            completion(outcome.clone());
+        }
+    }
+    drop(conn);
+    if let Some(done) = shutdown {
+        let _ = done.send(());
+    }
+}

@@ -1,0 +1,325 @@
+//! Objects of the Bot API, shared by the client API.
+//!
+//! Field names and optionality follow the Telegram Bot API so that bot libraries parse them
+//! unchanged. Optional fields are left out of the JSON when absent, as Telegram does.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A person or a bot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: i64,
+    pub is_bot: bool,
+    pub first_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language_code: Option<String>,
+}
+
+/// The answer of the Bot API's `getMe`: a [`User`] with the bot's capabilities.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BotUser {
+    #[serde(flatten)]
+    pub user: User,
+    pub can_join_groups: bool,
+    pub can_read_all_group_messages: bool,
+    pub supports_inline_queries: bool,
+    pub can_connect_to_business: bool,
+    pub has_main_web_app: bool,
+}
+
+/// The kind of a chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatType {
+    Private,
+    Group,
+    Supergroup,
+    Channel,
+}
+
+impl ChatType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatType::Private => "private",
+            ChatType::Group => "group",
+            ChatType::Supergroup => "supergroup",
+            ChatType::Channel => "channel",
+        }
+    }
+}
+
+/// A chat as one participant sees it. A private chat's `id` is the *other* participant's user id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chat {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub kind: ChatType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+}
+
+/// The kind of a [`MessageEntity`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    Mention,
+    Hashtag,
+    Cashtag,
+    BotCommand,
+    Url,
+    Email,
+    PhoneNumber,
+    Bold,
+    Italic,
+    Underline,
+    Strikethrough,
+    Spoiler,
+    Blockquote,
+    ExpandableBlockquote,
+    Code,
+    Pre,
+    TextLink,
+    TextMention,
+    CustomEmoji,
+}
+
+/// A special part of a message text. Offsets and lengths count UTF-16 code units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageEntity {
+    #[serde(rename = "type")]
+    pub kind: EntityKind,
+    pub offset: i64,
+    pub length: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_emoji_id: Option<String>,
+}
+
+impl MessageEntity {
+    /// An entity with no extra fields.
+    pub fn new(kind: EntityKind, offset: usize, length: usize) -> Self {
+        MessageEntity {
+            kind,
+            offset: offset as i64,
+            length: length as i64,
+            url: None,
+            user: None,
+            language: None,
+            custom_emoji_id: None,
+        }
+    }
+}
+
+/// A message as one participant of its chat sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub message_id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<User>,
+    pub date: i64,
+    pub chat: Chat,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to_message: Option<Box<Message>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit_date: Option<i64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub has_protected_content: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entities: Vec<MessageEntity>,
+    /// The inline keyboard attached to the message, as the bot sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_markup: Option<Value>,
+}
+
+/// What an [`Update`] carries. Serialised as one field named after the variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateKind {
+    Message(Message),
+    EditedMessage(Message),
+}
+
+impl UpdateKind {
+    /// The name of the update type, as used in `allowed_updates`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            UpdateKind::Message(_) => "message",
+            UpdateKind::EditedMessage(_) => "edited_message",
+        }
+    }
+}
+
+/// An incoming update for a bot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Update {
+    pub update_id: i64,
+    #[serde(flatten)]
+    pub kind: UpdateKind,
+}
+
+/// Every update type name of the Bot API, in the order of the Telegram documentation.
+pub const UPDATE_TYPES: &[&str] = &[
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "business_connection",
+    "business_message",
+    "edited_business_message",
+    "deleted_business_messages",
+    "message_reaction",
+    "message_reaction_count",
+    "inline_query",
+    "chosen_inline_result",
+    "callback_query",
+    "shipping_query",
+    "pre_checkout_query",
+    "purchased_paid_media",
+    "poll",
+    "poll_answer",
+    "my_chat_member",
+    "chat_member",
+    "chat_join_request",
+    "chat_boost",
+    "removed_chat_boost",
+];
+
+/// Update types a bot receives only when it names them in `allowed_updates` (Telegram's default).
+pub const OPT_IN_UPDATE_TYPES: &[&str] = &["chat_member", "message_reaction", "message_reaction_count"];
+
+/// The answer of `getWebhookInfo`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookInfo {
+    pub url: String,
+    pub has_custom_certificate: bool,
+    pub pending_update_count: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_updates: Option<Vec<String>>,
+}
+
+/// A chat in the client API's chat list: the chat as the person sees it and its last message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatListEntry {
+    pub chat: Chat,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message: Option<Message>,
+}
+
+/// The answer of the client API's `register` and `login`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// The bearer token for later client API calls. Shown once; only its hash is stored.
+    pub token: String,
+    pub user: User,
+}
+
+/// What `resolveUsername` found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Resolved {
+    User(User),
+    Chat(Chat),
+}
+
+/// One entry of a person's event stream. `seq` increases by one per event of that person, so a
+/// client that reconnects with `after=<last seq>` misses nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientEvent {
+    pub seq: i64,
+    #[serde(flatten)]
+    pub kind: ClientEventKind,
+}
+
+/// The payload of a [`ClientEvent`], tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientEventKind {
+    /// A new message in one of the person's chats (including the person's own, from any device).
+    Message { message: Message },
+    /// A message in one of the person's chats was edited.
+    EditedMessage { message: Message },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample_message() -> Message {
+        Message {
+            message_id: 3,
+            from: Some(User {
+                id: 7,
+                is_bot: false,
+                first_name: "Ann".into(),
+                last_name: None,
+                username: Some("ann".into()),
+                language_code: None,
+            }),
+            date: 1_700_000_000,
+            chat: Chat {
+                id: 7,
+                kind: ChatType::Private,
+                title: None,
+                username: Some("ann".into()),
+                first_name: Some("Ann".into()),
+                last_name: None,
+            },
+            reply_to_message: None,
+            edit_date: None,
+            has_protected_content: false,
+            text: Some("/start".into()),
+            entities: vec![MessageEntity::new(EntityKind::BotCommand, 0, 6)],
+            reply_markup: None,
+        }
+    }
+
+    #[test]
+    fn update_serialises_like_telegram() {
+        let update = Update { update_id: 10, kind: UpdateKind::Message(sample_message()) };
+        let value = serde_json::to_value(&update).unwrap_or_default();
+        assert_eq!(
+            value,
+            json!({
+                "update_id": 10,
+                "message": {
+                    "message_id": 3,
+                    "from": {"id": 7, "is_bot": false, "first_name": "Ann", "username": "ann"},
+                    "date": 1_700_000_000,
+                    "chat": {"id": 7, "type": "private", "username": "ann", "first_name": "Ann"},
+                    "text": "/start",
+                    "entities": [{"type": "bot_command", "offset": 0, "length": 6}]
+                }
+            })
+        );
+        let back: Update = serde_json::from_value(value).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, update);
+    }
+
+    #[test]
+    fn client_event_is_tagged_by_type() {
+        let event = ClientEvent { seq: 4, kind: ClientEventKind::Message { message: sample_message() } };
+        let value = serde_json::to_value(&event).unwrap_or_default();
+        assert_eq!(value["type"], "message");
+        assert_eq!(value["seq"], 4);
+        assert_eq!(value["message"]["message_id"], 3);
+    }
+}

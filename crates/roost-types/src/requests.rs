@@ -1,0 +1,206 @@
+//! Typed requests of the Bot API and the client API.
+//!
+//! Fields are as Telegram names them. Required parameters are `Option`s here so that a missing one
+//! is answered with Telegram's own wording (`chat_id is empty`, `message text is empty`) by the core
+//! rather than with a generic deserialisation error. Unknown parameters are ignored.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::objects::MessageEntity;
+
+/// A chat addressed by id or by `@username`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(untagged)]
+pub enum ChatId {
+    Id(i64),
+    /// A public username, without the leading `@`.
+    Username(String),
+}
+
+impl ChatId {
+    /// Reads a chat id as Telegram does: a number, a numeric string, or `@username`.
+    pub fn parse(text: &str) -> Option<ChatId> {
+        let text = text.trim();
+        if let Some(name) = text.strip_prefix('@') {
+            return (!name.is_empty()).then(|| ChatId::Username(name.to_owned()));
+        }
+        text.parse().ok().map(ChatId::Id)
+    }
+}
+
+impl fmt::Display for ChatId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChatId::Id(id) => write!(f, "{id}"),
+            ChatId::Username(name) => write!(f, "@{name}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ChatId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ChatIdVisitor;
+        impl Visitor<'_> for ChatIdVisitor {
+            type Value = ChatId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer chat id or an @username")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ChatId, E> {
+                Ok(ChatId::Id(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ChatId, E> {
+                i64::try_from(v).map(ChatId::Id).map_err(|_| E::custom("chat id is out of range"))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ChatId, E> {
+                if v.fract() == 0.0 && v.abs() < 9.0e15 {
+                    Ok(ChatId::Id(v as i64))
+                } else {
+                    Err(E::custom("chat id must be an integer"))
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ChatId, E> {
+                ChatId::parse(v).ok_or_else(|| E::custom("chat id must be an integer or @username"))
+            }
+        }
+        deserializer.deserialize_any(ChatIdVisitor)
+    }
+}
+
+/// Telegram's `ReplyParameters`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplyParameters {
+    pub message_id: i64,
+    #[serde(default)]
+    pub chat_id: Option<ChatId>,
+    #[serde(default)]
+    pub allow_sending_without_reply: bool,
+}
+
+/// Bot API `getUpdates`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct GetUpdates {
+    #[serde(default)]
+    pub offset: Option<i64>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    pub timeout: Option<i64>,
+    #[serde(default)]
+    pub allowed_updates: Option<Vec<String>>,
+}
+
+/// Bot API `sendMessage`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct SendMessage {
+    #[serde(default)]
+    pub chat_id: Option<ChatId>,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub parse_mode: Option<String>,
+    #[serde(default)]
+    pub entities: Option<Vec<MessageEntity>>,
+    #[serde(default)]
+    pub reply_to_message_id: Option<i64>,
+    #[serde(default)]
+    pub reply_parameters: Option<ReplyParameters>,
+    #[serde(default)]
+    pub allow_sending_without_reply: Option<bool>,
+    #[serde(default)]
+    pub disable_notification: Option<bool>,
+    #[serde(default)]
+    pub protect_content: Option<bool>,
+    #[serde(default)]
+    pub reply_markup: Option<Map<String, Value>>,
+}
+
+/// Bot API `deleteWebhook`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct DeleteWebhook {
+    #[serde(default)]
+    pub drop_pending_updates: Option<bool>,
+}
+
+/// Client API `register`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Register {
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub language_code: Option<String>,
+}
+
+/// Client API `login`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Login {
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// Client API `resolveUsername`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct ResolveUsername {
+    #[serde(default)]
+    pub username: Option<String>,
+}
+
+/// Client API `openPrivateChat`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct OpenPrivateChat {
+    #[serde(default)]
+    pub user_id: Option<i64>,
+    #[serde(default)]
+    pub username: Option<String>,
+}
+
+/// Client API `sendMessage`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct ClientSendMessage {
+    #[serde(default)]
+    pub chat_id: Option<ChatId>,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub reply_to_message_id: Option<i64>,
+}
+
+/// Client API `getHistory`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct GetHistory {
+    #[serde(default)]
+    pub chat_id: Option<ChatId>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    pub before_message_id: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_id_forms() {
+        assert_eq!(ChatId::parse("42"), Some(ChatId::Id(42)));
+        assert_eq!(ChatId::parse("-100123"), Some(ChatId::Id(-100123)));
+        assert_eq!(ChatId::parse("@roost_bot"), Some(ChatId::Username("roost_bot".into())));
+        assert_eq!(ChatId::parse("@"), None);
+        assert_eq!(ChatId::parse("abc"), None);
+        let from_json: ChatId = serde_json::from_str("12").unwrap_or(ChatId::Id(0));
+        assert_eq!(from_json, ChatId::Id(12));
+        let from_str: ChatId = serde_json::from_str("\"12\"").unwrap_or(ChatId::Id(0));
+        assert_eq!(from_str, ChatId::Id(12));
+    }
+}

@@ -1,0 +1,169 @@
+//! Configuration: one documented struct, filled from an optional file, then the environment,
+//! then flags (each overriding the one before), validated at start and passed down explicitly.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde::Deserialize;
+
+/// Where the state lives. Shared by `roost serve` and `roost admin`.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Data directory [env: ROOST_DATA] [default: ./roost-data]
+    #[arg(long, env = "ROOST_DATA", hide_env = true)]
+    pub data: Option<PathBuf>,
+    /// Database URL [env: ROOST_DATABASE] [default: sqlite://<data>/roost.db]
+    #[arg(long, env = "ROOST_DATABASE", hide_env = true)]
+    pub database: Option<String>,
+    /// Optional TOML configuration file; flags and environment override it [env: ROOST_CONFIG]
+    #[arg(long, env = "ROOST_CONFIG", hide_env = true)]
+    pub config: Option<PathBuf>,
+}
+
+/// `roost serve` flags.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address to listen on [env: ROOST_LISTEN] [default: 127.0.0.1:8080]
+    #[arg(long, env = "ROOST_LISTEN", hide_env = true)]
+    pub listen: Option<SocketAddr>,
+    /// Fsync every commit, so acknowledged writes survive power loss too (not only a crash of the
+    /// process) [env: ROOST_FSYNC]
+    #[arg(long, env = "ROOST_FSYNC", hide_env = true)]
+    pub fsync: bool,
+    /// Log format: text or json [env: ROOST_LOG_FORMAT] [default: text]
+    #[arg(long, env = "ROOST_LOG_FORMAT", hide_env = true)]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The configuration file. Every field is optional; see [`Config`] for meanings and defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data: Option<PathBuf>,
+    database: Option<String>,
+    fsync: Option<bool>,
+    log_format: Option<LogFormat>,
+    update_retention_hours: Option<u64>,
+}
+
+/// The server's configuration after merging file, environment and flags.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on. Default `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// Data directory. Default `./roost-data`.
+    pub data: PathBuf,
+    /// Database URL. Default `sqlite://<data>/roost.db`.
+    pub database: String,
+    /// Fsync every commit. Default off (commits survive a process crash, not power loss).
+    pub fsync: bool,
+    /// Log format. Default text.
+    pub log_format: LogFormat,
+    /// Hours an unconfirmed update is kept. Default 24 (Telegram's).
+    pub update_retention_hours: u64,
+}
+
+impl Config {
+    /// The configuration of a server over `data` with every other setting at its default.
+    pub fn with_data_dir(data: &Path) -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data: data.to_owned(),
+            database: format!("sqlite://{}", data.join("roost.db").display()),
+            fsync: false,
+            log_format: LogFormat::Text,
+            update_retention_hours: 24,
+        }
+    }
+
+    /// Merges the optional file with environment and flags (already merged by clap).
+    pub fn load(store: &StoreArgs, serve: Option<&ServeArgs>) -> anyhow::Result<Config> {
+        let file = match &store.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .with_context(|| format!("invalid configuration file {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let data = store.data.clone().or(file.data).unwrap_or_else(|| PathBuf::from("roost-data"));
+        let mut config = Config::with_data_dir(&data);
+        if let Some(database) = store.database.clone().or(file.database) {
+            config.database = database;
+        }
+        if let Some(listen) = serve.and_then(|s| s.listen).or(file.listen) {
+            config.listen = listen;
+        }
+        config.fsync = serve.is_some_and(|s| s.fsync) || file.fsync.unwrap_or(false);
+        if let Some(format) = serve.and_then(|s| s.log_format).or(file.log_format) {
+            config.log_format = format;
+        }
+        if let Some(hours) = file.update_retention_hours {
+            config.update_retention_hours = hours;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if !(self.database.starts_with("sqlite:") || !self.database.contains("://")) {
+            bail!(
+                "unsupported database URL {:?}: this build stores data in SQLite (sqlite://PATH)",
+                self.database
+            );
+        }
+        if self.update_retention_hours < 24 {
+            bail!("update_retention_hours must be at least 24 (updates are kept at least a day)");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let store = StoreArgs { data: None, database: None, config: None };
+        let config = Config::load(&store, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.data, PathBuf::from("roost-data"));
+        assert_eq!(config.database, "sqlite://roost-data/roost.db");
+    }
+
+    #[test]
+    fn file_is_overridden_by_flags() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("roost.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\ndata = \"/srv/roost\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let store = StoreArgs { data: None, database: None, config: Some(path.clone()) };
+        let serve = ServeArgs {
+            store: store.clone(),
+            listen: Some("127.0.0.1:9100".parse().unwrap_or_else(|e| panic!("{e}"))),
+            fsync: false,
+            log_format: None,
+        };
+        let config = Config::load(&store, Some(&serve)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.listen.port(), 9100);
+        assert_eq!(config.data, PathBuf::from("/srv/roost"));
+        assert_eq!(config.database, "sqlite:///srv/roost/roost.db");
+
+        std::fs::write(&path, "lisen = \"x\"\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(Config::load(&store, None).is_err(), "unknown keys are refused");
+    }
+}

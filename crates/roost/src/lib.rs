@@ -1,0 +1,98 @@
+//! The `roost` binary as a library: configuration, start-up, background work and shutdown.
+//!
+//! [`serve`] runs the whole server on a listener the caller bound, until `shutdown` completes;
+//! `main.rs` binds from the configuration and waits for SIGINT/SIGTERM, and the integration tests
+//! bind `127.0.0.1:0`.
+
+pub mod config;
+
+use std::future::Future;
+use std::time::Duration;
+
+use roost_core::{Core, CoreConfig};
+use roost_store::{Durability, StoreOptions};
+use tokio::net::TcpListener;
+
+pub use config::Config;
+
+/// Opens the store of a configuration.
+pub fn open_core(config: &Config) -> anyhow::Result<Core> {
+    let store_options = StoreOptions {
+        durability: if config.fsync { Durability::Power } else { Durability::Process },
+        ..StoreOptions::default()
+    };
+    let core_config = CoreConfig {
+        update_retention: Duration::from_secs(config.update_retention_hours * 3600),
+        ..CoreConfig::default()
+    };
+    Ok(Core::open(&config.database, store_options, core_config)?)
+}
+
+/// How often expired updates and events are deleted.
+const EXPIRE_EVERY: Duration = Duration::from_secs(10 * 60);
+/// How often the wake-up registry forgets queues nobody waits on.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Serves `core` on `listener` until `shutdown` completes, then ends every long poll and event
+/// stream, finishes the requests in flight, and commits everything acknowledged.
+pub async fn serve(
+    listener: TcpListener,
+    core: Core,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let maintenance = tokio::spawn(maintain(core.clone()));
+    let app = roost_http::app(core.clone());
+    let closing_core = core.clone();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            // Waiting long polls and event streams return now, so in-flight requests finish fast.
+            closing_core.hub().close();
+        })
+        .await;
+    maintenance.abort();
+    core.close().await;
+    tracing::info!("stopped");
+    Ok(result?)
+}
+
+/// Background upkeep: retention and the wake-up registry.
+async fn maintain(core: Core) {
+    let mut expire = tokio::time::interval(EXPIRE_EVERY);
+    let mut prune = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tokio::select! {
+            _ = expire.tick() => match core.expire().await {
+                Ok((0, 0)) => {}
+                Ok((updates, events)) => tracing::info!(updates, events, "expired old updates and events"),
+                Err(e) => tracing::warn!(error = %e, "expiry failed"),
+            },
+            _ = prune.tick() => core.hub().prune(),
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
