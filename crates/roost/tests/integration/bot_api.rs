@@ -1,0 +1,317 @@
+//! The Bot API core: authentication, methods, parameter encodings, sendMessage rules and errors.
+
+use serde_json::{Value, json};
+
+use crate::common::{TestServer, assert_error, must};
+
+#[tokio::test]
+async fn get_me_describes_the_bot() {
+    let server = TestServer::start().await;
+    let owner = server.register("owner1").await;
+    let bot = server.create_bot(&owner, "first_bot").await;
+    let me = server.bot(&bot, "getMe", json!({})).await;
+    assert_eq!(
+        me,
+        json!({
+            "id": bot.id, "is_bot": true, "first_name": "Test Bot", "username": "first_bot",
+            "can_join_groups": true, "can_read_all_group_messages": false,
+            "supports_inline_queries": false, "can_connect_to_business": false, "has_main_web_app": false,
+        })
+    );
+    assert!(bot.token.starts_with(&format!("{}:", bot.id)));
+    assert!(bot.token.len() >= bot.id.to_string().len() + 1 + 35);
+
+    // Case-insensitive method names, GET as well as POST.
+    let response = must(server.http.get(server.url(&format!("/bot{}/GETME", bot.token))).send().await);
+    assert_eq!(response.status(), 200);
+    assert_eq!(must(response.json::<Value>().await)["result"]["id"], bot.id);
+    assert_eq!(server.bot(&bot, "logOut", json!({})).await, json!(true));
+    assert_eq!(server.bot(&bot, "close", json!({})).await, json!(true));
+}
+
+#[tokio::test]
+async fn tokens_and_methods_are_checked_like_telegram() {
+    let server = TestServer::start().await;
+    let owner = server.register("owner2").await;
+    let bot = server.create_bot(&owner, "second_bot").await;
+    let secret = bot.token.split_once(':').map(|(_, s)| s).unwrap_or_default();
+
+    for token in [
+        format!("{}:{}x", bot.id, secret),
+        format!("{}:{}", bot.id + 1, secret),
+        "123:ABC".to_owned(),
+        "nonsense".to_owned(),
+    ] {
+        assert_error(&server.bot_call(&token, "getMe", json!({})).await, 401, "Unauthorized");
+    }
+    // The token is checked first: an unknown method with a bad token is still 401.
+    assert_error(&server.bot_call("1:x", "noSuchMethod", json!({})).await, 401, "Unauthorized");
+    assert_error(&server.bot_call(&bot.token, "noSuchMethod", json!({})).await, 404, "Not Found");
+
+    let response = must(server.http.get(server.url(&format!("/bot{}/", bot.token))).send().await);
+    assert_eq!(response.status(), 404);
+    let response = must(server.http.get(server.url("/nothing/here/at/all")).send().await);
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn parameters_arrive_in_all_four_encodings() {
+    let server = TestServer::start().await;
+    let (person, bot) = server.person_and_bot("encoder", "encoding_bot").await;
+    let url = server.url(&format!("/bot{}/sendMessage", bot.token));
+    let markup = r#"{"inline_keyboard":[[{"text":"A","callback_data":"a"}]]}"#;
+
+    // Query string.
+    let response = must(
+        server
+            .http
+            .get(&url)
+            .query(&[
+                ("chat_id", person.id.to_string().as_str()),
+                ("text", "by query"),
+                ("reply_markup", markup),
+            ])
+            .send()
+            .await,
+    );
+    let body: Value = must(response.json().await);
+    assert_eq!(body["result"]["text"], "by query", "{body}");
+    assert_eq!(body["result"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"], "a");
+
+    // Urlencoded form, numbers and booleans as strings.
+    let response = must(
+        server
+            .http
+            .post(&url)
+            .form(&[
+                ("chat_id", person.id.to_string().as_str()),
+                ("text", "by form"),
+                ("protect_content", "true"),
+            ])
+            .send()
+            .await,
+    );
+    let body: Value = must(response.json().await);
+    assert_eq!(body["result"]["text"], "by form", "{body}");
+    assert_eq!(body["result"]["has_protected_content"], true);
+
+    // JSON, chat_id as a string.
+    let body =
+        server.bot(&bot, "sendMessage", json!({"chat_id": person.id.to_string(), "text": "by json"})).await;
+    assert_eq!(body["text"], "by json");
+
+    // Multipart form data.
+    let form = reqwest::multipart::Form::new()
+        .text("chat_id", person.id.to_string())
+        .text("text", "by multipart")
+        .text("entities", r#"[{"type":"bold","offset":3,"length":9}]"#);
+    let response = must(server.http.post(&url).multipart(form).send().await);
+    let body: Value = must(response.json().await);
+    assert_eq!(body["result"]["text"], "by multipart", "{body}");
+    assert_eq!(body["result"]["entities"], json!([{"type": "bold", "offset": 3, "length": 9}]));
+
+    // And the person saw all four, in order, with one message_id sequence for the chat.
+    let history = server.client(&person, "getHistory", json!({"chat_id": bot.id})).await;
+    let texts: Vec<&str> =
+        history.as_array().into_iter().flatten().filter_map(|m| m["text"].as_str()).collect();
+    assert_eq!(texts, ["/start", "by query", "by form", "by json", "by multipart"]);
+    let ids: Vec<i64> =
+        history.as_array().into_iter().flatten().filter_map(|m| m["message_id"].as_i64()).collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5]);
+}
+
+#[tokio::test]
+async fn a_bot_may_write_only_after_the_person_did() {
+    let server = TestServer::start().await;
+    let person = server.register("shy_person").await;
+    let bot = server.create_bot(&person, "eager_bot").await;
+
+    // Nobody has written yet: no chat at all.
+    assert_error(
+        &server.bot_call(&bot.token, "sendMessage", json!({"chat_id": person.id, "text": "hi"})).await,
+        400,
+        "Bad Request: chat not found",
+    );
+    // The person opens the chat but does not write.
+    let chat = server.client(&person, "openPrivateChat", json!({"user_id": bot.id})).await;
+    assert_eq!(
+        chat,
+        json!({"id": bot.id, "type": "private", "username": "eager_bot", "first_name": "Test Bot"})
+    );
+    assert_error(
+        &server.bot_call(&bot.token, "sendMessage", json!({"chat_id": person.id, "text": "hi"})).await,
+        403,
+        "Forbidden: bot can't initiate conversation with a user",
+    );
+    // Once the person writes, the bot can answer, by id or by @username.
+    server.client(&person, "sendMessage", json!({"chat_id": bot.id, "text": "hello"})).await;
+    let sent = server.bot(&bot, "sendMessage", json!({"chat_id": person.id, "text": "hi"})).await;
+    assert_eq!(sent["chat"]["id"], person.id);
+    assert_eq!(sent["from"]["id"], bot.id);
+    assert_eq!(sent["message_id"], 2);
+    let sent = server.bot(&bot, "sendMessage", json!({"chat_id": "@shy_person", "text": "again"})).await;
+    assert_eq!(sent["message_id"], 3);
+}
+
+#[tokio::test]
+async fn send_message_errors_use_telegram_wording_and_change_nothing() {
+    let server = TestServer::start().await;
+    let (person, bot) = server.person_and_bot("strict_person", "strict_bot").await;
+    let other = server.create_bot(&person, "other_bot").await;
+    let call = |params: Value| server.bot_call(&bot.token, "sendMessage", params);
+
+    assert_error(&call(json!({"text": "x"})).await, 400, "Bad Request: chat_id is empty");
+    assert_error(&call(json!({"chat_id": person.id})).await, 400, "Bad Request: message text is empty");
+    assert_error(
+        &call(json!({"chat_id": person.id, "text": "  "})).await,
+        400,
+        "Bad Request: message text is empty",
+    );
+    assert_error(
+        &call(json!({"chat_id": person.id, "text": "x".repeat(4097)})).await,
+        400,
+        "Bad Request: message is too long",
+    );
+    assert_error(&call(json!({"chat_id": 42, "text": "x"})).await, 400, "Bad Request: chat not found");
+    assert_error(&call(json!({"chat_id": -100, "text": "x"})).await, 400, "Bad Request: chat not found");
+    assert_error(
+        &call(json!({"chat_id": "@nobody_here", "text": "x"})).await,
+        400,
+        "Bad Request: chat not found",
+    );
+    assert_error(
+        &call(json!({"chat_id": other.id, "text": "x"})).await,
+        403,
+        "Forbidden: bot can't send messages to bots",
+    );
+    assert_error(
+        &call(json!({"chat_id": person.id, "text": "x", "reply_to_message_id": 99})).await,
+        400,
+        "Bad Request: message to be replied not found",
+    );
+    assert_error(
+        &call(json!({"chat_id": person.id, "text": "x", "reply_parameters": {"message_id": 99}})).await,
+        400,
+        "Bad Request: message to be replied not found",
+    );
+    assert_error(
+        &call(json!({"chat_id": person.id, "text": "x", "parse_mode": "Klingon"})).await,
+        400,
+        "Bad Request: unsupported parse_mode",
+    );
+    assert_error(
+        &call(json!({"chat_id": person.id, "text": "ab", "entities": [{"type": "bold", "offset": 1, "length": 5}]}))
+            .await,
+        400,
+        "Bad Request: entity beginning or end is out of the text",
+    );
+    let (status, body) = call(json!({"chat_id": person.id, "text": "x", "reply_to_message_id": "one"})).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["description"].as_str().unwrap_or_default().starts_with("Bad Request: can't parse parameter"),
+        "{body}"
+    );
+    let response = must(
+        server
+            .http
+            .post(server.url(&format!("/bot{}/sendMessage", bot.token)))
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await,
+    );
+    assert_eq!(response.status(), 400);
+
+    // None of that stored anything: the next message is number 2 and the history holds only /start.
+    let history = server.client(&person, "getHistory", json!({"chat_id": bot.id})).await;
+    assert_eq!(history.as_array().map(Vec::len), Some(1));
+    // A missing reply target is forgiven when asked to.
+    let sent = server
+        .bot(
+            &bot,
+            "sendMessage",
+            json!({"chat_id": person.id, "text": "ok", "reply_parameters": {"message_id": 99, "allow_sending_without_reply": true}}),
+        )
+        .await;
+    assert_eq!(sent["message_id"], 2);
+    assert!(sent.get("reply_to_message").is_none());
+    // A real reply carries the replied message.
+    let sent = server
+        .bot(&bot, "sendMessage", json!({"chat_id": person.id, "text": "re", "reply_to_message_id": 1}))
+        .await;
+    assert_eq!(sent["reply_to_message"]["text"], "/start");
+}
+
+#[tokio::test]
+async fn incoming_text_carries_telegram_entities() {
+    let server = TestServer::start().await;
+    let person = server.register("entity_fan").await;
+    let bot = server.create_bot(&person, "entity_bot").await;
+    let text = "🙂 /help@entity_bot ask @entity_fan about #rust $BTC at https://roost.dev or mail a@b.co, +1 555 123 4567";
+    server.client(&person, "sendMessage", json!({"chat_id": bot.id, "text": text})).await;
+    let updates = server.bot(&bot, "getUpdates", json!({})).await;
+    let message = &updates[0]["message"];
+    assert_eq!(message["text"], text);
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let found: Vec<(String, String)> = message["entities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let offset = e["offset"].as_u64().unwrap_or(0) as usize;
+            let length = e["length"].as_u64().unwrap_or(0) as usize;
+            (
+                e["type"].as_str().unwrap_or("").to_owned(),
+                String::from_utf16_lossy(&units[offset..offset + length]),
+            )
+        })
+        .collect();
+    let expected = [
+        ("bot_command", "/help@entity_bot"),
+        ("mention", "@entity_fan"),
+        ("hashtag", "#rust"),
+        ("cashtag", "$BTC"),
+        ("url", "https://roost.dev"),
+        ("email", "a@b.co"),
+        ("phone_number", "+1 555 123 4567"),
+    ];
+    let expected: Vec<(String, String)> =
+        expected.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    assert_eq!(found, expected);
+    // The emoji before the command counts two UTF-16 units.
+    assert_eq!(message["entities"][0]["offset"], 3);
+}
+
+#[tokio::test]
+async fn concurrent_sends_get_distinct_increasing_ids() {
+    let server = TestServer::start().await;
+    let (person, bot) = server.person_and_bot("busy_person", "busy_bot").await;
+    let sends =
+        (0..50).map(|i| {
+            let server = &server;
+            let bot = &bot;
+            let person = &person;
+            async move {
+                server.bot(bot, "sendMessage", json!({"chat_id": person.id, "text": format!("n{i}")})).await
+            }
+        });
+    let sent = futures_util::future::join_all(sends).await;
+    let mut ids: Vec<i64> = sent.iter().filter_map(|m| m["message_id"].as_i64()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (2..=51).collect::<Vec<_>>());
+
+    // The person writes 20 times concurrently; the bot's update ids are 1..=21 with no gap.
+    let writes = (0..20).map(|i| {
+        let server = &server;
+        let bot = &bot;
+        let person = &person;
+        async move {
+            server.client(person, "sendMessage", json!({"chat_id": bot.id, "text": format!("p{i}")})).await
+        }
+    });
+    futures_util::future::join_all(writes).await;
+    let updates = server.bot(&bot, "getUpdates", json!({})).await;
+    let update_ids: Vec<i64> =
+        updates.as_array().into_iter().flatten().filter_map(|u| u["update_id"].as_i64()).collect();
+    assert_eq!(update_ids, (1..=21).collect::<Vec<_>>());
+}

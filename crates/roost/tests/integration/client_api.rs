@@ -1,0 +1,240 @@
+//! The client API: accounts, chats, history, and the live event stream.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use crate::common::{Person, TestServer, assert_error, must};
+
+#[tokio::test]
+async fn register_login_and_sessions() {
+    let server = TestServer::start().await;
+    let (status, body) = server
+        .client_call(
+            None,
+            "register",
+            json!({"username": "Carol_1", "password": "long enough", "first_name": "Carol", "last_name": "C", "language_code": "en"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let user = &body["result"]["user"];
+    assert_eq!(user["username"], "Carol_1");
+    assert_eq!(user["is_bot"], false);
+    assert!(user["id"].as_i64().unwrap_or(0) > 0);
+
+    // Usernames are unique without regard to case, and must be valid.
+    assert_error(
+        &server
+            .client_call(
+                None,
+                "register",
+                json!({"username": "carol_1", "password": "long enough", "first_name": "X"}),
+            )
+            .await,
+        400,
+        "Bad Request: USERNAME_OCCUPIED",
+    );
+    for bad in ["ab", "9lives", "has space", "ends_", "sneaky_bot"] {
+        assert_error(
+            &server
+                .client_call(
+                    None,
+                    "register",
+                    json!({"username": bad, "password": "long enough", "first_name": "X"}),
+                )
+                .await,
+            400,
+            "Bad Request: USERNAME_INVALID",
+        );
+    }
+    assert_error(
+        &server
+            .client_call(
+                None,
+                "register",
+                json!({"username": "dave_x", "password": "short", "first_name": "D"}),
+            )
+            .await,
+        400,
+        "Bad Request: PASSWORD_INVALID",
+    );
+    assert_error(
+        &server.client_call(None, "register", json!({"username": "dave_x", "password": "long enough"})).await,
+        400,
+        "Bad Request: FIRST_NAME_INVALID",
+    );
+
+    // Login opens a new session; wrong passwords and unknown users read the same.
+    let (status, body) =
+        server.client_call(None, "login", json!({"username": "carol_1", "password": "long enough"})).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["result"]["token"].as_str().unwrap_or_default().to_owned();
+    assert_error(
+        &server
+            .client_call(None, "login", json!({"username": "carol_1", "password": "wrong password"}))
+            .await,
+        401,
+        "Unauthorized: wrong username or password",
+    );
+    assert_error(
+        &server
+            .client_call(None, "login", json!({"username": "nobody_at_all", "password": "whatever1"}))
+            .await,
+        401,
+        "Unauthorized: wrong username or password",
+    );
+    let (status, me) = server.client_call(Some(&token), "getMe", json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["result"]["first_name"], "Carol");
+    assert_eq!(me["result"]["language_code"], "en");
+
+    // Without a valid session nothing but register and login works.
+    let unauthorized = "Unauthorized: session token is missing or invalid";
+    assert_error(&server.client_call(None, "getMe", json!({})).await, 401, unauthorized);
+    assert_error(&server.client_call(Some("forged"), "getChats", json!({})).await, 401, unauthorized);
+    // Logging out ends only that session.
+    let (status, _) = server.client_call(Some(&token), "logout", json!({})).await;
+    assert_eq!(status, 200);
+    assert_error(&server.client_call(Some(&token), "getMe", json!({})).await, 401, unauthorized);
+    assert_error(&server.client_call(Some(&token), "noSuchMethod", json!({})).await, 401, unauthorized);
+}
+
+#[tokio::test]
+async fn resolve_open_send_history_and_chat_list() {
+    let server = TestServer::start().await;
+    let ann = server.register("ann_person").await;
+    let ben = server.register("ben_person").await;
+    let bot = server.create_bot(&ann, "helper_bot").await;
+
+    let resolved = server.client(&ann, "resolveUsername", json!({"username": "@Helper_Bot"})).await;
+    assert_eq!(resolved["id"], bot.id);
+    assert_eq!(resolved["is_bot"], true);
+    assert_error(
+        &server.client_call(Some(&ann.token), "resolveUsername", json!({"username": "missing_one"})).await,
+        400,
+        "Bad Request: USERNAME_NOT_OCCUPIED",
+    );
+    assert_error(
+        &server.client_call(Some(&ann.token), "openPrivateChat", json!({"user_id": 5})).await,
+        400,
+        "Bad Request: PEER_ID_INVALID",
+    );
+
+    // Ann writes to Ben by username; each sees the chat under the other's id, same message_id.
+    let chat = server.client(&ann, "openPrivateChat", json!({"username": "ben_person"})).await;
+    assert_eq!(chat["id"], ben.id);
+    let sent = server.client(&ann, "sendMessage", json!({"chat_id": ben.id, "text": "hi Ben"})).await;
+    assert_eq!(sent["chat"]["id"], ben.id);
+    let seen = server.client(&ben, "getHistory", json!({"chat_id": ann.id})).await;
+    assert_eq!(seen[0]["chat"]["id"], ann.id);
+    assert_eq!(seen[0]["message_id"], sent["message_id"]);
+    let reply = server
+        .client(&ben, "sendMessage", json!({"chat_id": ann.id, "text": "hi Ann", "reply_to_message_id": 1}))
+        .await;
+    assert_eq!(reply["message_id"], 2);
+    assert_eq!(reply["reply_to_message"]["text"], "hi Ben");
+
+    // Then to the bot; Ann's chat list is newest first with each chat's last message.
+    server.client(&ann, "sendMessage", json!({"chat_id": bot.id, "text": "/start"})).await;
+    let chats = server.client(&ann, "getChats", json!({})).await;
+    let ids: Vec<i64> =
+        chats.as_array().into_iter().flatten().filter_map(|c| c["chat"]["id"].as_i64()).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.contains(&bot.id) && ids.contains(&ben.id));
+    let ben_entry = chats
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["chat"]["id"] == ben.id)
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(ben_entry["last_message"]["text"], "hi Ann");
+
+    // History pages backwards.
+    for i in 0..5 {
+        server.client(&ann, "sendMessage", json!({"chat_id": ben.id, "text": format!("m{i}")})).await;
+    }
+    let page = server.client(&ann, "getHistory", json!({"chat_id": ben.id, "limit": 3})).await;
+    let texts: Vec<&str> = page.as_array().into_iter().flatten().filter_map(|m| m["text"].as_str()).collect();
+    assert_eq!(texts, ["m2", "m3", "m4"]);
+    let older = server
+        .client(&ann, "getHistory", json!({"chat_id": ben.id, "limit": 3, "before_message_id": 5}))
+        .await;
+    let texts: Vec<&str> =
+        older.as_array().into_iter().flatten().filter_map(|m| m["text"].as_str()).collect();
+    assert_eq!(texts, ["hi Ann", "m0", "m1"]);
+    assert_error(
+        &server.client_call(Some(&ben.token), "getHistory", json!({"chat_id": bot.id})).await,
+        400,
+        "Bad Request: chat not found",
+    );
+    assert_error(
+        &server.client_call(Some(&ben.token), "sendMessage", json!({"chat_id": ann.id, "text": ""})).await,
+        400,
+        "Bad Request: message text is empty",
+    );
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(server: &TestServer, person: &Person, after: Option<i64>) -> Socket {
+    let mut url = format!("ws://{}/client/v1/events?token={}", server.addr, person.token);
+    if let Some(after) = after {
+        url.push_str(&format!("&after={after}"));
+    }
+    let (mut socket, _) = must(tokio_tungstenite::connect_async(url).await);
+    let ready = next_json(&mut socket).await;
+    assert_eq!(ready["type"], "ready", "{ready}");
+    socket
+}
+
+async fn next_json(socket: &mut Socket) -> Value {
+    loop {
+        let frame = must(tokio::time::timeout(Duration::from_secs(10), socket.next()).await);
+        match frame {
+            Some(Ok(WsMessage::Text(text))) => return must(serde_json::from_str(&text)),
+            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn event_stream_is_live_and_resumable() {
+    let server = TestServer::start().await;
+    let (person, bot) = server.person_and_bot("streamer", "stream_bot").await;
+    let mut socket = connect(&server, &person, None).await;
+
+    // The bot answers; the person's stream shows it as the person sees it.
+    server.bot(&bot, "sendMessage", json!({"chat_id": person.id, "text": "pong"})).await;
+    let event = next_json(&mut socket).await;
+    assert_eq!(event["type"], "message");
+    assert_eq!(event["message"]["text"], "pong");
+    assert_eq!(event["message"]["chat"]["id"], bot.id);
+    let seq = event["seq"].as_i64().unwrap_or(0);
+    assert!(seq >= 2, "the /start echo to the sender's own devices came first");
+
+    // The person's own messages appear too (other devices stay in sync).
+    server.client(&person, "sendMessage", json!({"chat_id": bot.id, "text": "mine"})).await;
+    let event = next_json(&mut socket).await;
+    assert_eq!(event["message"]["text"], "mine");
+    assert_eq!(event["seq"], seq + 1);
+    must(socket.close(None).await);
+
+    // While disconnected, two more messages; a reconnect after the last seen seq replays them.
+    server.bot(&bot, "sendMessage", json!({"chat_id": person.id, "text": "missed 1"})).await;
+    server.bot(&bot, "sendMessage", json!({"chat_id": person.id, "text": "missed 2"})).await;
+    let mut socket = connect(&server, &person, Some(seq + 1)).await;
+    assert_eq!(next_json(&mut socket).await["message"]["text"], "missed 1");
+    assert_eq!(next_json(&mut socket).await["message"]["text"], "missed 2");
+    server.bot(&bot, "sendMessage", json!({"chat_id": person.id, "text": "live again"})).await;
+    let event = next_json(&mut socket).await;
+    assert_eq!(event["message"]["text"], "live again");
+    assert_eq!(event["seq"], seq + 4);
+
+    // A bad session cannot open a stream.
+    let url = format!("ws://{}/client/v1/events?token=forged", server.addr);
+    assert!(tokio_tungstenite::connect_async(url).await.is_err());
+}

@@ -1,0 +1,161 @@
+//! What the server acknowledged survives a restart, and a `kill -9`.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::{TestServer, must};
+
+#[tokio::test]
+async fn messages_and_unconfirmed_updates_survive_a_restart() {
+    let server = TestServer::start().await;
+    let (person, bot) = server.person_and_bot("keeper", "keep_bot").await;
+    server.bot(&bot, "sendMessage", json!({"chat_id": person.id, "text": "remember me"})).await;
+    server.client(&person, "sendMessage", json!({"chat_id": bot.id, "text": "and me"})).await;
+    server.bot(&bot, "getUpdates", json!({"offset": 2})).await; // confirms /start only
+
+    let server = server.restart().await;
+    let history = server.client(&person, "getHistory", json!({"chat_id": bot.id})).await;
+    let texts: Vec<&str> =
+        history.as_array().into_iter().flatten().filter_map(|m| m["text"].as_str()).collect();
+    assert_eq!(texts, ["/start", "remember me", "and me"]);
+    let updates = server.bot(&bot, "getUpdates", json!({})).await;
+    assert_eq!(updates.as_array().map(Vec::len), Some(1));
+    assert_eq!(updates[0]["update_id"], 2);
+    assert_eq!(updates[0]["message"]["text"], "and me");
+    // Counters continue where they were.
+    let sent = server.bot(&bot, "sendMessage", json!({"chat_id": person.id, "text": "next"})).await;
+    assert_eq!(sent["message_id"], 4);
+}
+
+/// A `roost serve` process over a data directory.
+struct Process {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Process {
+    fn start(data: &Path) -> Process {
+        let mut child = must(
+            Command::new(env!("CARGO_BIN_EXE_roost"))
+                .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+                .arg(data)
+                .env("RUST_LOG", "info")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn(),
+        );
+        let stderr = must(child.stderr.take().ok_or("no stderr"));
+        let mut lines = BufReader::new(stderr).lines();
+        let addr = loop {
+            let line = must(must(lines.next().ok_or("roost exited before serving")));
+            if let Some(rest) = line.split("addr=").nth(1) {
+                break must(rest.split_whitespace().next().unwrap_or_default().parse::<SocketAddr>());
+            }
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Process { child, addr }
+    }
+
+    fn kill_9(mut self) {
+        must(self.child.kill()); // SIGKILL
+        must(self.child.wait());
+    }
+}
+
+fn admin(data: &Path, args: &[&str]) -> String {
+    let output = must(
+        Command::new(env!("CARGO_BIN_EXE_roost")).arg("admin").arg("--data").arg(data).args(args).output(),
+    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    must(String::from_utf8(output.stdout))
+}
+
+async fn call(http: &reqwest::Client, url: String, auth: Option<&str>, params: Value) -> Value {
+    let mut request = http.post(url).json(&params).timeout(Duration::from_secs(20));
+    if let Some(token) = auth {
+        request = request.bearer_auth(token);
+    }
+    let body: Value = must(must(request.send().await).json().await);
+    assert_eq!(body["ok"], true, "{body}");
+    body["result"].clone()
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_kill_9() {
+    let dir = must(tempfile::tempdir());
+    let data = dir.path();
+    // The admin commands work on the data directory with no server running…
+    assert_eq!(
+        admin(data, &["create-user", "victor", "--password", "correct horse", "--first-name", "Victor"])
+            .trim(),
+        "1000000000"
+    );
+    let token =
+        admin(data, &["create-bot", "--owner", "victor", "--username", "crash_bot", "--name", "Crash"]);
+    let token = token.trim_end_matches('\n');
+    assert!(
+        !token.contains('\n') && token.starts_with("1000000001:"),
+        "create-bot prints the token only: {token:?}"
+    );
+
+    let server = Process::start(data);
+    // …and beside a running one.
+    let late_token = admin(data, &["create-bot", "--owner", "victor", "--username", "late_bot"]);
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", server.addr);
+    let session = call(
+        &http,
+        format!("{base}/client/v1/login"),
+        None,
+        json!({"username": "victor", "password": "correct horse"}),
+    )
+    .await;
+    let session = session["token"].as_str().unwrap_or_default().to_owned();
+    let late = call(&http, format!("{base}/bot{}/getMe", late_token.trim()), None, json!({})).await;
+    assert_eq!(late["username"], "late_bot");
+
+    call(
+        &http,
+        format!("{base}/client/v1/sendMessage"),
+        Some(&session),
+        json!({"chat_id": 1000000001, "text": "/start"}),
+    )
+    .await;
+    let mut sent = Vec::new();
+    for i in 0..20 {
+        let message = call(
+            &http,
+            format!("{base}/bot{token}/sendMessage"),
+            None,
+            json!({"chat_id": 1000000000, "text": format!("ack {i}")}),
+        )
+        .await;
+        sent.push(message["message_id"].as_i64().unwrap_or(0));
+    }
+    server.kill_9();
+
+    let server = Process::start(data);
+    let base = format!("http://{}", server.addr);
+    let history = call(
+        &http,
+        format!("{base}/client/v1/getHistory"),
+        Some(&session),
+        json!({"chat_id": 1000000001, "limit": 100}),
+    )
+    .await;
+    let ids: Vec<i64> =
+        history.as_array().into_iter().flatten().filter_map(|m| m["message_id"].as_i64()).collect();
+    for id in &sent {
+        assert!(ids.contains(id), "acknowledged message {id} was lost: {ids:?}");
+    }
+    // The unconfirmed /start update survived too.
+    let updates = call(&http, format!("{base}/bot{token}/getUpdates"), None, json!({})).await;
+    assert_eq!(updates[0]["message"]["text"], "/start");
+    server.kill_9();
+}

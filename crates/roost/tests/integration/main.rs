@@ -1,0 +1,9 @@
+//! Roost's integration tests: one binary (link time dominates on small machines), each test
+//! starting the real server on `127.0.0.1:0` over a temporary data directory.
+
+mod common;
+
+mod bot_api;
+mod client_api;
+mod durability;
+mod long_polling;
