@@ -9,15 +9,12 @@ use roost_types::{ApiError, UPDATE_TYPES, Update, WebhookInfo};
 
 use crate::{Core, Error, Result};
 
-/// Checks and normalises an `allowed_updates` list to the JSON stored with the bot.
+/// Normalises an `allowed_updates` list to the JSON stored with the bot. Names this server does
+/// not know are dropped, as Telegram does: libraries send their whole list of types, which may be
+/// newer than the server.
 fn allowed_updates_json(list: &[String]) -> Result<String> {
-    if let Some(unknown) = list.iter().find(|kind| !UPDATE_TYPES.contains(&kind.as_str())) {
-        return Err(ApiError::bad_request(format_args!(
-            "unknown update type \"{unknown}\" in allowed_updates"
-        ))
-        .into());
-    }
-    let mut list: Vec<&str> = list.iter().map(String::as_str).collect();
+    let mut list: Vec<&str> =
+        list.iter().map(String::as_str).filter(|kind| UPDATE_TYPES.contains(kind)).collect();
     list.sort_unstable();
     list.dedup();
     Ok(serde_json::to_string(&list).map_err(StoreError::from)?)
@@ -139,7 +136,7 @@ mod tests {
     fn allowed_updates_are_checked_and_normalised() {
         let json = allowed_updates_json(&["message".into(), "callback_query".into(), "message".into()]);
         assert_eq!(json.ok().as_deref(), Some(r#"["callback_query","message"]"#));
-        assert!(allowed_updates_json(&["messages".into()]).is_err());
+        assert_eq!(allowed_updates_json(&["messages".into(), "poll".into()]).ok().as_deref(), Some(r#"["poll"]"#));
         assert_eq!(allowed_updates_json(&[]).ok().as_deref(), Some("[]"));
     }
 }

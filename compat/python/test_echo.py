@@ -1,0 +1,44 @@
+"""python-telegram-bot's echo bot, unmodified, answers a person over Roost."""
+
+import asyncio
+
+from conftest import Person
+
+
+def test_echo_bot_answers_start_and_text(roost, run_bot):
+    async def scenario():
+        person = await Person(roost.base, "alice_compat", "Alice").register()
+        token = roost.create_bot("alice_compat", "echo_compat_bot")
+        bot_id = int(token.split(":")[0])
+        await person.connect()
+        run_bot("echo_bot.py", token, f"{roost.base}/bot")
+
+        chat = await person.call("openPrivateChat", username="echo_compat_bot")
+        assert chat["id"] == bot_id and chat["type"] == "private"
+
+        await person.call("sendMessage", chat_id=bot_id, text="/start")
+        answer = await person.next_message_from(bot_id)
+        assert answer["text"] == "Hi Alice! Send me anything and I will echo it."
+        assert answer["chat"]["id"] == bot_id
+
+        await person.call("sendMessage", chat_id=bot_id, text="hello")
+        answer = await person.next_message_from(bot_id)
+        assert answer["text"] == "hello"
+
+        # A command addressed to the bot by name works as well.
+        await person.call("sendMessage", chat_id=bot_id, text="/help@echo_compat_bot")
+        answer = await person.next_message_from(bot_id)
+        assert answer["text"] == "Just write something."
+
+        history = await person.call("getHistory", chat_id=bot_id)
+        assert [m["text"] for m in history] == [
+            "/start",
+            "Hi Alice! Send me anything and I will echo it.",
+            "hello",
+            "hello",
+            "/help@echo_compat_bot",
+            "Just write something.",
+        ]
+        await person.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 120))
