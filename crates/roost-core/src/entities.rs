@@ -53,14 +53,14 @@ fn match_simple(
 ) {
     let mut i = 0;
     while i < chars.len() {
-        if chars[i] == trigger {
-            if let Some(end) = matcher(chars, i) {
-                if !overlaps(found, i, end) {
-                    found.push((i, end, kind));
-                }
-                i = end;
-                continue;
+        if chars[i] == trigger
+            && let Some(end) = matcher(chars, i)
+        {
+            if !overlaps(found, i, end) {
+                found.push((i, end, kind));
             }
+            i = end;
+            continue;
         }
         i += 1;
     }
@@ -206,9 +206,10 @@ fn is_domain_char(c: char) -> bool {
 }
 
 fn is_path_char(c: char) -> bool {
-    !(c.is_whitespace() || matches!(c, '<' | '>' | '"' | '«' | '»'))
-        && !(('\u{2000}'..='\u{206f}').contains(&c)
-            && !matches!(c, '\u{200c}' | '\u{200d}' | '\u{2010}'..='\u{2015}'))
+    // General Punctuation ends a URL, except zero-width (non-)joiners and dashes.
+    let breaking_punctuation = ('\u{2000}'..='\u{206f}').contains(&c)
+        && !matches!(c, '\u{200c}' | '\u{200d}' | '\u{2010}'..='\u{2015}');
+    !(c.is_whitespace() || matches!(c, '<' | '>' | '"' | '«' | '»') || breaking_punctuation)
 }
 
 fn is_user_char(c: char) -> bool {

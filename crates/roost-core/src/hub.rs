@@ -78,15 +78,15 @@ fn subscribe(map: &Mutex<HashMap<i64, watch::Sender<i64>>>, key: i64) -> watch::
 }
 
 fn bump(map: &Mutex<HashMap<i64, watch::Sender<i64>>>, key: i64, value: i64) {
-    if let Ok(map) = map.lock() {
-        if let Some(sender) = map.get(&key) {
-            sender.send_if_modified(|current| {
-                let newer = value > *current;
-                if newer {
-                    *current = value;
-                }
-                newer
-            });
-        }
+    if let Ok(map) = map.lock()
+        && let Some(sender) = map.get(&key)
+    {
+        sender.send_if_modified(|current| {
+            let newer = value > *current;
+            if newer {
+                *current = value;
+            }
+            newer
+        });
     }
 }

@@ -88,10 +88,10 @@ impl<'q, Q: Queries> Renderer<'q, Q> {
     /// A stored message as the viewer sees it, with the message it replies to (one level deep).
     pub(crate) fn message(&mut self, row: &MessageRow) -> Result<Message> {
         let mut message = self.message_alone(row)?;
-        if let Some(reply_id) = row.reply_to_message_id {
-            if let Some(reply) = self.queries.message(row.chat_id, reply_id)? {
-                message.reply_to_message = Some(Box::new(self.message_alone(&reply)?));
-            }
+        if let Some(reply_id) = row.reply_to_message_id
+            && let Some(reply) = self.queries.message(row.chat_id, reply_id)?
+        {
+            message.reply_to_message = Some(Box::new(self.message_alone(&reply)?));
         }
         Ok(message)
     }

@@ -136,7 +136,10 @@ mod tests {
     fn allowed_updates_are_checked_and_normalised() {
         let json = allowed_updates_json(&["message".into(), "callback_query".into(), "message".into()]);
         assert_eq!(json.ok().as_deref(), Some(r#"["callback_query","message"]"#));
-        assert_eq!(allowed_updates_json(&["messages".into(), "poll".into()]).ok().as_deref(), Some(r#"["poll"]"#));
+        assert_eq!(
+            allowed_updates_json(&["messages".into(), "poll".into()]).ok().as_deref(),
+            Some(r#"["poll"]"#)
+        );
         assert_eq!(allowed_updates_json(&[]).ok().as_deref(), Some("[]"));
     }
 }

@@ -30,7 +30,7 @@ pub use queries::{
     BotRow, ChatListRow, ChatRow, MessageRow, NewMessage, NewUser, Queries, Reader, StoredEvent,
     StoredUpdate, UserRow,
 };
-pub use writer::{Effect, Writer};
+pub use writer::{Effect, OnCommit, Writer};
 
 /// A failure of the store itself (as opposed to a rule of the messenger).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -110,11 +110,7 @@ impl Store {
     ///
     /// `on_commit` is called on the writer thread after each commit with the effects of the jobs in
     /// it (which bots have new updates, which people have new events); it must not block.
-    pub fn open(
-        path: &Path,
-        options: StoreOptions,
-        on_commit: Arc<dyn Fn(&[Effect]) + Send + Sync>,
-    ) -> Result<Store> {
+    pub fn open(path: &Path, options: StoreOptions, on_commit: OnCommit) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Database(format!("cannot create {}: {e}", dir.display())))?;

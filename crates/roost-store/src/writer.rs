@@ -24,6 +24,9 @@ pub enum Effect {
     UserEvent { user_id: i64, seq: i64 },
 }
 
+/// Called on the writer thread after each commit with the effects of the jobs in it.
+pub type OnCommit = Arc<dyn Fn(&[Effect]) + Send + Sync>;
+
 /// The write side of the store, valid inside one job. It can also read (see [`Queries`]), and the
 /// reads see the job's own writes.
 pub struct Writer<'c> {
@@ -109,11 +112,7 @@ where
     }
 }
 
-pub(crate) fn spawn(
-    conn: Connection,
-    max_batch: usize,
-    on_commit: Arc<dyn Fn(&[Effect]) + Send + Sync>,
-) -> Result<WriterHandle> {
+pub(crate) fn spawn(conn: Connection, max_batch: usize, on_commit: OnCommit) -> Result<WriterHandle> {
     let (sender, receiver) = mpsc::unbounded_channel();
     thread::Builder::new()
         .name("roost-writer".into())
@@ -126,7 +125,7 @@ fn writer_loop(
     conn: Connection,
     mut receiver: mpsc::UnboundedReceiver<Command>,
     max_batch: usize,
-    on_commit: Arc<dyn Fn(&[Effect]) + Send + Sync>,
+    on_commit: OnCommit,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     let mut completions: Vec<Completion> = Vec::with_capacity(max_batch);

@@ -119,7 +119,7 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        if !(self.database.starts_with("sqlite:") || !self.database.contains("://")) {
+        if !self.database.starts_with("sqlite:") && self.database.contains("://") {
             bail!(
                 "unsupported database URL {:?}: this build stores data in SQLite (sqlite://PATH)",
                 self.database

@@ -95,10 +95,13 @@ async fn allowed_updates_is_remembered_between_calls() {
     let updates = server.bot(&bot, "getUpdates", json!({"offset": 2})).await;
     assert_eq!(updates[0]["message"]["text"], "seen");
     // Unknown names are ignored (libraries send every type they know of), malformed lists are not.
-    server.bot(&bot, "getUpdates", json!({"offset": 3, "allowed_updates": ["message", "from_the_future"]})).await;
+    server
+        .bot(&bot, "getUpdates", json!({"offset": 3, "allowed_updates": ["message", "from_the_future"]}))
+        .await;
     let info = server.bot(&bot, "getWebhookInfo", json!({})).await;
     assert_eq!(info["allowed_updates"], json!(["message"]));
-    let (status, body) = server.bot_call(&bot.token, "getUpdates", json!({"allowed_updates": "message"})).await;
+    let (status, body) =
+        server.bot_call(&bot.token, "getUpdates", json!({"allowed_updates": "message"})).await;
     assert_eq!(status, 400, "{body}");
 }
 
