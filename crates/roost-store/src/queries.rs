@@ -91,17 +91,22 @@ const MESSAGE_COLUMNS: &str = "chat_id, message_id, from_id, date, edit_date, te
      reply_to_message_id, reply_markup, protect_content";
 
 fn message_row(row: &Row<'_>) -> rusqlite::Result<MessageRow> {
+    message_row_at(row, 0)
+}
+
+/// A message whose [`MESSAGE_COLUMNS`] start at column `at` of a wider row.
+fn message_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<MessageRow> {
     Ok(MessageRow {
-        chat_id: row.get(0)?,
-        message_id: row.get(1)?,
-        from_id: row.get(2)?,
-        date: row.get(3)?,
-        edit_date: row.get(4)?,
-        text: row.get(5)?,
-        entities: row.get(6)?,
-        reply_to_message_id: row.get(7)?,
-        reply_markup: row.get(8)?,
-        protect_content: row.get(9)?,
+        chat_id: row.get(at)?,
+        message_id: row.get(at + 1)?,
+        from_id: row.get(at + 2)?,
+        date: row.get(at + 3)?,
+        edit_date: row.get(at + 4)?,
+        text: row.get(at + 5)?,
+        entities: row.get(at + 6)?,
+        reply_to_message_id: row.get(at + 7)?,
+        reply_markup: row.get(at + 8)?,
+        protect_content: row.get(at + 9)?,
     })
 }
 
@@ -259,18 +264,7 @@ pub trait Queries {
             let peer_id: Option<i64> = r.get(4)?;
             let has_message: Option<i64> = r.get(5)?;
             let last_message = match has_message {
-                Some(_) => Some(MessageRow {
-                    chat_id: r.get(5)?,
-                    message_id: r.get(6)?,
-                    from_id: r.get(7)?,
-                    date: r.get(8)?,
-                    edit_date: r.get(9)?,
-                    text: r.get(10)?,
-                    entities: r.get(11)?,
-                    reply_to_message_id: r.get(12)?,
-                    reply_markup: r.get(13)?,
-                    protect_content: r.get(14)?,
-                }),
+                Some(_) => Some(message_row_at(r, 5)?),
                 None => None,
             };
             Ok(ChatListRow { chat, peer_id, last_message })

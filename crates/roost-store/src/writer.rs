@@ -248,6 +248,33 @@ mod tests {
         assert!(matches!(late, Err(StoreError::Closed)));
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn expiry_deletes_only_what_is_older_than_the_cutoff() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store =
+            Store::open(&dir.path().join("t.db"), StoreOptions::default(), Arc::new(|_: &[Effect]| {}))
+                .unwrap_or_else(|e| panic!("{e}"));
+        let counts = store
+            .write(|w| {
+                let owner = w.insert_user(&person("owner_one"))?;
+                let bot = w.insert_user(&NewUser { is_bot: true, ..person("some_bot") })?;
+                w.insert_bot(bot, owner, b"hash", 0)?;
+                for created_at in [100, 200, 300] {
+                    w.push_update(bot, created_at, |id| Ok(format!("{{\"update_id\":{id}}}")))?;
+                    w.push_event(owner, created_at, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
+                }
+                let expired = w.expire(250, 150)?;
+                Ok::<_, StoreError>((
+                    expired,
+                    w.pending_update_count(bot)?,
+                    w.events_after(owner, 0, 10)?.len(),
+                ))
+            })
+            .await;
+        assert_eq!(counts.ok(), Some(((2, 1), 1, 2)));
+        store.close().await;
+    }
+
     async fn futures_join<F: std::future::Future + Send + 'static>(
         jobs: impl Iterator<Item = F>,
     ) -> Vec<F::Output>

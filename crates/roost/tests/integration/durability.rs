@@ -62,6 +62,14 @@ impl Process {
         Process { child, addr }
     }
 
+    /// SIGTERM, and the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = must(Command::new("kill").args(["-TERM", &pid]).status());
+        assert!(sent.success());
+        must(self.child.wait())
+    }
+
     fn kill_9(mut self) {
         must(self.child.kill()); // SIGKILL
         must(self.child.wait());
@@ -157,5 +165,62 @@ async fn acknowledged_writes_survive_kill_9() {
     // The unconfirmed /start update survived too.
     let updates = call(&http, format!("{base}/bot{token}/getUpdates"), None, json!({})).await;
     assert_eq!(updates[0]["message"]["text"], "/start");
+    server.kill_9();
+}
+
+#[tokio::test]
+async fn sigterm_stops_cleanly_and_loses_nothing() {
+    let dir = must(tempfile::tempdir());
+    let data = dir.path();
+    admin(data, &["create-user", "terry", "--password", "correct horse"]);
+    let token = admin(data, &["create-bot", "--owner", "terry", "--username", "term_bot"]);
+    let token = token.trim();
+    let server = Process::start(data);
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", server.addr);
+    let session = call(
+        &http,
+        format!("{base}/client/v1/login"),
+        None,
+        json!({"username": "terry", "password": "correct horse"}),
+    )
+    .await;
+    let session = session["token"].as_str().unwrap_or_default().to_owned();
+    call(
+        &http,
+        format!("{base}/client/v1/sendMessage"),
+        Some(&session),
+        json!({"chat_id": 1000000001, "text": "/start"}),
+    )
+    .await;
+    // A bot is waiting in a long poll when the signal comes: it gets its answer, not a reset.
+    let poll = tokio::spawn({
+        let http = http.clone();
+        let url = format!("{base}/bot{token}/getUpdates?offset=2&timeout=50");
+        async move { http.get(url).send().await.map(|r| r.status().as_u16()) }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let status = tokio::task::spawn_blocking(move || server.terminate()).await;
+    assert!(status.is_ok_and(|s| s.success()), "roost exits 0 on SIGTERM");
+    assert_eq!(poll.await.ok().and_then(Result::ok), Some(200));
+
+    let server = Process::start(data);
+    let base = format!("http://{}", server.addr);
+    // The poll confirmed /start (offset 2); the message itself is in the history, the session
+    // still works, and the next update continues the numbering.
+    let history =
+        call(&http, format!("{base}/client/v1/getHistory"), Some(&session), json!({"chat_id": 1000000001}))
+            .await;
+    assert_eq!(history[0]["text"], "/start");
+    call(
+        &http,
+        format!("{base}/client/v1/sendMessage"),
+        Some(&session),
+        json!({"chat_id": 1000000001, "text": "again"}),
+    )
+    .await;
+    let updates = call(&http, format!("{base}/bot{token}/getUpdates"), None, json!({})).await;
+    assert_eq!(updates[0]["update_id"], 2);
+    assert_eq!(updates[0]["message"]["text"], "again");
     server.kill_9();
 }
