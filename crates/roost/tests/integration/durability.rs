@@ -94,6 +94,29 @@ async fn call(http: &reqwest::Client, url: String, auth: Option<&str>, params: V
     body["result"].clone()
 }
 
+/// Logs a person in (password "correct horse") and returns the session token.
+async fn login(http: &reqwest::Client, base: &str, username: &str) -> String {
+    let session = call(
+        http,
+        format!("{base}/client/v1/login"),
+        None,
+        json!({"username": username, "password": "correct horse"}),
+    )
+    .await;
+    session["token"].as_str().unwrap_or_default().to_owned()
+}
+
+/// The person writes `text` to the first bot (id 1000000001).
+async fn say(http: &reqwest::Client, base: &str, session: &str, text: &str) {
+    call(
+        http,
+        format!("{base}/client/v1/sendMessage"),
+        Some(session),
+        json!({"chat_id": 1000000001, "text": text}),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn acknowledged_writes_survive_kill_9() {
     let dir = must(tempfile::tempdir());
@@ -117,24 +140,11 @@ async fn acknowledged_writes_survive_kill_9() {
     let late_token = admin(data, &["create-bot", "--owner", "victor", "--username", "late_bot"]);
     let http = reqwest::Client::new();
     let base = format!("http://{}", server.addr);
-    let session = call(
-        &http,
-        format!("{base}/client/v1/login"),
-        None,
-        json!({"username": "victor", "password": "correct horse"}),
-    )
-    .await;
-    let session = session["token"].as_str().unwrap_or_default().to_owned();
+    let session = login(&http, &base, "victor").await;
     let late = call(&http, format!("{base}/bot{}/getMe", late_token.trim()), None, json!({})).await;
     assert_eq!(late["username"], "late_bot");
 
-    call(
-        &http,
-        format!("{base}/client/v1/sendMessage"),
-        Some(&session),
-        json!({"chat_id": 1000000001, "text": "/start"}),
-    )
-    .await;
+    say(&http, &base, &session, "/start").await;
     let mut sent = Vec::new();
     for i in 0..20 {
         let message = call(
@@ -178,21 +188,8 @@ async fn sigterm_stops_cleanly_and_loses_nothing() {
     let server = Process::start(data);
     let http = reqwest::Client::new();
     let base = format!("http://{}", server.addr);
-    let session = call(
-        &http,
-        format!("{base}/client/v1/login"),
-        None,
-        json!({"username": "terry", "password": "correct horse"}),
-    )
-    .await;
-    let session = session["token"].as_str().unwrap_or_default().to_owned();
-    call(
-        &http,
-        format!("{base}/client/v1/sendMessage"),
-        Some(&session),
-        json!({"chat_id": 1000000001, "text": "/start"}),
-    )
-    .await;
+    let session = login(&http, &base, "terry").await;
+    say(&http, &base, &session, "/start").await;
     // A bot is waiting in a long poll when the signal comes: it gets its answer, not a reset.
     let poll = tokio::spawn({
         let http = http.clone();
@@ -212,13 +209,7 @@ async fn sigterm_stops_cleanly_and_loses_nothing() {
         call(&http, format!("{base}/client/v1/getHistory"), Some(&session), json!({"chat_id": 1000000001}))
             .await;
     assert_eq!(history[0]["text"], "/start");
-    call(
-        &http,
-        format!("{base}/client/v1/sendMessage"),
-        Some(&session),
-        json!({"chat_id": 1000000001, "text": "again"}),
-    )
-    .await;
+    say(&http, &base, &session, "again").await;
     let updates = call(&http, format!("{base}/bot{token}/getUpdates"), None, json!({})).await;
     assert_eq!(updates[0]["update_id"], 2);
     assert_eq!(updates[0]["message"]["text"], "again");
