@@ -38,13 +38,25 @@ fn validate_text(text: Option<String>) -> Result<String> {
 fn validate_entities(text: &str, entities: Vec<MessageEntity>) -> Result<Vec<MessageEntity>> {
     let len = utf16_len(text) as i64;
     for entity in &entities {
-        if entity.offset < 0 || entity.length <= 0 || entity.offset + entity.length > len {
+        if entity.offset < 0 || entity.length <= 0 || entity.length > len - entity.offset.min(len) {
             return Err(ApiError::bad_request("entity beginning or end is out of the text").into());
         }
     }
     let mut entities = entities;
     entities.sort_by_key(|e| (e.offset, -e.length));
     Ok(entities)
+}
+
+/// Deepest JSON nesting accepted in `reply_markup` (a keyboard is four levels deep). Stored payloads
+/// wrap the markup in a few more levels, and must stay well inside what a JSON reader accepts.
+const REPLY_MARKUP_MAX_DEPTH: usize = 8;
+
+fn json_depth(value: &serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
+        serde_json::Value::Object(map) => 1 + map.values().map(json_depth).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 fn entities_json(entities: &[MessageEntity]) -> Result<Option<String>> {
@@ -183,10 +195,12 @@ impl Core {
     pub async fn bot_send(&self, bot: i64, req: SendMessage) -> Result<Message> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
         let text = validate_text(req.text)?;
-        let entities = match (req.parse_mode.as_deref().map(str::trim), req.entities) {
+        let parse_mode = req.parse_mode.as_deref().map(|mode| mode.trim().to_ascii_lowercase());
+        let entities = match (parse_mode.as_deref(), req.entities) {
             (None | Some(""), Some(entities)) => validate_entities(&text, entities)?,
-            (None | Some(""), None) => Vec::new(),
-            (Some("HTML" | "html" | "Markdown" | "markdown" | "MarkdownV2" | "markdownv2"), _) => {
+            // Plain text: the entities Telegram detects by itself (links, mentions, commands, …).
+            (None | Some(""), None) => entities::detect(&text),
+            (Some("html" | "markdown" | "markdownv2"), _) => {
                 return Err(ApiError::cant_parse_entities(
                     "formatting with parse_mode is not available on this server yet",
                 )
@@ -194,10 +208,16 @@ impl Core {
             }
             (Some(_), _) => return Err(ApiError::bad_request("unsupported parse_mode").into()),
         };
-        let (reply_to, allow_without_reply) = match req.reply_parameters {
-            Some(params) => (Some(params.message_id), params.allow_sending_without_reply),
-            None => (req.reply_to_message_id, req.allow_sending_without_reply.unwrap_or(false)),
+        let (reply_to, reply_chat, allow_without_reply) = match req.reply_parameters {
+            Some(params) => (Some(params.message_id), params.chat_id, params.allow_sending_without_reply),
+            None => (req.reply_to_message_id, None, req.allow_sending_without_reply.unwrap_or(false)),
         };
+        if let Some(markup) = &req.reply_markup {
+            let depth = markup.values().map(json_depth).max().unwrap_or(0) + 1;
+            if depth > REPLY_MARKUP_MAX_DEPTH {
+                return Err(ApiError::bad_request("can't parse reply keyboard markup JSON object").into());
+            }
+        }
         let reply_markup = req
             .reply_markup
             .map(|markup| serde_json::to_string(&markup))
@@ -213,6 +233,7 @@ impl Core {
         };
         self.store()
             .write(move |w| {
+                let mut body = body;
                 let peer = resolve_peer(&*w, &chat_id)?;
                 if peer.is_bot {
                     return Err(Error::from(if peer.id == bot {
@@ -222,6 +243,20 @@ impl Core {
                     }));
                 }
                 let chat = w.private_chat(bot, peer.id)?.ok_or(ApiError::CHAT_NOT_FOUND)?;
+                // A reply to a message of another chat is a reply to nothing here.
+                let other_chat = match &reply_chat {
+                    Some(ChatId::Id(id)) => *id != peer.id,
+                    Some(ChatId::Username(name)) => {
+                        !peer.username.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(name))
+                    }
+                    None => false,
+                };
+                if other_chat {
+                    if !body.allow_without_reply {
+                        return Err(ApiError::REPLY_NOT_FOUND.into());
+                    }
+                    body.reply_to = None;
+                }
                 let peer_has_written =
                     w.chat_members(chat)?.iter().any(|&(id, has_written)| id == peer.id && has_written);
                 if !peer_has_written {

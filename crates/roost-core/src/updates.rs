@@ -58,7 +58,7 @@ impl Core {
                     }
                     let mut from = offset.max(0);
                     if offset < 0 {
-                        if let Some(keep_from) = w.nth_newest_update(bot, -offset)? {
+                        if let Some(keep_from) = w.nth_newest_update(bot, offset.saturating_neg())? {
                             w.confirm_updates(bot, keep_from)?;
                             from = keep_from;
                         }

@@ -154,9 +154,11 @@ impl Store {
         let inner2 = Arc::clone(&inner);
         tokio::task::spawn_blocking(move || {
             let conn = inner2.readers.take().ok_or(StoreError::Closed)?;
-            let result = query(&Reader::new(&conn));
+            // Catch a panicking query so its connection goes back to the pool either way.
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| query(&Reader::new(&conn))));
             inner2.readers.give_back(conn);
-            result
+            result.unwrap_or_else(|_| Err(E::from(StoreError::Database("a read query panicked".into()))))
         })
         .await
         .map_err(|e| StoreError::Database(format!("reader task failed: {e}")))?

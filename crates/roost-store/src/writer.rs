@@ -96,14 +96,19 @@ where
 {
     let effects_before = writer.effects.len();
     writer.conn.execute_batch("SAVEPOINT job").map_err(|e| E::from(e.into()))?;
-    let result = job(writer);
+    // A panicking job must not take the writer thread (and every later write) down with it.
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(writer))).unwrap_or_else(|_| {
+            tracing::error!("a write job panicked; its changes are rolled back");
+            Err(E::from(StoreError::Database("a write job panicked".into())))
+        });
     let end = match result {
         Ok(_) => writer.conn.execute_batch("RELEASE job"),
-        Err(_) => {
-            writer.effects.truncate(effects_before);
-            writer.conn.execute_batch("ROLLBACK TO job; RELEASE job")
-        }
+        Err(_) => writer.conn.execute_batch("ROLLBACK TO job; RELEASE job"),
     };
+    if result.is_err() || end.is_err() {
+        writer.effects.truncate(effects_before);
+    }
     match end {
         Ok(()) => result,
         // If the savepoint cannot be closed the whole transaction is suspect: fail this job; the
@@ -149,12 +154,23 @@ fn writer_loop(
         let mut writer = Writer { conn: &conn, effects: Vec::new() };
         let outcome = match conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => {
-                completions.extend(batch.drain(..).map(|job| job(&mut writer)));
-                conn.execute_batch("COMMIT").map_err(|e| {
-                    tracing::error!(error = %e, "commit failed; rolling back the batch");
-                    let _ = conn.execute_batch("ROLLBACK");
-                    StoreError::from(e)
-                })
+                for job in batch.drain(..) {
+                    if conn.is_autocommit() {
+                        // SQLite dropped the transaction (disk full, I/O error): running more jobs
+                        // would commit each on its own. Fail them unrun; their callers get an error.
+                        continue;
+                    }
+                    completions.push(job(&mut writer));
+                }
+                if conn.is_autocommit() {
+                    Err(StoreError::Database("the write transaction was rolled back by SQLite".into()))
+                } else {
+                    conn.execute_batch("COMMIT").map_err(|e| {
+                        tracing::error!(error = %e, "commit failed; rolling back the batch");
+                        let _ = conn.execute_batch("ROLLBACK");
+                        StoreError::from(e)
+                    })
+                }
             }
             Err(e) => {
                 // Dropping the jobs unrun drops their reply channels: each caller gets an error.

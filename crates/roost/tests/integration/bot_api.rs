@@ -315,3 +315,69 @@ async fn concurrent_sends_get_distinct_increasing_ids() {
         updates.as_array().into_iter().flatten().filter_map(|u| u["update_id"].as_i64()).collect();
     assert_eq!(update_ids, (1..=21).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn hostile_parameters_get_clean_4xx_answers() {
+    let server = TestServer::start().await;
+    let (person, bot) = server.person_and_bot("hostile_one", "hostile_bot").await;
+    let call = |params: Value| server.bot_call(&bot.token, "sendMessage", params);
+
+    // Overflowing entity bounds.
+    assert_error(
+        &call(json!({"chat_id": person.id, "text": "ab", "entities": [{"type": "bold", "offset": i64::MAX, "length": 1}]}))
+            .await,
+        400,
+        "Bad Request: entity beginning or end is out of the text",
+    );
+    // Markup nested deeper than any keyboard.
+    let mut deep = json!([]);
+    for _ in 0..100 {
+        deep = json!([deep]);
+    }
+    assert_error(
+        &call(json!({"chat_id": person.id, "text": "x", "reply_markup": {"inline_keyboard": deep}})).await,
+        400,
+        "Bad Request: can't parse reply keyboard markup JSON object",
+    );
+    // The most negative offset.
+    let (status, body) = server.bot_call(&bot.token, "getUpdates", json!({"offset": i64::MIN})).await;
+    assert_eq!(status, 200, "{body}");
+    // A reply to a message of another chat is not a reply to the same id here.
+    assert_error(
+        &call(json!({"chat_id": person.id, "text": "x", "reply_parameters": {"message_id": 1, "chat_id": 12345}})).await,
+        400,
+        "Bad Request: message to be replied not found",
+    );
+    let sent = server
+        .bot(&bot, "sendMessage", json!({"chat_id": person.id, "text": "x", "reply_parameters": {"message_id": 1, "chat_id": person.id}}))
+        .await;
+    assert_eq!(sent["reply_to_message"]["message_id"], 1);
+    // The person's stream and the bot's queue still read fine.
+    let history = server.client(&person, "getHistory", json!({"chat_id": bot.id})).await;
+    assert_eq!(history.as_array().map(Vec::len), Some(2));
+}
+
+#[tokio::test]
+async fn plain_bot_text_carries_detected_entities() {
+    let server = TestServer::start().await;
+    let (person, bot) = server.person_and_bot("reader_one", "linker_bot").await;
+    let sent = server
+        .bot(&bot, "sendMessage", json!({"chat_id": person.id, "text": "see https://roost.dev /help"}))
+        .await;
+    assert_eq!(
+        sent["entities"],
+        json!([{"type": "url", "offset": 4, "length": 17}, {"type": "bot_command", "offset": 22, "length": 5}])
+    );
+    // parse_mode names are case-insensitive (and not available yet).
+    assert_error(
+        &server
+            .bot_call(
+                &bot.token,
+                "sendMessage",
+                json!({"chat_id": person.id, "text": "x", "parse_mode": "Html"}),
+            )
+            .await,
+        400,
+        "Bad Request: can't parse entities: formatting with parse_mode is not available on this server yet",
+    );
+}
