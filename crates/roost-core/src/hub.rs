@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use roost_store::Effect;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 pub struct Hub {
     /// std Mutex, not tokio's: held only for a map lookup, never across `.await`.
@@ -18,11 +18,22 @@ pub struct Hub {
     users: Mutex<HashMap<i64, watch::Sender<i64>>>,
     /// Becomes `true` when the server shuts down: every waiter returns at once.
     closing: watch::Sender<bool>,
+    /// Bots whose webhook settings changed, for the webhook dispatcher.
+    webhooks: broadcast::Sender<i64>,
+    /// Per bot, a counter bumped by every getUpdates call: a waiting call that sees it move was
+    /// superseded by a newer one and ends with 409, as in Telegram.
+    polls: Mutex<HashMap<i64, watch::Sender<u64>>>,
 }
 
 impl Default for Hub {
     fn default() -> Self {
-        Hub { bots: Mutex::default(), users: Mutex::default(), closing: watch::channel(false).0 }
+        Hub {
+            bots: Mutex::default(),
+            users: Mutex::default(),
+            closing: watch::channel(false).0,
+            webhooks: broadcast::channel(1024).0,
+            polls: Mutex::default(),
+        }
     }
 }
 
@@ -44,7 +55,35 @@ impl Hub {
             match *effect {
                 Effect::BotUpdate { bot_id, update_id } => bump(&self.bots, bot_id, update_id),
                 Effect::UserEvent { user_id, seq } => bump(&self.users, user_id, seq),
+                Effect::WebhookChanged { bot_id } => {
+                    // No receiver just means no dispatcher is running (the admin CLI).
+                    let _ = self.webhooks.send(bot_id);
+                }
             }
+        }
+    }
+
+    /// Bots whose webhook settings change from now on.
+    pub fn subscribe_webhook_changes(&self) -> broadcast::Receiver<i64> {
+        self.webhooks.subscribe()
+    }
+
+    /// Registers a new getUpdates call of a bot: returns its number and a receiver that changes
+    /// when a newer call begins.
+    pub fn begin_poll(&self, bot_id: i64) -> (u64, watch::Receiver<u64>) {
+        match self.polls.lock() {
+            Ok(mut polls) => {
+                let sender = polls.entry(bot_id).or_insert_with(|| watch::channel(0).0);
+                let mut mine = 0;
+                sender.send_modify(|n| {
+                    *n += 1;
+                    mine = *n;
+                });
+                let mut receiver = sender.subscribe();
+                receiver.mark_unchanged();
+                (mine, receiver)
+            }
+            Err(_) => (0, watch::channel(0).1),
         }
     }
 
@@ -64,6 +103,9 @@ impl Hub {
             if let Ok(mut map) = map.lock() {
                 map.retain(|_, sender| sender.receiver_count() > 0);
             }
+        }
+        if let Ok(mut polls) = self.polls.lock() {
+            polls.retain(|_, sender| sender.receiver_count() > 0);
         }
     }
 }

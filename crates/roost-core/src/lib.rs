@@ -13,6 +13,7 @@ mod accounts;
 mod messaging;
 mod render;
 mod updates;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -24,6 +25,7 @@ use roost_types::ApiError;
 
 pub use accounts::NewBot;
 pub use hub::Hub;
+pub use webhooks::{check_webhook_url, is_public_ip};
 
 /// What can go wrong in the core.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +47,9 @@ pub struct CoreConfig {
     pub update_retention: Duration,
     /// How long a person's events stay replayable after a reconnect.
     pub event_retention: Duration,
+    /// Accept `http://` webhooks and webhooks on loopback and private addresses (local development
+    /// and tests). Off by default: webhooks must be https on public addresses.
+    pub allow_insecure_webhooks: bool,
 }
 
 impl Default for CoreConfig {
@@ -52,6 +57,7 @@ impl Default for CoreConfig {
         CoreConfig {
             update_retention: Duration::from_secs(roost_types::limits::UPDATE_RETENTION_SECS as u64),
             event_retention: Duration::from_secs(7 * 24 * 60 * 60),
+            allow_insecure_webhooks: false,
         }
     }
 }
@@ -84,6 +90,10 @@ impl Core {
         let announce = Arc::clone(&hub);
         let store = Store::open(path, store_options, Arc::new(move |fx| announce.announce(fx)))?;
         Ok(Core { inner: Arc::new(Inner { store, hub, config, bot_tokens: RwLock::new(HashMap::new()) }) })
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.inner.config
     }
 
     pub fn hub(&self) -> &Hub {

@@ -118,7 +118,7 @@ fn append_message(w: &mut Writer<'_>, chat_id: i64, sender: i64, body: Body) -> 
                 continue;
             }
             let message = Renderer::new(&*w, member).message(&row)?;
-            w.push_update(member, now, |update_id| {
+            w.push_update(member, chat_id, now, |update_id| {
                 Ok(serde_json::to_string(&Update { update_id, kind: UpdateKind::Message(message) })?)
             })?;
         } else {

@@ -4,15 +4,15 @@ use std::time::Duration;
 
 use roost_store::{Queries, StoreError};
 use roost_types::limits::{GET_UPDATES_LIMIT_MAX, GET_UPDATES_LIMIT_MIN, GET_UPDATES_TIMEOUT_MAX};
-use roost_types::requests::{DeleteWebhook, GetUpdates};
-use roost_types::{ApiError, UPDATE_TYPES, Update, WebhookInfo};
+use roost_types::requests::GetUpdates;
+use roost_types::{ApiError, UPDATE_TYPES, Update};
 
 use crate::{Core, Error, Result};
 
 /// Normalises an `allowed_updates` list to the JSON stored with the bot. Names this server does
 /// not know are dropped, as Telegram does: libraries send their whole list of types, which may be
 /// newer than the server.
-fn allowed_updates_json(list: &[String]) -> Result<String> {
+pub(crate) fn allowed_updates_json(list: &[String]) -> Result<String> {
     let mut list: Vec<&str> =
         list.iter().map(String::as_str).filter(|kind| UPDATE_TYPES.contains(kind)).collect();
     list.sort_unstable();
@@ -34,6 +34,7 @@ impl Core {
         let allowed = req.allowed_updates.as_deref().map(allowed_updates_json).transpose()?;
         let offset = req.offset.unwrap_or(0);
 
+        let (this_poll, mut newer_poll) = self.hub().begin_poll(bot);
         let mut wake = self.hub().subscribe_bot(bot);
         let (state, first_pending) =
             self.store().read(move |r| Ok::<_, Error>((r.bot(bot)?, r.first_pending_update(bot)?))).await?;
@@ -91,40 +92,11 @@ impl Core {
                     Ok(Err(_)) | Err(_) => return Ok(Vec::new()),
                 },
                 _ = closing.changed() => return Ok(Vec::new()),
+                _ = newer_poll.changed() => if *newer_poll.borrow_and_update() != this_poll {
+                    return Err(ApiError::CONFLICT_OTHER_GET_UPDATES.into());
+                },
             }
         }
-    }
-
-    /// Bot API `deleteWebhook`.
-    pub async fn delete_webhook(&self, bot: i64, req: DeleteWebhook) -> Result<bool> {
-        let drop_pending = req.drop_pending_updates.unwrap_or(false);
-        self.store()
-            .write(move |w| {
-                w.set_webhook_url(bot, "")?;
-                if drop_pending {
-                    w.drop_updates(bot)?;
-                }
-                Ok::<_, Error>(true)
-            })
-            .await
-    }
-
-    /// Bot API `getWebhookInfo`.
-    pub async fn webhook_info(&self, bot: i64) -> Result<WebhookInfo> {
-        let (state, pending) =
-            self.store().read(move |r| Ok::<_, Error>((r.bot(bot)?, r.pending_update_count(bot)?))).await?;
-        let state = state.ok_or(ApiError::UNAUTHORIZED)?;
-        let allowed_updates = state
-            .allowed_updates
-            .as_deref()
-            .and_then(|json| serde_json::from_str::<Vec<String>>(json).ok())
-            .filter(|list| !list.is_empty());
-        Ok(WebhookInfo {
-            url: state.webhook_url,
-            has_custom_certificate: false,
-            pending_update_count: pending,
-            allowed_updates,
-        })
     }
 }
 

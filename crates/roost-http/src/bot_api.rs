@@ -8,7 +8,10 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::any;
 use roost_core::Core;
+use std::time::Duration;
+
 use roost_types::ApiError;
+use roost_types::requests::SetWebhook;
 
 use crate::envelope::{Answer, HttpError, ok};
 use crate::params::Params;
@@ -42,9 +45,54 @@ pub async fn dispatch(core: &Core, bot: i64, method: &str, params: Params) -> An
         "getme" => Ok(ok(&core.bot_me(bot).await?)),
         "logout" | "close" => Ok(ok(&true)),
         "getupdates" => Ok(ok(&core.get_updates(bot, params.parse()?).await?)),
+        "setwebhook" => Ok(ok(&set_webhook(core, bot, params).await?)),
         "deletewebhook" => Ok(ok(&core.delete_webhook(bot, params.parse()?).await?)),
         "getwebhookinfo" => Ok(ok(&core.webhook_info(bot).await?)),
         "sendmessage" => Ok(ok(&core.bot_send(bot, params.parse()?).await?)),
         _ => Err(ApiError::NOT_FOUND.into()),
+    }
+}
+
+/// `setWebhook`: the edge reads the certificate upload and checks that the host resolves to a
+/// public address; the core checks and stores the rest.
+async fn set_webhook(core: &Core, bot: i64, params: Params) -> Result<bool, HttpError> {
+    let certificate = match params.file_or_text("certificate") {
+        Some(bytes) if !bytes.is_empty() => {
+            reqwest::Certificate::from_pem(&bytes)
+                .map_err(|_| ApiError::bad_request("bad webhook: Failed to parse the certificate"))?;
+            Some(
+                String::from_utf8(bytes.to_vec())
+                    .map_err(|_| ApiError::bad_request("bad webhook: the certificate must be PEM text"))?,
+            )
+        }
+        _ => None,
+    };
+    let mut req: SetWebhook = params.parse()?;
+    req.certificate = certificate;
+    let url = req.url.as_deref().unwrap_or("").trim();
+    if !url.is_empty() && !core.config().allow_insecure_webhooks && req.ip_address.is_none() {
+        check_host_resolves(url).await?;
+    }
+    Ok(core.set_webhook(bot, req).await?)
+}
+
+/// Resolves a webhook URL's host name and requires a public address among the results.
+async fn check_host_resolves(url: &str) -> Result<(), ApiError> {
+    let parsed = roost_core::check_webhook_url(url, false)?;
+    let Some(url::Host::Domain(host)) = parsed.host() else { return Ok(()) };
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let lookup = tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((host, port))).await;
+    let addrs: Vec<_> = match lookup {
+        Ok(Ok(addrs)) => addrs.collect(),
+        _ => {
+            return Err(ApiError::bad_request(
+                "bad webhook: Failed to resolve host: Name or service not known",
+            ));
+        }
+    };
+    if addrs.iter().any(|a| roost_core::is_public_ip(a.ip())) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request("bad webhook: the host resolves only to reserved IP addresses"))
     }
 }

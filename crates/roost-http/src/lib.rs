@@ -9,6 +9,7 @@ pub mod bot_api;
 pub mod client_api;
 pub mod envelope;
 pub mod params;
+pub mod webhook;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -21,12 +21,23 @@ pub const BODY_LIMIT: usize = 20 * 1024 * 1024;
 
 /// All parameters of one call.
 #[derive(Debug, Default, Clone)]
-pub struct Params(pub Map<String, Value>);
+pub struct Params {
+    pub values: Map<String, Value>,
+    /// Files uploaded as multipart parts, by parameter name.
+    pub files: Vec<(String, Upload)>,
+}
+
+/// One uploaded file.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub file_name: String,
+    pub bytes: bytes::Bytes,
+}
 
 impl Params {
     /// The parameters as a typed request.
     pub fn parse<T: DeserializeOwned>(self) -> Result<T, ApiError> {
-        serde_path_to_error::deserialize(Lenient(Value::Object(self.0))).map_err(|e| {
+        serde_path_to_error::deserialize(Lenient(Value::Object(self.values))).map_err(|e| {
             let path = e.path().to_string();
             ApiError::bad_request(format_args!("can't parse parameter \"{path}\": {}", e.inner()))
         })
@@ -34,11 +45,27 @@ impl Params {
 
     /// A parameter as text, for the few that are read before typing (tokens, cursors).
     pub fn text(&self, name: &str) -> Option<String> {
-        match self.0.get(name)? {
+        match self.values.get(name)? {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         }
+    }
+
+    /// An uploaded file, or else a text parameter, of that name.
+    pub fn file_or_text(&self, name: &str) -> Option<bytes::Bytes> {
+        self.files
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, upload)| upload.bytes.clone())
+            .or_else(|| self.text(name).map(bytes::Bytes::from))
+    }
+
+    /// Parameters from a non-multipart body (JSON or urlencoded form) of the given content type.
+    pub fn from_body(content_type: &str, body: &[u8]) -> Result<Params, ApiError> {
+        let mut values = Map::new();
+        merge_body(&mut values, &content_type.to_ascii_lowercase(), body)?;
+        Ok(Params { values, files: Vec::new() })
     }
 }
 
@@ -46,6 +73,24 @@ fn merge_pairs(map: &mut Map<String, Value>, pairs: &[u8]) {
     for (key, value) in form_urlencoded::parse(pairs) {
         map.insert(key.into_owned(), Value::String(value.into_owned()));
     }
+}
+
+/// Adds the parameters of a JSON or urlencoded body (any other content type is read as a form,
+/// as `curl -d` sends it).
+fn merge_body(map: &mut Map<String, Value>, content_type: &str, body: &[u8]) -> Result<(), ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    if content_type.starts_with("application/json") {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(object)) => map.extend(object),
+            Ok(_) => return Err(ApiError::bad_request("the request body must be a JSON object")),
+            Err(e) => return Err(ApiError::bad_request(format_args!("can't parse JSON body: {e}"))),
+        }
+    } else {
+        merge_pairs(map, body);
+    }
+    Ok(())
 }
 
 impl<S: Send + Sync> FromRequest<S> for Params {
@@ -57,12 +102,12 @@ impl<S: Send + Sync> FromRequest<S> for Params {
 }
 
 async fn read_params<S: Send + Sync>(req: Request, state: &S) -> Result<Params, ApiError> {
-    let mut map = Map::new();
+    let mut params = Params::default();
     if let Some(query) = req.uri().query() {
-        merge_pairs(&mut map, query.as_bytes());
+        merge_pairs(&mut params.values, query.as_bytes());
     }
     if req.method() == Method::GET || req.method() == Method::HEAD {
-        return Ok(Params(map));
+        return Ok(params);
     }
     let content_type = req
         .headers()
@@ -70,44 +115,32 @@ async fn read_params<S: Send + Sync>(req: Request, state: &S) -> Result<Params, 
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
+    let invalid = |e: axum::extract::multipart::MultipartError| {
+        ApiError::bad_request(format_args!("invalid multipart body: {}", e.body_text()))
+    };
     if content_type.starts_with("multipart/form-data") {
         let mut multipart = Multipart::from_request(req, state)
             .await
             .map_err(|e| ApiError::bad_request(format_args!("invalid multipart body: {}", e.body_text())))?;
-        while let Some(field) = multipart
-            .next_field()
-            .await
-            .map_err(|e| ApiError::bad_request(format_args!("invalid multipart body: {}", e.body_text())))?
-        {
+        while let Some(field) = multipart.next_field().await.map_err(invalid)? {
             let Some(name) = field.name().map(str::to_owned) else { continue };
-            if field.file_name().is_some() {
-                // Uploaded files are taken by the media methods (a later issue); here they are
-                // skipped rather than read into memory as text.
-                continue;
+            match field.file_name().map(str::to_owned) {
+                Some(file_name) => {
+                    let bytes = field.bytes().await.map_err(invalid)?;
+                    params.files.push((name, Upload { file_name, bytes }));
+                }
+                None => {
+                    let text = field.text().await.map_err(invalid)?;
+                    params.values.insert(name, Value::String(text));
+                }
             }
-            let text = field.text().await.map_err(|e| {
-                ApiError::bad_request(format_args!("invalid multipart body: {}", e.body_text()))
-            })?;
-            map.insert(name, Value::String(text));
         }
-        return Ok(Params(map));
+        return Ok(params);
     }
     let body =
         axum::body::to_bytes(req.into_body(), BODY_LIMIT).await.map_err(|_| ApiError::PAYLOAD_TOO_LARGE)?;
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Params(map));
-    }
-    if content_type.starts_with("application/json") {
-        match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(object)) => map.extend(object),
-            Ok(_) => return Err(ApiError::bad_request("the request body must be a JSON object")),
-            Err(e) => return Err(ApiError::bad_request(format_args!("can't parse JSON body: {e}"))),
-        }
-    } else {
-        // application/x-www-form-urlencoded, or no content type at all (as curl -d sends).
-        merge_pairs(&mut map, &body);
-    }
-    Ok(Params(map))
+    merge_body(&mut params.values, &content_type, &body)?;
+    Ok(params)
 }
 
 /// A JSON value that deserialises leniently, the way Telegram reads parameters (see the module
@@ -316,7 +349,7 @@ mod tests {
 
     fn params(value: Value) -> Params {
         match value {
-            Value::Object(map) => Params(map),
+            Value::Object(map) => Params { values: map, files: Vec::new() },
             _ => Params::default(),
         }
     }

@@ -28,7 +28,7 @@ use tokio::sync::{Semaphore, oneshot};
 
 pub use queries::{
     BotRow, ChatListRow, ChatRow, MessageRow, NewMessage, NewUser, Queries, Reader, StoredEvent,
-    StoredUpdate, UserRow,
+    StoredUpdate, UserRow, WebhookRow, WebhookSettings,
 };
 pub use writer::{Effect, OnCommit, Writer};
 

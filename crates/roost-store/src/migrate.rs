@@ -5,7 +5,10 @@ use rusqlite::Connection;
 use crate::{Result, unix_now};
 
 /// SQLite migrations, in order. A file is never edited once released: add a new one.
-const SQLITE: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const SQLITE: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_webhooks.sql")),
+];
 
 /// Applies every migration newer than the database's version, each in its own transaction.
 pub(crate) fn run(conn: &mut Connection) -> Result<()> {

@@ -136,7 +136,36 @@ pub struct ChatListRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredUpdate {
     pub update_id: i64,
+    /// The internal id of the update's chat (0 for none): the unit of in-order webhook delivery.
+    pub chat_key: i64,
     pub payload: String,
+}
+
+/// A bot's webhook settings and delivery health.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookRow {
+    pub bot_id: i64,
+    /// Empty when no webhook is set.
+    pub url: String,
+    pub secret: Option<String>,
+    pub max_connections: i64,
+    pub ip_address: Option<String>,
+    pub certificate: Option<String>,
+    pub allowed_updates: Option<String>,
+    pub last_error_date: Option<i64>,
+    pub last_error_message: Option<String>,
+    pub last_sync_error_date: Option<i64>,
+    pub failures: i64,
+}
+
+/// What `setWebhook` stores.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    pub url: String,
+    pub secret: Option<String>,
+    pub max_connections: i64,
+    pub ip_address: Option<String>,
+    pub certificate: Option<String>,
 }
 
 /// An event of a person's event stream.
@@ -274,11 +303,11 @@ pub trait Queries {
 
     /// Up to `limit` queued updates of a bot with `update_id >= from`, oldest first.
     fn pending_updates(&self, bot_id: i64, from: i64, limit: i64) -> Result<Vec<StoredUpdate>> {
-        let sql = "SELECT update_id, payload FROM updates WHERE bot_id = ?1 AND update_id >= ?2 \
+        let sql = "SELECT update_id, chat_key, payload FROM updates WHERE bot_id = ?1 AND update_id >= ?2 \
                    ORDER BY update_id LIMIT ?3";
         let mut stmt = self.conn().prepare_cached(sql)?;
         let rows = stmt.query_map([bot_id, from, limit], |r| {
-            Ok(StoredUpdate { update_id: r.get(0)?, payload: r.get(1)? })
+            Ok(StoredUpdate { update_id: r.get(0)?, chat_key: r.get(1)?, payload: r.get(2)? })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -299,6 +328,41 @@ pub trait Queries {
     fn pending_update_count(&self, bot_id: i64) -> Result<i64> {
         let sql = "SELECT COUNT(*) FROM updates WHERE bot_id = ?1";
         Ok(self.conn().prepare_cached(sql)?.query_row([bot_id], |r| r.get(0))?)
+    }
+
+    /// A bot's webhook settings and delivery health.
+    fn webhook(&self, bot_id: i64) -> Result<Option<WebhookRow>> {
+        let sql = "SELECT user_id, webhook_url, webhook_secret, webhook_max_connections, webhook_ip_address, \
+                   webhook_certificate, allowed_updates, webhook_last_error_date, \
+                   webhook_last_error_message, webhook_last_sync_error_date, webhook_failures \
+                   FROM bots WHERE user_id = ?1";
+        Ok(self
+            .conn()
+            .prepare_cached(sql)?
+            .query_row([bot_id], |r| {
+                Ok(WebhookRow {
+                    bot_id: r.get(0)?,
+                    url: r.get(1)?,
+                    secret: r.get(2)?,
+                    max_connections: r.get(3)?,
+                    ip_address: r.get(4)?,
+                    certificate: r.get(5)?,
+                    allowed_updates: r.get(6)?,
+                    last_error_date: r.get(7)?,
+                    last_error_message: r.get(8)?,
+                    last_sync_error_date: r.get(9)?,
+                    failures: r.get(10)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Every bot with a webhook set.
+    fn webhook_bots(&self) -> Result<Vec<i64>> {
+        let sql = "SELECT user_id FROM bots WHERE webhook_url <> '' ORDER BY user_id";
+        let mut stmt = self.conn().prepare_cached(sql)?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Up to `limit` events of a person with `seq > after`, oldest first.
@@ -459,6 +523,7 @@ impl Writer<'_> {
     pub fn push_update(
         &mut self,
         bot_id: i64,
+        chat_key: i64,
         now: i64,
         payload: impl FnOnce(i64) -> Result<String>,
     ) -> Result<i64> {
@@ -474,9 +539,10 @@ impl Writer<'_> {
         let payload = payload(update_id)?;
         self.conn
             .prepare_cached(
-                "INSERT INTO updates (bot_id, update_id, created_at, payload) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO updates (bot_id, update_id, chat_key, created_at, payload) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .execute(params![bot_id, update_id, now, payload])?;
+            .execute(params![bot_id, update_id, chat_key, now, payload])?;
         self.effect(crate::Effect::BotUpdate { bot_id, update_id });
         Ok(update_id)
     }
@@ -499,9 +565,55 @@ impl Writer<'_> {
         Ok(())
     }
 
-    pub fn set_webhook_url(&mut self, bot_id: i64, url: &str) -> Result<()> {
-        let sql = "UPDATE bots SET webhook_url = ?2 WHERE user_id = ?1";
-        self.conn.prepare_cached(sql)?.execute(params![bot_id, url])?;
+    /// Sets (or, with an empty URL, removes) a bot's webhook and resets its failure count;
+    /// announces the change after the commit.
+    pub fn set_webhook(&mut self, bot_id: i64, settings: &WebhookSettings) -> Result<()> {
+        let sql = "UPDATE bots SET webhook_url = ?2, webhook_secret = ?3, webhook_max_connections = ?4, \
+                   webhook_ip_address = ?5, webhook_certificate = ?6, webhook_failures = 0 WHERE user_id = ?1";
+        self.conn.prepare_cached(sql)?.execute(params![
+            bot_id,
+            settings.url,
+            settings.secret,
+            settings.max_connections,
+            settings.ip_address,
+            settings.certificate,
+        ])?;
+        self.effect(crate::Effect::WebhookChanged { bot_id });
+        Ok(())
+    }
+
+    /// Deletes one delivered update.
+    pub fn ack_update(&mut self, bot_id: i64, update_id: i64) -> Result<()> {
+        let sql = "DELETE FROM updates WHERE bot_id = ?1 AND update_id = ?2";
+        self.conn.prepare_cached(sql)?.execute([bot_id, update_id])?;
+        Ok(())
+    }
+
+    /// Records a failed delivery attempt; returns the number of consecutive failures.
+    pub fn webhook_failed(&mut self, bot_id: i64, now: i64, message: &str) -> Result<i64> {
+        let sql = "UPDATE bots SET webhook_failures = webhook_failures + 1, webhook_last_error_date = ?2, \
+                   webhook_last_error_message = ?3 WHERE user_id = ?1 RETURNING webhook_failures";
+        Ok(self
+            .conn
+            .prepare_cached(sql)?
+            .query_row(params![bot_id, now, message], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Records a successful delivery (ends a run of failures).
+    pub fn webhook_succeeded(&mut self, bot_id: i64) -> Result<()> {
+        let sql = "UPDATE bots SET webhook_failures = 0 WHERE user_id = ?1 AND webhook_failures <> 0";
+        self.conn.prepare_cached(sql)?.execute([bot_id])?;
+        Ok(())
+    }
+
+    /// Switches a failing webhook off, saying why in its last error.
+    pub fn disable_webhook(&mut self, bot_id: i64, now: i64, message: &str) -> Result<()> {
+        let sql = "UPDATE bots SET webhook_url = '', webhook_last_error_date = ?2, \
+                   webhook_last_error_message = ?3, webhook_failures = 0 WHERE user_id = ?1";
+        self.conn.prepare_cached(sql)?.execute(params![bot_id, now, message])?;
+        self.effect(crate::Effect::WebhookChanged { bot_id });
         Ok(())
     }
 

@@ -22,6 +22,8 @@ pub enum Effect {
     BotUpdate { bot_id: i64, update_id: i64 },
     /// The person's event stream now ends at `seq`.
     UserEvent { user_id: i64, seq: i64 },
+    /// The bot's webhook was set, changed or removed.
+    WebhookChanged { bot_id: i64 },
 }
 
 /// Called on the writer thread after each commit with the effects of the jobs in it.
@@ -276,7 +278,7 @@ mod tests {
                 let bot = w.insert_user(&NewUser { is_bot: true, ..person("some_bot") })?;
                 w.insert_bot(bot, owner, b"hash", 0)?;
                 for created_at in [100, 200, 300] {
-                    w.push_update(bot, created_at, |id| Ok(format!("{{\"update_id\":{id}}}")))?;
+                    w.push_update(bot, 0, created_at, |id| Ok(format!("{{\"update_id\":{id}}}")))?;
                     w.push_event(owner, created_at, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
                 }
                 let expired = w.expire(250, 150)?;

@@ -9,6 +9,15 @@ pub const GET_UPDATES_LIMIT_MIN: i64 = 1;
 pub const GET_UPDATES_LIMIT_MAX: i64 = 100;
 /// Longest long-poll wait a bot may ask for, in seconds.
 pub const GET_UPDATES_TIMEOUT_MAX: i64 = 60;
+/// `setWebhook.max_connections` bounds and default.
+pub const WEBHOOK_MAX_CONNECTIONS_MIN: i64 = 1;
+pub const WEBHOOK_MAX_CONNECTIONS_MAX: i64 = 100;
+pub const WEBHOOK_MAX_CONNECTIONS_DEFAULT: i64 = 40;
+/// `setWebhook.secret_token` length bounds (characters of `A-Z a-z 0-9 _ -`).
+pub const WEBHOOK_SECRET_MIN: usize = 1;
+pub const WEBHOOK_SECRET_MAX: usize = 256;
+/// Consecutive failed deliveries after which a webhook is switched off (WWChat's rule).
+pub const WEBHOOK_MAX_FAILURES: i64 = 10;
 /// How long unconfirmed updates are kept at least, in seconds (Telegram: 24 hours).
 pub const UPDATE_RETENTION_SECS: i64 = 24 * 60 * 60;
 /// `getHistory.limit` bounds and default for the client API.

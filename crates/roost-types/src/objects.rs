@@ -212,6 +212,16 @@ pub struct WebhookInfo {
     pub has_custom_certificate: bool,
     pub pending_update_count: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error_date: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_synchronization_error_date: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_updates: Option<Vec<String>>,
 }
 

@@ -118,6 +118,26 @@ pub struct SendMessage {
     pub reply_markup: Option<Map<String, Value>>,
 }
 
+/// Bot API `setWebhook`. The `certificate` upload is read by the HTTP edge and passed as PEM text.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct SetWebhook {
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub ip_address: Option<String>,
+    #[serde(default)]
+    pub max_connections: Option<i64>,
+    #[serde(default)]
+    pub allowed_updates: Option<Vec<String>>,
+    #[serde(default)]
+    pub drop_pending_updates: Option<bool>,
+    #[serde(default)]
+    pub secret_token: Option<String>,
+    /// PEM of the webhook's self-signed certificate (an uploaded file in the Bot API).
+    #[serde(skip)]
+    pub certificate: Option<String>,
+}
+
 /// Bot API `deleteWebhook`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct DeleteWebhook {

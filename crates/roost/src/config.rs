@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -34,6 +35,10 @@ pub struct ServeArgs {
     /// process) [env: ROOST_FSYNC]
     #[arg(long, env = "ROOST_FSYNC", hide_env = true)]
     pub fsync: bool,
+    /// Allow http:// webhooks and webhooks on loopback and private addresses, for local
+    /// development and tests [env: ROOST_ALLOW_INSECURE_WEBHOOKS]
+    #[arg(long, env = "ROOST_ALLOW_INSECURE_WEBHOOKS", hide_env = true)]
+    pub allow_insecure_webhooks: bool,
     /// Log format: text or json [env: ROOST_LOG_FORMAT] [default: text]
     #[arg(long, env = "ROOST_LOG_FORMAT", hide_env = true)]
     pub log_format: Option<LogFormat>,
@@ -56,6 +61,10 @@ struct FileConfig {
     fsync: Option<bool>,
     log_format: Option<LogFormat>,
     update_retention_hours: Option<u64>,
+    allow_insecure_webhooks: Option<bool>,
+    webhook_timeout_secs: Option<u64>,
+    webhook_retry_base_ms: Option<u64>,
+    webhook_retry_max_secs: Option<u64>,
 }
 
 /// The server's configuration after merging file, environment and flags.
@@ -73,6 +82,14 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Hours an unconfirmed update is kept. Default 24 (Telegram's).
     pub update_retention_hours: u64,
+    /// Accept http:// webhooks and webhooks on reserved addresses. Default off.
+    pub allow_insecure_webhooks: bool,
+    /// How long one webhook delivery may take. Default 30 s.
+    pub webhook_timeout: Duration,
+    /// Pause after a failed delivery, doubled per further consecutive failure. Default 1 s.
+    pub webhook_retry_base: Duration,
+    /// Longest pause between delivery attempts. Default 60 s.
+    pub webhook_retry_max: Duration,
 }
 
 impl Config {
@@ -85,6 +102,10 @@ impl Config {
             fsync: false,
             log_format: LogFormat::Text,
             update_retention_hours: 24,
+            allow_insecure_webhooks: false,
+            webhook_timeout: Duration::from_secs(30),
+            webhook_retry_base: Duration::from_secs(1),
+            webhook_retry_max: Duration::from_secs(60),
         }
     }
 
@@ -114,6 +135,17 @@ impl Config {
         if let Some(hours) = file.update_retention_hours {
             config.update_retention_hours = hours;
         }
+        config.allow_insecure_webhooks =
+            serve.is_some_and(|s| s.allow_insecure_webhooks) || file.allow_insecure_webhooks.unwrap_or(false);
+        if let Some(secs) = file.webhook_timeout_secs {
+            config.webhook_timeout = Duration::from_secs(secs);
+        }
+        if let Some(ms) = file.webhook_retry_base_ms {
+            config.webhook_retry_base = Duration::from_millis(ms);
+        }
+        if let Some(secs) = file.webhook_retry_max_secs {
+            config.webhook_retry_max = Duration::from_secs(secs);
+        }
         config.validate()?;
         Ok(config)
     }
@@ -124,6 +156,9 @@ impl Config {
                 "unsupported database URL {:?}: this build stores data in SQLite (sqlite://PATH)",
                 self.database
             );
+        }
+        if self.webhook_timeout.is_zero() || self.webhook_retry_base.is_zero() {
+            bail!("webhook_timeout_secs and webhook_retry_base_ms must be positive");
         }
         if self.update_retention_hours < 24 {
             bail!("update_retention_hours must be at least 24 (updates are kept at least a day)");
@@ -156,6 +191,7 @@ mod tests {
             store: store.clone(),
             listen: Some("127.0.0.1:9100".parse().unwrap_or_else(|e| panic!("{e}"))),
             fsync: false,
+            allow_insecure_webhooks: false,
             log_format: None,
         };
         let config = Config::load(&store, Some(&serve)).unwrap_or_else(|e| panic!("{e}"));

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use roost_core::{Core, CoreConfig};
+use roost_http::webhook::WebhookOptions;
 use roost_store::{Durability, StoreOptions};
 use tokio::net::TcpListener;
 
@@ -23,9 +24,19 @@ pub fn open_core(config: &Config) -> anyhow::Result<Core> {
     };
     let core_config = CoreConfig {
         update_retention: Duration::from_secs(config.update_retention_hours * 3600),
+        allow_insecure_webhooks: config.allow_insecure_webhooks,
         ..CoreConfig::default()
     };
     Ok(Core::open(&config.database, store_options, core_config)?)
+}
+
+/// The webhook dispatcher's timing from a configuration.
+pub fn webhook_options(config: &Config) -> WebhookOptions {
+    WebhookOptions {
+        timeout: config.webhook_timeout,
+        retry_base: config.webhook_retry_base,
+        retry_max: config.webhook_retry_max,
+    }
 }
 
 /// How often expired updates and events are deleted.
@@ -36,6 +47,20 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// Serves `core` on `listener` until `shutdown` completes, then ends every long poll and event
 /// stream, finishes the requests in flight, and commits everything acknowledged.
 pub async fn serve(
+    listener: TcpListener,
+    core: Core,
+    webhooks: WebhookOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let dispatcher = roost_http::webhook::spawn(core.clone(), webhooks);
+    let result = serve_http(listener, core.clone(), shutdown).await;
+    let _ = dispatcher.await;
+    core.close().await;
+    tracing::info!("stopped");
+    result
+}
+
+async fn serve_http(
     listener: TcpListener,
     core: Core,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -52,8 +77,6 @@ pub async fn serve(
         })
         .await;
     maintenance.abort();
-    core.close().await;
-    tracing::info!("stopped");
     Ok(result?)
 }
 

@@ -54,19 +54,31 @@ pub fn must<T, E: std::fmt::Display>(result: Result<T, E>) -> T {
 
 impl TestServer {
     pub async fn start() -> TestServer {
-        let dir = must(tempfile::tempdir());
-        Self::start_in(TempDirOrPath::Temp(dir)).await
+        Self::start_with(|_| {}).await
     }
 
-    async fn start_in(dir: TempDirOrPath) -> TestServer {
-        let config = roost::Config::with_data_dir(dir.path());
+    /// A server whose configuration `adjust` changes first.
+    pub async fn start_with(adjust: impl FnOnce(&mut roost::Config)) -> TestServer {
+        let dir = must(tempfile::tempdir());
+        Self::start_in(TempDirOrPath::Temp(dir), adjust).await
+    }
+
+    async fn start_in(dir: TempDirOrPath, adjust: impl FnOnce(&mut roost::Config)) -> TestServer {
+        let mut config = roost::Config::with_data_dir(dir.path());
+        // Webhook receivers in tests listen on loopback over plain http, and retry fast.
+        config.allow_insecure_webhooks = true;
+        config.webhook_retry_base = std::time::Duration::from_millis(20);
+        config.webhook_retry_max = std::time::Duration::from_millis(200);
+        config.webhook_timeout = std::time::Duration::from_secs(5);
+        adjust(&mut config);
+        let webhooks = roost::webhook_options(&config);
         let core = must(roost::open_core(&config));
         let listener = must(tokio::net::TcpListener::bind("127.0.0.1:0").await);
         let addr = must(listener.local_addr());
         let (stop, stopped) = oneshot::channel::<()>();
         let served = core.clone();
         let task = tokio::spawn(async move {
-            roost::serve(listener, served, async move {
+            roost::serve(listener, served, webhooks, async move {
                 let _ = stopped.await;
             })
             .await
@@ -83,7 +95,7 @@ impl TestServer {
     pub async fn restart(mut self) -> TestServer {
         self.shutdown().await;
         let dir = std::mem::replace(&mut self.dir, TempDirOrPath::Path(PathBuf::new()));
-        Self::start_in(dir).await
+        Self::start_in(dir, |_| {}).await
     }
 
     pub async fn shutdown(&mut self) {

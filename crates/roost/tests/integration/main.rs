@@ -7,3 +7,4 @@ mod bot_api;
 mod client_api;
 mod durability;
 mod long_polling;
+mod webhooks;

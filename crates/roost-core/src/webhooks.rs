@@ -1,0 +1,299 @@
+//! Webhook settings and the store side of webhook delivery.
+//!
+//! The dispatcher that makes the HTTP requests lives at the edge (`roost-http::webhook`); this
+//! module decides what a valid webhook is, stores settings, and records each delivery's outcome in
+//! the bot's queue and health.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use roost_store::{Queries, StoredUpdate, WebhookRow, WebhookSettings, unix_now};
+use roost_types::limits::{
+    WEBHOOK_MAX_CONNECTIONS_DEFAULT, WEBHOOK_MAX_CONNECTIONS_MAX, WEBHOOK_MAX_CONNECTIONS_MIN,
+    WEBHOOK_MAX_FAILURES, WEBHOOK_SECRET_MAX, WEBHOOK_SECRET_MIN,
+};
+use roost_types::requests::{DeleteWebhook, SetWebhook};
+use roost_types::{ApiError, WebhookInfo};
+use url::{Host, Url};
+
+use crate::updates::allowed_updates_json;
+use crate::{Core, Error, Result};
+
+/// Whether an address is one a webhook may point at: a public unicast address, not loopback,
+/// private, link-local, shared (CGNAT), documentation, multicast or unspecified. Checked when a
+/// webhook is set and again for every address a host resolves to at delivery, so a webhook URL
+/// can never be used to reach the server's own network.
+pub fn is_public_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public_v4(v4),
+            None => is_public_v6(v6),
+        },
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    !(ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b)) // shared address space (RFC 6598)
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+        || (a == 198 && (b == 18 || b == 19)) // benchmarking
+        || a >= 240) // reserved
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    let first = ip.segments()[0];
+    !(ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_multicast()
+        || (first & 0xfe00) == 0xfc00 // unique local
+        || (first & 0xffc0) == 0xfe80 // link-local
+        || first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
+}
+
+/// Checks a webhook URL. Without `allow_insecure` it must be https and must not name a reserved
+/// address; with it (local development, tests) http and any address are accepted.
+pub fn check_webhook_url(url: &str, allow_insecure: bool) -> Result<Url, ApiError> {
+    let bad = |detail: &str| ApiError::bad_request(format_args!("bad webhook: {detail}"));
+    let parsed = Url::parse(url).map_err(|_| bad("invalid URL"))?;
+    match parsed.scheme() {
+        "https" => {}
+        "http" if allow_insecure => {}
+        _ => return Err(bad("An HTTPS URL must be provided for webhook")),
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad("URL must not contain credentials"));
+    }
+    let ip = match parsed.host() {
+        Some(Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+        Some(Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+        Some(Host::Domain(name)) if !allow_insecure && name.eq_ignore_ascii_case("localhost") => {
+            return Err(bad("localhost is not allowed"));
+        }
+        Some(Host::Domain(_)) => None,
+        None => return Err(bad("invalid URL")),
+    };
+    if let Some(ip) = ip
+        && !allow_insecure
+        && !is_public_ip(ip)
+    {
+        return Err(bad(format_args!("IP address {ip} is reserved").to_string().as_str()));
+    }
+    Ok(parsed)
+}
+
+impl Core {
+    /// Bot API `setWebhook`. An empty `url` removes the webhook, as in Telegram.
+    pub async fn set_webhook(&self, bot: i64, req: SetWebhook) -> Result<bool> {
+        let url = req.url.unwrap_or_default().trim().to_owned();
+        if url.is_empty() {
+            return self
+                .delete_webhook(bot, DeleteWebhook { drop_pending_updates: req.drop_pending_updates })
+                .await;
+        }
+        let allow_insecure = self.inner.config.allow_insecure_webhooks;
+        check_webhook_url(&url, allow_insecure)?;
+        if let Some(secret) = &req.secret_token {
+            let valid = (WEBHOOK_SECRET_MIN..=WEBHOOK_SECRET_MAX).contains(&secret.len())
+                && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if !valid {
+                return Err(ApiError::bad_request("secret token contains unallowed characters").into());
+            }
+        }
+        let ip_address = match req.ip_address.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(text) => {
+                let ip: IpAddr =
+                    text.parse().map_err(|_| ApiError::bad_request("invalid IP address specified"))?;
+                if !allow_insecure && !is_public_ip(ip) {
+                    return Err(ApiError::bad_request(format_args!(
+                        "bad webhook: IP address {ip} is reserved"
+                    ))
+                    .into());
+                }
+                Some(ip.to_string())
+            }
+        };
+        let settings = WebhookSettings {
+            url,
+            secret: req.secret_token.filter(|s| !s.is_empty()),
+            max_connections: req
+                .max_connections
+                .unwrap_or(WEBHOOK_MAX_CONNECTIONS_DEFAULT)
+                .clamp(WEBHOOK_MAX_CONNECTIONS_MIN, WEBHOOK_MAX_CONNECTIONS_MAX),
+            ip_address,
+            certificate: req.certificate,
+        };
+        let allowed = req.allowed_updates.as_deref().map(allowed_updates_json).transpose()?;
+        let drop_pending = req.drop_pending_updates.unwrap_or(false);
+        self.store()
+            .write(move |w| {
+                w.set_webhook(bot, &settings)?;
+                if let Some(json) = &allowed {
+                    w.set_allowed_updates(bot, Some(json))?;
+                }
+                if drop_pending {
+                    w.drop_updates(bot)?;
+                }
+                Ok::<_, Error>(true)
+            })
+            .await
+    }
+
+    /// Bot API `deleteWebhook`.
+    pub async fn delete_webhook(&self, bot: i64, req: DeleteWebhook) -> Result<bool> {
+        let drop_pending = req.drop_pending_updates.unwrap_or(false);
+        self.store()
+            .write(move |w| {
+                let current = w.webhook(bot)?.map(|hook| hook.url).unwrap_or_default();
+                if !current.is_empty() {
+                    w.set_webhook(
+                        bot,
+                        &WebhookSettings {
+                            url: String::new(),
+                            secret: None,
+                            max_connections: WEBHOOK_MAX_CONNECTIONS_DEFAULT,
+                            ip_address: None,
+                            certificate: None,
+                        },
+                    )?;
+                }
+                if drop_pending {
+                    w.drop_updates(bot)?;
+                }
+                Ok::<_, Error>(true)
+            })
+            .await
+    }
+
+    /// Bot API `getWebhookInfo`.
+    pub async fn webhook_info(&self, bot: i64) -> Result<WebhookInfo> {
+        let (hook, pending) = self
+            .store()
+            .read(move |r| Ok::<_, Error>((r.webhook(bot)?, r.pending_update_count(bot)?)))
+            .await?;
+        let hook = hook.ok_or(ApiError::UNAUTHORIZED)?;
+        let allowed_updates = hook
+            .allowed_updates
+            .as_deref()
+            .and_then(|json| serde_json::from_str::<Vec<String>>(json).ok())
+            .filter(|list| !list.is_empty());
+        let active = !hook.url.is_empty();
+        Ok(WebhookInfo {
+            has_custom_certificate: active && hook.certificate.is_some(),
+            pending_update_count: pending,
+            ip_address: hook.ip_address.filter(|_| active),
+            last_error_date: hook.last_error_date,
+            last_error_message: hook.last_error_message,
+            last_synchronization_error_date: hook.last_sync_error_date,
+            max_connections: active.then_some(hook.max_connections),
+            allowed_updates,
+            url: hook.url,
+        })
+    }
+
+    /// Bots with a webhook set.
+    pub async fn webhook_bots(&self) -> Result<Vec<i64>> {
+        self.store().read(|r| r.webhook_bots().map_err(Error::from)).await
+    }
+
+    /// A bot's webhook settings, for the dispatcher.
+    pub async fn webhook(&self, bot: i64) -> Result<Option<WebhookRow>> {
+        self.store().read(move |r| r.webhook(bot).map_err(Error::from)).await
+    }
+
+    /// Queued updates of a bot as stored (the JSON of each Update), oldest first.
+    pub async fn queued_updates(&self, bot: i64, limit: i64) -> Result<Vec<StoredUpdate>> {
+        self.store().read(move |r| r.pending_updates(bot, 0, limit).map_err(Error::from)).await
+    }
+
+    /// Records a delivery that the webhook acknowledged with a 2xx: the update leaves the queue.
+    pub async fn webhook_delivered(&self, bot: i64, update_id: i64) -> Result<()> {
+        self.store()
+            .write(move |w| {
+                w.ack_update(bot, update_id)?;
+                w.webhook_succeeded(bot)?;
+                Ok::<_, Error>(())
+            })
+            .await
+    }
+
+    /// Records a failed delivery attempt. After [`WEBHOOK_MAX_FAILURES`] in a row the webhook is
+    /// switched off, and `getWebhookInfo` says why; returns whether that happened.
+    pub async fn webhook_failed(&self, bot: i64, message: String) -> Result<bool> {
+        self.store()
+            .write(move |w| {
+                let now = unix_now();
+                let failures = w.webhook_failed(bot, now, &message)?;
+                if failures >= WEBHOOK_MAX_FAILURES {
+                    let reason = format!(
+                        "Webhook was switched off after {failures} consecutive failed delivery attempts; last error: {message}"
+                    );
+                    w.disable_webhook(bot, now, &reason)?;
+                    return Ok::<_, Error>(true);
+                }
+                Ok(false)
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_addresses_are_refused() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+            assert!(!is_public_ip(ip), "{ip}");
+        }
+        for ip in ["1.1.1.1", "93.184.216.34", "2606:4700::1111"] {
+            let ip: IpAddr = ip.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+            assert!(is_public_ip(ip), "{ip}");
+        }
+    }
+
+    #[test]
+    fn webhook_urls() {
+        assert!(check_webhook_url("https://bots.example.com/hook", false).is_ok());
+        let refused = |url: &str| check_webhook_url(url, false).err().map(|e| e.description.into_owned());
+        assert_eq!(
+            refused("http://bots.example.com/hook").as_deref(),
+            Some("Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        );
+        assert_eq!(
+            refused("https://127.0.0.1/hook").as_deref(),
+            Some("Bad Request: bad webhook: IP address 127.0.0.1 is reserved")
+        );
+        assert_eq!(
+            refused("https://[::1]:8443/").as_deref(),
+            Some("Bad Request: bad webhook: IP address ::1 is reserved")
+        );
+        assert!(refused("https://localhost/").is_some());
+        assert!(refused("https://user:pw@example.com/").is_some());
+        assert!(refused("not a url").is_some());
+        assert!(check_webhook_url("http://127.0.0.1:9000/hook", true).is_ok());
+    }
+}

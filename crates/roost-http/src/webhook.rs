@@ -1,0 +1,379 @@
+//! The webhook dispatcher: delivers each bot's update queue to its webhook.
+//!
+//! A supervisor keeps one worker per bot with a webhook set, restarting it whenever the bot's
+//! settings change (`setWebhook`, `deleteWebhook`, a switch-off). A worker reads the bot's queue in
+//! `update_id` order and POSTs each update as JSON, with these guarantees:
+//!
+//! - **At least once.** An update leaves the queue only after the webhook answered 2xx and that was
+//!   committed; a crash in between delivers it again after the restart.
+//! - **In order per chat, parallel across chats.** An update is sent only when no earlier update
+//!   of its chat is in flight or still waiting; at most `max_connections` requests are in flight.
+//! - **Retries with capped exponential backoff.** After a failed attempt the worker pauses
+//!   `retry_base · 2^(n-1)` (at most `retry_max`), `n` being the number of consecutive failures;
+//!   after [`WEBHOOK_MAX_FAILURES`](roost_types::limits::WEBHOOK_MAX_FAILURES) the webhook is
+//!   switched off and `getWebhookInfo` says why.
+//! - **A method in the answer is executed.** A 2xx answer whose JSON or form body names a
+//!   `method` runs that Bot API method for the bot, as Telegram does.
+//! - **No request reaches the server's own network** unless `--allow-insecure-webhooks`: every
+//!   address a webhook host resolves to is checked, and redirects are not followed.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use roost_core::{Core, check_webhook_url, is_public_ip};
+use roost_store::WebhookRow;
+use tokio::sync::{broadcast, watch};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
+
+use crate::params::Params;
+
+/// Timing of webhook delivery.
+#[derive(Debug, Clone)]
+pub struct WebhookOptions {
+    /// How long one delivery may take, answer included.
+    pub timeout: Duration,
+    /// Pause after the first failure; doubles with each further consecutive failure.
+    pub retry_base: Duration,
+    /// Longest pause between attempts.
+    pub retry_max: Duration,
+}
+
+impl Default for WebhookOptions {
+    fn default() -> Self {
+        WebhookOptions {
+            timeout: Duration::from_secs(30),
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Most queued updates looked at per refill.
+const FILL_LIMIT: i64 = 1000;
+/// Largest webhook answer read (a method call with its parameters).
+const ANSWER_LIMIT: usize = 1024 * 1024;
+
+/// Starts the dispatcher; it ends when the server shuts down.
+pub fn spawn(core: Core, options: WebhookOptions) -> JoinHandle<()> {
+    tokio::spawn(supervise(core, options))
+}
+
+struct Worker {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+async fn supervise(core: Core, options: WebhookOptions) {
+    // Subscribe before listing, so a change made in between is seen.
+    let mut changes = core.hub().subscribe_webhook_changes();
+    let mut closing = core.hub().closing();
+    let mut workers: HashMap<i64, Worker> = HashMap::new();
+    match core.webhook_bots().await {
+        Ok(bots) => {
+            for bot in bots {
+                restart(&core, &options, &mut workers, bot).await;
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "cannot list the bots with webhooks"),
+    }
+    loop {
+        tokio::select! {
+            change = changes.recv() => match change {
+                Ok(bot) => restart(&core, &options, &mut workers, bot).await,
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // Missed some changes: look at every bot again.
+                    let bots: HashSet<i64> = workers.keys().copied()
+                        .chain(core.webhook_bots().await.unwrap_or_default())
+                        .collect();
+                    for bot in bots {
+                        restart(&core, &options, &mut workers, bot).await;
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            _ = closing.changed() => break,
+        }
+    }
+    for (_, worker) in workers.drain() {
+        let _ = worker.stop.send(true);
+        let _ = worker.task.await;
+    }
+}
+
+/// Stops the bot's worker, if any, and starts a new one if the bot has a webhook.
+async fn restart(core: &Core, options: &WebhookOptions, workers: &mut HashMap<i64, Worker>, bot: i64) {
+    if let Some(worker) = workers.remove(&bot) {
+        let _ = worker.stop.send(true);
+        let _ = worker.task.await;
+    }
+    let hook = match core.webhook(bot).await {
+        Ok(Some(hook)) if !hook.url.is_empty() => hook,
+        Ok(_) => return,
+        Err(e) => {
+            tracing::error!(bot, error = %e, "cannot read webhook settings");
+            return;
+        }
+    };
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(deliver(core.clone(), options.clone(), hook, stopped));
+    workers.insert(bot, Worker { stop, task });
+}
+
+/// How one delivery ended.
+struct Outcome {
+    update_id: i64,
+    chat: i64,
+    /// On success, the answer's content type and body.
+    result: Result<(String, bytes::Bytes), String>,
+}
+
+async fn deliver(core: Core, options: WebhookOptions, hook: WebhookRow, mut stop: watch::Receiver<bool>) {
+    let bot = hook.bot_id;
+    let allow_insecure = core.config().allow_insecure_webhooks;
+    // The server may have restarted with stricter settings than when the webhook was set.
+    if let Err(e) = check_webhook_url(&hook.url, allow_insecure) {
+        let _ = core.webhook_failed(bot, e.description.into_owned()).await;
+        return;
+    }
+    let client = match build_client(&hook, &options, allow_insecure) {
+        Ok(client) => client,
+        Err(message) => {
+            let _ = core.webhook_failed(bot, message).await;
+            return;
+        }
+    };
+    let max_in_flight = hook.max_connections.max(1) as usize;
+    let mut wake = core.hub().subscribe_bot(bot);
+    let mut closing = core.hub().closing();
+    let mut in_flight: JoinSet<Outcome> = JoinSet::new();
+    let mut busy_chats: HashSet<i64> = HashSet::new();
+    let mut busy_updates: HashSet<i64> = HashSet::new();
+    let mut failures: u32 = 0;
+    let mut retry_at: Option<Instant> = None;
+    loop {
+        // Every event below may free capacity or bring new updates: look at the queue again.
+        if retry_at.is_none() && in_flight.len() < max_in_flight {
+            match core.queued_updates(bot, FILL_LIMIT).await {
+                Ok(queued) => {
+                    // Chats with an earlier update in flight or left waiting: later ones wait too.
+                    let mut blocked: HashSet<i64> = HashSet::new();
+                    for update in queued {
+                        if in_flight.len() >= max_in_flight {
+                            break;
+                        }
+                        let chat = if update.chat_key == 0 { -update.update_id } else { update.chat_key };
+                        if busy_updates.contains(&update.update_id)
+                            || busy_chats.contains(&chat)
+                            || blocked.contains(&chat)
+                        {
+                            blocked.insert(chat);
+                            continue;
+                        }
+                        busy_chats.insert(chat);
+                        busy_updates.insert(update.update_id);
+                        in_flight.spawn(post(
+                            client.clone(),
+                            hook.url.clone(),
+                            hook.secret.clone(),
+                            update.update_id,
+                            chat,
+                            update.payload,
+                        ));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(bot, error = %e, "cannot read the update queue");
+                    retry_at = Some(Instant::now() + options.retry_base);
+                }
+            }
+        }
+        let retry = async {
+            match retry_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            Some(joined) = in_flight.join_next() => {
+                let Ok(outcome) = joined else { continue };
+                busy_chats.remove(&outcome.chat);
+                busy_updates.remove(&outcome.update_id);
+                match outcome.result {
+                    Ok((content_type, body)) => {
+                        failures = 0;
+                        if let Err(e) = core.webhook_delivered(bot, outcome.update_id).await {
+                            tracing::error!(bot, error = %e, "cannot record a delivery");
+                        }
+                        run_answer(&core, bot, &content_type, &body).await;
+                    }
+                    Err(message) => {
+                        failures = failures.saturating_add(1);
+                        tracing::debug!(bot, update_id = outcome.update_id, %message, "webhook delivery failed");
+                        match core.webhook_failed(bot, message).await {
+                            Ok(true) => {
+                                tracing::warn!(bot, "webhook switched off after repeated failures");
+                                break;
+                            }
+                            Ok(false) => {}
+                            Err(e) => tracing::error!(bot, error = %e, "cannot record a failed delivery"),
+                        }
+                        let pause = options.retry_base.saturating_mul(1 << (failures - 1).min(20)).min(options.retry_max);
+                        retry_at = Some(Instant::now() + pause);
+                    }
+                }
+            }
+            changed = wake.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
+            _ = retry => retry_at = None,
+            _ = stop.changed() => break,
+            _ = closing.changed() => break,
+        }
+    }
+    // Deliveries still in flight are abandoned; their updates stay queued (at least once).
+    in_flight.abort_all();
+}
+
+/// POSTs one update.
+async fn post(
+    client: reqwest::Client,
+    url: String,
+    secret: Option<String>,
+    update_id: i64,
+    chat: i64,
+    payload: String,
+) -> Outcome {
+    let mut request =
+        client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(payload);
+    if let Some(secret) = secret {
+        request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
+    }
+    let result = match request.send().await {
+        Ok(response) if response.status().is_success() => {
+            let content_type = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            // The update is delivered once the status is in; an unreadable body only loses the
+            // optional method call.
+            let body = read_limited(response).await.unwrap_or_default();
+            Ok((content_type, body))
+        }
+        Ok(response) => {
+            let status = response.status();
+            Err(format!(
+                "Wrong response from the webhook: {} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            )
+            .trim_end()
+            .to_owned())
+        }
+        Err(e) => Err(describe(&e)),
+    };
+    Outcome { update_id, chat, result }
+}
+
+async fn read_limited(mut response: reqwest::Response) -> Option<bytes::Bytes> {
+    let mut body = bytes::BytesMut::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        if body.len() + chunk.len() > ANSWER_LIMIT {
+            return None;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Some(body.freeze())
+}
+
+/// Runs the Bot API method a webhook answered with, if any.
+async fn run_answer(core: &Core, bot: i64, content_type: &str, body: &[u8]) {
+    let content_type = content_type.to_ascii_lowercase();
+    if body.is_empty()
+        || !(content_type.starts_with("application/json")
+            || content_type.starts_with("application/x-www-form-urlencoded"))
+    {
+        return;
+    }
+    let Ok(mut params) = Params::from_body(&content_type, body) else { return };
+    let Some(method) = params.values.remove("method").and_then(|m| m.as_str().map(str::to_ascii_lowercase))
+    else {
+        return;
+    };
+    if let Err(e) = crate::bot_api::dispatch(core, bot, &method, params).await {
+        tracing::debug!(bot, method, error = %e.0, "a method from a webhook answer failed");
+    }
+}
+
+/// A failed request in the words `getWebhookInfo` uses, without the URL (which may hold secrets).
+fn describe(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        return "Read timeout expired".into();
+    }
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let detail = cause.to_string();
+    if error.is_connect() {
+        format!("Connection failed: {detail}")
+    } else {
+        format!("Request failed: {detail}")
+    }
+}
+
+fn build_client(
+    hook: &WebhookRow,
+    options: &WebhookOptions,
+    allow_insecure: bool,
+) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(options.timeout)
+        .connect_timeout(options.timeout.min(Duration::from_secs(10)))
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(hook.max_connections.max(1) as usize)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_nodelay(true)
+        .user_agent(concat!("Roost/", env!("CARGO_PKG_VERSION"), " webhook"))
+        .dns_resolver(Arc::new(GuardedResolver { allow_insecure }));
+    if let Some(pem) = &hook.certificate {
+        let certificate = reqwest::Certificate::from_pem(pem.as_bytes())
+            .map_err(|_| "Failed to parse the webhook's certificate".to_owned())?;
+        builder = builder.add_root_certificate(certificate);
+    }
+    if let Some(ip) = hook.ip_address.as_deref().and_then(|ip| ip.parse().ok()) {
+        let url = url::Url::parse(&hook.url).map_err(|_| "invalid webhook URL".to_owned())?;
+        if let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) {
+            builder = builder.resolve(host, SocketAddr::new(ip, port));
+        }
+    }
+    builder.build().map_err(|e| format!("Cannot prepare webhook requests: {e}"))
+}
+
+/// DNS resolution that drops reserved addresses (unless insecure webhooks are allowed), so that a
+/// webhook host cannot point into the server's own network, even by changing its DNS later.
+struct GuardedResolver {
+    allow_insecure: bool,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow_insecure = self.allow_insecure;
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let addrs: Vec<SocketAddr> = found.filter(|a| allow_insecure || is_public_ip(a.ip())).collect();
+            if addrs.is_empty() {
+                return Err(format!("{host} resolves only to reserved addresses").into());
+            }
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
+}
