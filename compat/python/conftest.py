@@ -29,7 +29,7 @@ class Roost:
         self.dir = tempfile.TemporaryDirectory(prefix="roost-compat-")
         self.data = self.dir.name
         self.process = subprocess.Popen(
-            [ROOST_BIN, "serve", "--listen", "127.0.0.1:0", "--data", self.data],
+            [ROOST_BIN, "serve", "--listen", "127.0.0.1:0", "--data", self.data, "--allow-insecure-webhooks"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -121,6 +121,15 @@ def run_bot():
         output = bot.stop()
         if "Traceback" in output:
             print(output)
+
+
+def free_port():
+    """A TCP port on loopback that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class Person:

@@ -2,16 +2,16 @@
 
 import asyncio
 
-from conftest import Person
+from conftest import Person, free_port
 
 
-def test_echo_bot_answers_start_and_text(roost, run_bot):
+def run_echo_scenario(roost, run_bot, extra_env=None):
     async def scenario():
         person = await Person(roost.base, "alice_compat", "Alice").register()
         token = roost.create_bot("alice_compat", "echo_compat_bot")
         bot_id = int(token.split(":")[0])
         await person.connect()
-        run_bot("echo_bot.py", token, f"{roost.base}/bot")
+        run_bot("echo_bot.py", token, f"{roost.base}/bot", extra_env)
 
         chat = await person.call("openPrivateChat", username="echo_compat_bot")
         assert chat["id"] == bot_id and chat["type"] == "private"
@@ -42,3 +42,13 @@ def test_echo_bot_answers_start_and_text(roost, run_bot):
         await person.close()
 
     asyncio.run(asyncio.wait_for(scenario(), 120))
+
+
+def test_echo_bot_answers_start_and_text(roost, run_bot):
+    run_echo_scenario(roost, run_bot)
+
+
+def test_echo_bot_in_webhook_mode(roost, run_bot):
+    """The same bot with `run_webhook`: Roost delivers to the library's own web server, with the
+    secret token it checks."""
+    run_echo_scenario(roost, run_bot, {"BOT_WEBHOOK_PORT": str(free_port()), "BOT_WEBHOOK_SECRET": "compat_secret"})

@@ -1,9 +1,13 @@
 """An echo bot, written the way python-telegram-bot's own examples write it.
 
 The only Roost-specific part is the server address: `base_url` points at Roost instead of
-api.telegram.org. Run it with:
+api.telegram.org. Run it with long polling:
 
     BOT_TOKEN=<token> BOT_API_BASE_URL=http://127.0.0.1:8080/bot python echo_bot.py
+
+or as a webhook (the library's own web server answers Roost's deliveries on BOT_WEBHOOK_PORT):
+
+    BOT_WEBHOOK_PORT=8443 BOT_WEBHOOK_SECRET=s3cret BOT_TOKEN=… BOT_API_BASE_URL=… python echo_bot.py
 """
 
 import logging
@@ -41,7 +45,18 @@ def main() -> None:
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, echo))
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    webhook_port = os.environ.get("BOT_WEBHOOK_PORT")
+    if webhook_port:
+        application.run_webhook(
+            listen="127.0.0.1",
+            port=int(webhook_port),
+            url_path="echo-hook",
+            secret_token=os.environ.get("BOT_WEBHOOK_SECRET"),
+            webhook_url=f"http://127.0.0.1:{webhook_port}/echo-hook",
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
 
 
 if __name__ == "__main__":
