@@ -221,8 +221,7 @@ async fn deliver(core: Core, options: WebhookOptions, hook: WebhookRow, mut stop
                             Ok(false) => {}
                             Err(e) => tracing::error!(bot, error = %e, "cannot record a failed delivery"),
                         }
-                        let pause = options.retry_base.saturating_mul(1 << (failures - 1).min(20)).min(options.retry_max);
-                        retry_at = Some(Instant::now() + pause);
+                        retry_at = Some(Instant::now() + retry_pause(&options, failures));
                     }
                 }
             }
@@ -238,6 +237,11 @@ async fn deliver(core: Core, options: WebhookOptions, hook: WebhookRow, mut stop
     }
     // Deliveries still in flight are abandoned; their updates stay queued (at least once).
     in_flight.abort_all();
+}
+
+/// The pause after the `failures`-th consecutive failure: `retry_base · 2^(failures−1)`, capped.
+fn retry_pause(options: &WebhookOptions, failures: u32) -> Duration {
+    options.retry_base.saturating_mul(1 << failures.saturating_sub(1).min(20)).min(options.retry_max)
 }
 
 /// POSTs one update.
@@ -375,5 +379,30 @@ impl Resolve for GuardedResolver {
             }
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_resolver_drops_reserved_addresses() {
+        let name = |host: &str| Name::from_str(host).unwrap_or_else(|e| panic!("{e}"));
+        let strict = GuardedResolver { allow_insecure: false };
+        assert!(strict.resolve(name("localhost")).await.is_err(), "localhost resolves to loopback only");
+        let lenient = GuardedResolver { allow_insecure: true };
+        let addrs: Vec<SocketAddr> =
+            lenient.resolve(name("localhost")).await.map(|a| a.collect()).unwrap_or_default();
+        assert!(addrs.iter().any(|a| a.ip().is_loopback()));
+    }
+
+    #[test]
+    fn the_retry_schedule_doubles_up_to_the_cap() {
+        let options = WebhookOptions::default();
+        let schedule: Vec<u64> = (1..=10).map(|n| retry_pause(&options, n).as_secs()).collect();
+        assert_eq!(schedule, [1, 2, 4, 8, 16, 32, 60, 60, 60, 60]);
     }
 }
