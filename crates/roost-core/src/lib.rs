@@ -6,6 +6,7 @@
 //! or any dialect's formatting.
 
 pub mod entities;
+pub mod format;
 pub mod hub;
 pub mod secrets;
 
