@@ -11,7 +11,12 @@ pub mod hub;
 pub mod secrets;
 
 mod accounts;
+mod callbacks;
+mod commands;
+mod compose;
+mod editing;
 mod messaging;
+mod ratelimit;
 mod render;
 mod updates;
 mod webhooks;
@@ -26,6 +31,7 @@ use roost_types::ApiError;
 
 pub use accounts::NewBot;
 pub use hub::Hub;
+pub use ratelimit::RateLimits;
 pub use webhooks::{check_webhook_url, is_public_ip};
 
 /// What can go wrong in the core.
@@ -51,6 +57,8 @@ pub struct CoreConfig {
     /// Accept `http://` webhooks and webhooks on loopback and private addresses (local development
     /// and tests). Off by default: webhooks must be https on public addresses.
     pub allow_insecure_webhooks: bool,
+    /// Per-bot and per-chat rate limits.
+    pub rate_limits: RateLimits,
 }
 
 impl Default for CoreConfig {
@@ -59,6 +67,7 @@ impl Default for CoreConfig {
             update_retention: Duration::from_secs(roost_types::limits::UPDATE_RETENTION_SECS as u64),
             event_retention: Duration::from_secs(7 * 24 * 60 * 60),
             allow_insecure_webhooks: false,
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -76,6 +85,7 @@ struct Inner {
     /// Bot id → SHA-256 of its token secret, so that authenticating a bot request costs no read.
     /// std RwLock: held only for a map operation.
     bot_tokens: RwLock<HashMap<i64, Vec<u8>>>,
+    rate_limiter: ratelimit::RateLimiter,
 }
 
 impl Core {
@@ -90,7 +100,15 @@ impl Core {
         let hub = Arc::new(Hub::default());
         let announce = Arc::clone(&hub);
         let store = Store::open(path, store_options, Arc::new(move |fx| announce.announce(fx)))?;
-        Ok(Core { inner: Arc::new(Inner { store, hub, config, bot_tokens: RwLock::new(HashMap::new()) }) })
+        Ok(Core {
+            inner: Arc::new(Inner {
+                store,
+                hub,
+                config,
+                bot_tokens: RwLock::new(HashMap::new()),
+                rate_limiter: ratelimit::RateLimiter::default(),
+            }),
+        })
     }
 
     pub fn config(&self) -> &CoreConfig {
@@ -103,6 +121,22 @@ impl Core {
 
     fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// Counts one Bot API request of a bot against its limit.
+    pub fn check_bot_rate(&self, bot: i64) -> Result<()> {
+        Ok(self.inner.rate_limiter.check_bot(&self.inner.config.rate_limits, bot)?)
+    }
+
+    /// Counts one message of a bot to a chat against the chat limits.
+    pub(crate) fn check_chat_rate(&self, bot: i64, chat: &roost_types::requests::ChatId) -> Result<()> {
+        Ok(self.inner.rate_limiter.check_chat(&self.inner.config.rate_limits, bot, chat.to_string())?)
+    }
+
+    /// Forgets idle rate-limit buckets and wake-up registrations.
+    pub fn prune(&self) {
+        self.hub().prune();
+        self.inner.rate_limiter.prune(&self.inner.config.rate_limits);
     }
 
     /// Deletes updates and events past their retention; returns how many of each.

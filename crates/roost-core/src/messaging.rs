@@ -1,5 +1,5 @@
-//! Chats and messages: opening chats, sending, reading history, and the fan-out of each new
-//! message to the bots' update queues and the people's event streams.
+//! Chats and messages: opening chats, sending, reading history, and the fan-out of each new or
+//! edited message to the bots' update queues and the people's event streams.
 
 use roost_store::{MessageRow, NewMessage, Queries, StoreError, UserRow, Writer, unix_now};
 use roost_types::limits::{HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX, MESSAGE_TEXT_MAX};
@@ -9,72 +9,29 @@ use roost_types::{
     Resolved, Update, UpdateKind,
 };
 
-use crate::entities::{self, utf16_len};
+use crate::compose::{self, entities_json};
 use crate::render::{self, Renderer};
 use crate::{Core, Error, Result};
 
 /// A validated message body.
-struct Body {
-    text: String,
-    entities: Vec<MessageEntity>,
-    reply_to: Option<i64>,
-    allow_without_reply: bool,
-    reply_markup: Option<String>,
-    protect_content: bool,
-}
-
-fn validate_text(text: Option<String>) -> Result<String> {
-    let text = text.unwrap_or_default();
-    if text.trim().is_empty() {
-        return Err(ApiError::MESSAGE_TEXT_EMPTY.into());
-    }
-    if utf16_len(&text) > MESSAGE_TEXT_MAX {
-        return Err(ApiError::MESSAGE_TOO_LONG.into());
-    }
-    Ok(text)
-}
-
-/// Checks explicit entities against the text they annotate.
-fn validate_entities(text: &str, entities: Vec<MessageEntity>) -> Result<Vec<MessageEntity>> {
-    let len = utf16_len(text) as i64;
-    for entity in &entities {
-        if entity.offset < 0 || entity.length <= 0 || entity.length > len - entity.offset.min(len) {
-            return Err(ApiError::bad_request("entity beginning or end is out of the text").into());
-        }
-    }
-    let mut entities = entities;
-    entities.sort_by_key(|e| (e.offset, -e.length));
-    Ok(entities)
-}
-
-/// Deepest JSON nesting accepted in `reply_markup` (a keyboard is four levels deep). Stored payloads
-/// wrap the markup in a few more levels, and must stay well inside what a JSON reader accepts.
-const REPLY_MARKUP_MAX_DEPTH: usize = 8;
-
-fn json_depth(value: &serde_json::Value) -> usize {
-    match value {
-        serde_json::Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
-        serde_json::Value::Object(map) => 1 + map.values().map(json_depth).max().unwrap_or(0),
-        _ => 0,
-    }
-}
-
-fn entities_json(entities: &[MessageEntity]) -> Result<Option<String>> {
-    if entities.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(serde_json::to_string(entities).map_err(StoreError::from)?))
+pub(crate) struct Body {
+    pub text: String,
+    pub entities: Vec<MessageEntity>,
+    pub reply_to: Option<i64>,
+    pub allow_without_reply: bool,
+    pub reply_markup: Option<String>,
+    pub protect_content: bool,
+    pub forward_origin: Option<String>,
 }
 
 /// Whether a bot receives updates of `kind` under its stored `allowed_updates`.
-fn bot_accepts(allowed_updates: Option<&str>, kind: &str) -> bool {
-    let list: Vec<String> =
-        allowed_updates.and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default();
+pub(crate) fn bot_accepts(allowed_updates: Option<&str>, kind: &str) -> bool {
+    let list: Vec<String> = allowed_updates.and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default();
     if list.is_empty() { !OPT_IN_UPDATE_TYPES.contains(&kind) } else { list.iter().any(|k| k == kind) }
 }
 
 /// Finds the user a chat id names, for a sender. `chat not found` if there is none.
-fn resolve_peer(q: &impl Queries, chat_id: &ChatId) -> Result<UserRow> {
+pub(crate) fn resolve_peer(q: &impl Queries, chat_id: &ChatId) -> Result<UserRow> {
     let user = match chat_id {
         ChatId::Id(id) if *id > 0 => q.user(*id)?,
         ChatId::Id(_) => None,
@@ -83,52 +40,125 @@ fn resolve_peer(q: &impl Queries, chat_id: &ChatId) -> Result<UserRow> {
     user.ok_or_else(|| ApiError::CHAT_NOT_FOUND.into())
 }
 
-/// Stores a message from `sender` in `chat_id` and fans it out: one update per bot member (other
-/// than the sender) that accepts messages, one event per person member (the sender included, for
-/// their other devices). Returns the stored row.
-fn append_message(w: &mut Writer<'_>, chat_id: i64, sender: i64, body: Body) -> Result<MessageRow> {
+/// The private chat between `user` and the user `chat_id` names (internal id and the peer).
+pub(crate) fn private_chat_with(q: &impl Queries, user: i64, chat_id: &ChatId) -> Result<(i64, UserRow)> {
+    let peer = resolve_peer(q, chat_id)?;
+    let chat = q.private_chat(user, peer.id)?.ok_or(ApiError::CHAT_NOT_FOUND)?;
+    Ok((chat, peer))
+}
+
+/// How `viewer` addresses a chat: a private chat by the other party's id.
+pub(crate) fn chat_id_for(q: &impl Queries, chat: i64, viewer: i64) -> Result<i64> {
+    Ok(q.chat_members(chat)?.iter().map(|&(id, _)| id).find(|&id| id != viewer).unwrap_or(viewer))
+}
+
+fn missing(what: &str, id: i64) -> Error {
+    StoreError::Database(format!("{what} {id} is missing")).into()
+}
+
+/// Sends a new or edited message to every member but its author's bots: an update to each bot
+/// that accepts the kind, an event to each person (the author too, for their other devices).
+pub(crate) fn fan_out(w: &mut Writer<'_>, row: &MessageRow, edited: bool) -> Result<()> {
+    let now = unix_now();
+    let kind = if edited { "edited_message" } else { "message" };
+    for (member, _) in w.chat_members(row.chat_id)? {
+        let member_row = w.user(member)?.ok_or_else(|| missing("user", member))?;
+        if member_row.is_bot {
+            if member == row.from_id {
+                continue;
+            }
+            let bot = w.bot(member)?.ok_or_else(|| missing("bot", member))?;
+            if !bot_accepts(bot.allowed_updates.as_deref(), kind) {
+                continue;
+            }
+            let message = Renderer::new(&*w, member).message(row)?;
+            let kind = if edited { UpdateKind::EditedMessage(message) } else { UpdateKind::Message(message) };
+            w.push_update(member, row.chat_id, now, |update_id| Ok(serde_json::to_string(&Update { update_id, kind })?))?;
+        } else {
+            let message = Renderer::new(&*w, member).message(row)?;
+            let kind = if edited {
+                ClientEventKind::EditedMessage { message }
+            } else {
+                ClientEventKind::Message { message }
+            };
+            push_event(w, member, now, kind)?;
+        }
+    }
+    Ok(())
+}
+
+/// Appends an event to a person's stream.
+pub(crate) fn push_event(w: &mut Writer<'_>, person: i64, now: i64, kind: ClientEventKind) -> Result<()> {
+    w.push_event(person, now, |seq| Ok(serde_json::to_string(&ClientEvent { seq, kind })?))?;
+    Ok(())
+}
+
+/// Sends an event to every person member of a chat; `event` gets the chat id as that person
+/// addresses it.
+pub(crate) fn notify_people(
+    w: &mut Writer<'_>,
+    chat: i64,
+    mut event: impl FnMut(i64) -> ClientEventKind,
+) -> Result<()> {
+    let now = unix_now();
+    for (member, _) in w.chat_members(chat)? {
+        if w.user(member)?.is_some_and(|u| !u.is_bot) {
+            let chat_id = chat_id_for(&*w, chat, member)?;
+            push_event(w, member, now, event(chat_id))?;
+        }
+    }
+    Ok(())
+}
+
+/// Stores a message from `sender` in `chat` and fans it out. Returns the stored row.
+pub(crate) fn append_message(w: &mut Writer<'_>, chat: i64, sender: i64, body: Body) -> Result<MessageRow> {
     let reply_to = match body.reply_to {
-        Some(id) if w.message(chat_id, id)?.is_some() => Some(id),
+        Some(id) if w.message(chat, id)?.is_some() => Some(id),
         Some(_) if body.allow_without_reply => None,
         Some(_) => return Err(ApiError::REPLY_NOT_FOUND.into()),
         None => None,
     };
-    let now = unix_now();
     let row = w.insert_message(NewMessage {
-        chat_id,
+        chat_id: chat,
         from_id: sender,
-        date: now,
+        date: unix_now(),
         text: Some(body.text),
         entities: entities_json(&body.entities)?,
         reply_to_message_id: reply_to,
         reply_markup: body.reply_markup,
         protect_content: body.protect_content,
+        forward_origin: body.forward_origin,
     })?;
-    w.mark_has_written(chat_id, sender)?;
-    for (member, _) in w.chat_members(chat_id)? {
-        let member_row =
-            w.user(member)?.ok_or_else(|| StoreError::Database(format!("user {member} is missing")))?;
-        if member_row.is_bot {
-            if member == sender {
-                continue;
-            }
-            let bot =
-                w.bot(member)?.ok_or_else(|| StoreError::Database(format!("bot {member} is missing")))?;
-            if !bot_accepts(bot.allowed_updates.as_deref(), "message") {
-                continue;
-            }
-            let message = Renderer::new(&*w, member).message(&row)?;
-            w.push_update(member, chat_id, now, |update_id| {
-                Ok(serde_json::to_string(&Update { update_id, kind: UpdateKind::Message(message) })?)
-            })?;
-        } else {
-            let message = Renderer::new(&*w, member).message(&row)?;
-            w.push_event(member, now, |seq| {
-                Ok(serde_json::to_string(&ClientEvent { seq, kind: ClientEventKind::Message { message } })?)
-            })?;
-        }
-    }
+    w.mark_has_written(chat, sender)?;
+    fan_out(w, &row, false)?;
     Ok(row)
+}
+
+/// The private chat a bot may send to: the person must exist, be a person, and have written.
+pub(crate) fn bot_send_target(w: &Writer<'_>, bot: i64, chat_id: &ChatId) -> Result<(i64, UserRow)> {
+    let peer = resolve_peer(w, chat_id)?;
+    if peer.is_bot {
+        return Err(Error::from(if peer.id == bot {
+            ApiError::CHAT_NOT_FOUND
+        } else {
+            ApiError::BOT_CANT_MESSAGE_BOTS
+        }));
+    }
+    let chat = w.private_chat(bot, peer.id)?.ok_or(ApiError::CHAT_NOT_FOUND)?;
+    let peer_has_written = w.chat_members(chat)?.iter().any(|&(id, has_written)| id == peer.id && has_written);
+    if !peer_has_written {
+        return Err(ApiError::BOT_CANT_INITIATE.into());
+    }
+    Ok((chat, peer))
+}
+
+/// Whether a reply target given with a chat id points into the chat with `peer`.
+pub(crate) fn same_chat(reply_chat: Option<&ChatId>, peer: &UserRow) -> bool {
+    match reply_chat {
+        Some(ChatId::Id(id)) => *id == peer.id,
+        Some(ChatId::Username(name)) => peer.username.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(name)),
+        None => true,
+    }
 }
 
 impl Core {
@@ -169,14 +199,22 @@ impl Core {
     /// on first use, as when writing to a user found by username).
     pub async fn person_send(&self, person: i64, req: ClientSendMessage) -> Result<Message> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let text = validate_text(req.text)?;
+        let composed = compose::compose(
+            req.text,
+            None,
+            None,
+            MESSAGE_TEXT_MAX,
+            ApiError::MESSAGE_TEXT_EMPTY,
+            ApiError::MESSAGE_TOO_LONG,
+        )?;
         let body = Body {
-            entities: entities::detect(&text),
-            text,
+            text: composed.text,
+            entities: composed.entities,
             reply_to: req.reply_to_message_id,
             allow_without_reply: false,
             reply_markup: None,
             protect_content: false,
+            forward_origin: None,
         };
         self.store()
             .write(move |w| {
@@ -194,74 +232,40 @@ impl Core {
     /// Bot API `sendMessage`.
     pub async fn bot_send(&self, bot: i64, req: SendMessage) -> Result<Message> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let text = validate_text(req.text)?;
-        let parse_mode = req.parse_mode.as_deref().map(|mode| mode.trim().to_ascii_lowercase());
-        let entities = match (parse_mode.as_deref(), req.entities) {
-            (None | Some(""), Some(entities)) => validate_entities(&text, entities)?,
-            // Plain text: the entities Telegram detects by itself (links, mentions, commands, …).
-            (None | Some(""), None) => entities::detect(&text),
-            (Some("html" | "markdown" | "markdownv2"), _) => {
-                return Err(ApiError::cant_parse_entities(
-                    "formatting with parse_mode is not available on this server yet",
-                )
-                .into());
-            }
-            (Some(_), _) => return Err(ApiError::bad_request("unsupported parse_mode").into()),
-        };
+        let composed = compose::compose(
+            req.text,
+            req.parse_mode.as_deref(),
+            req.entities,
+            MESSAGE_TEXT_MAX,
+            ApiError::MESSAGE_TEXT_EMPTY,
+            ApiError::MESSAGE_TOO_LONG,
+        )?;
         let (reply_to, reply_chat, allow_without_reply) = match req.reply_parameters {
             Some(params) => (Some(params.message_id), params.chat_id, params.allow_sending_without_reply),
             None => (req.reply_to_message_id, None, req.allow_sending_without_reply.unwrap_or(false)),
         };
-        if let Some(markup) = &req.reply_markup {
-            let depth = markup.values().map(json_depth).max().unwrap_or(0) + 1;
-            if depth > REPLY_MARKUP_MAX_DEPTH {
-                return Err(ApiError::bad_request("can't parse reply keyboard markup JSON object").into());
-            }
-        }
-        let reply_markup = req
-            .reply_markup
-            .map(|markup| serde_json::to_string(&markup))
-            .transpose()
-            .map_err(StoreError::from)?;
-        let body = Body {
-            text,
-            entities,
+        let reply_markup = compose::reply_markup(req.reply_markup)?.map(|(_, json)| json);
+        let mut body = Body {
+            text: composed.text,
+            entities: composed.entities,
             reply_to,
             allow_without_reply,
             reply_markup,
             protect_content: req.protect_content.unwrap_or(false),
+            forward_origin: None,
         };
+        self.check_chat_rate(bot, &chat_id)?;
         self.store()
             .write(move |w| {
-                let mut body = body;
-                let peer = resolve_peer(&*w, &chat_id)?;
-                if peer.is_bot {
-                    return Err(Error::from(if peer.id == bot {
-                        ApiError::CHAT_NOT_FOUND
-                    } else {
-                        ApiError::BOT_CANT_MESSAGE_BOTS
-                    }));
-                }
-                let chat = w.private_chat(bot, peer.id)?.ok_or(ApiError::CHAT_NOT_FOUND)?;
+                let (chat, peer) = bot_send_target(w, bot, &chat_id)?;
                 // A reply to a message of another chat is a reply to nothing here.
-                let other_chat = match &reply_chat {
-                    Some(ChatId::Id(id)) => *id != peer.id,
-                    Some(ChatId::Username(name)) => {
-                        !peer.username.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(name))
-                    }
-                    None => false,
-                };
-                if other_chat {
+                if !same_chat(reply_chat.as_ref(), &peer) {
                     if !body.allow_without_reply {
                         return Err(ApiError::REPLY_NOT_FOUND.into());
                     }
                     body.reply_to = None;
                 }
-                let peer_has_written =
-                    w.chat_members(chat)?.iter().any(|&(id, has_written)| id == peer.id && has_written);
-                if !peer_has_written {
-                    return Err(ApiError::BOT_CANT_INITIATE.into());
-                }
+                compose::resolve_mentions(&*w, &mut body.entities)?;
                 let row = append_message(w, chat, bot, body)?;
                 Renderer::new(&*w, bot).message(&row)
             })
@@ -275,8 +279,7 @@ impl Core {
         let before = req.before_message_id;
         self.store()
             .read(move |r| {
-                let peer = resolve_peer(r, &chat_id)?;
-                let chat = r.private_chat(person, peer.id)?.ok_or(ApiError::CHAT_NOT_FOUND)?;
+                let (chat, _) = private_chat_with(r, person, &chat_id)?;
                 let mut renderer = Renderer::new(r, person);
                 r.history(chat, before, limit)?.iter().map(|row| renderer.message(row)).collect()
             })
@@ -295,8 +298,7 @@ impl Core {
                             Some(peer) => render::private_chat(renderer.user_row(peer)?),
                             None => renderer.chat(entry.chat.id)?,
                         };
-                        let last_message =
-                            entry.last_message.as_ref().map(|m| renderer.message(m)).transpose()?;
+                        let last_message = entry.last_message.as_ref().map(|m| renderer.message(m)).transpose()?;
                         Ok(ChatListEntry { chat, last_message })
                     })
                     .collect()
@@ -333,21 +335,5 @@ mod tests {
         assert!(bot_accepts(Some("[]"), "message"));
         assert!(!bot_accepts(Some("[\"callback_query\"]"), "message"));
         assert!(bot_accepts(Some("[\"chat_member\"]"), "chat_member"));
-    }
-
-    #[test]
-    fn text_rules() {
-        assert!(matches!(validate_text(None), Err(Error::Api(e)) if e == ApiError::MESSAGE_TEXT_EMPTY));
-        assert!(
-            matches!(validate_text(Some(" \n".into())), Err(Error::Api(e)) if e == ApiError::MESSAGE_TEXT_EMPTY)
-        );
-        assert!(validate_text(Some("x".repeat(4096))).is_ok());
-        assert!(
-            matches!(validate_text(Some("x".repeat(4097))), Err(Error::Api(e)) if e == ApiError::MESSAGE_TOO_LONG)
-        );
-        // Emoji count two UTF-16 units each, as in Telegram.
-        assert!(
-            matches!(validate_text(Some("😀".repeat(2049))), Err(Error::Api(e)) if e == ApiError::MESSAGE_TOO_LONG)
-        );
     }
 }

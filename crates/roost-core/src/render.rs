@@ -43,6 +43,12 @@ pub(crate) struct Renderer<'q, Q: Queries> {
     chats: HashMap<i64, Chat>,
 }
 
+/// Only inline keyboards belong to a message as bots see it (Telegram's Message.reply_markup);
+/// people also see the reply keyboards, removals and forced replies sent to them.
+fn visible_markup(value: serde_json::Value, viewer_is_bot: bool) -> Option<serde_json::Value> {
+    (!viewer_is_bot || value.get("inline_keyboard").is_some()).then_some(value)
+}
+
 impl<'q, Q: Queries> Renderer<'q, Q> {
     pub(crate) fn new(queries: &'q Q, viewer: i64) -> Self {
         Renderer { queries, viewer, users: HashMap::new(), chats: HashMap::new() }
@@ -103,12 +109,13 @@ impl<'q, Q: Queries> Renderer<'q, Q> {
             Some(json) => serde_json::from_str(json).map_err(StoreError::from)?,
             None => Vec::new(),
         };
+        let viewer_is_bot = self.user_row(self.viewer)?.is_bot;
         let reply_markup = match &row.reply_markup {
-            Some(json) => {
-                let value: serde_json::Value = serde_json::from_str(json).map_err(StoreError::from)?;
-                // Only inline keyboards belong to the message itself (Telegram's Message.reply_markup).
-                value.get("inline_keyboard").is_some().then_some(value)
-            }
+            Some(json) => visible_markup(serde_json::from_str(json).map_err(StoreError::from)?, viewer_is_bot),
+            None => None,
+        };
+        let forward_origin = match &row.forward_origin {
+            Some(json) => Some(serde_json::from_str(json).map_err(StoreError::from)?),
             None => None,
         };
         Ok(Message {
@@ -116,6 +123,7 @@ impl<'q, Q: Queries> Renderer<'q, Q> {
             from: Some(from),
             date: row.date,
             chat,
+            forward_origin,
             reply_to_message: None,
             edit_date: row.edit_date,
             has_protected_content: row.protect_content,

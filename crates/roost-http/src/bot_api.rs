@@ -11,7 +11,8 @@ use roost_core::Core;
 use std::time::Duration;
 
 use roost_types::ApiError;
-use roost_types::requests::SetWebhook;
+use roost_types::MessageId;
+use roost_types::requests::{DeleteMessage, SetWebhook};
 
 use crate::envelope::{Answer, HttpError, ok};
 use crate::params::Params;
@@ -31,6 +32,7 @@ async fn bot_method(
 ) -> Answer {
     let token = segment.strip_prefix("bot").ok_or(ApiError::NOT_FOUND)?;
     let bot = core.authenticate_bot(token).await?;
+    core.check_bot_rate(bot)?;
     dispatch(&core, bot, &method.to_ascii_lowercase(), params).await
 }
 
@@ -49,6 +51,45 @@ pub async fn dispatch(core: &Core, bot: i64, method: &str, params: Params) -> An
         "deletewebhook" => Ok(ok(&core.delete_webhook(bot, params.parse()?).await?)),
         "getwebhookinfo" => Ok(ok(&core.webhook_info(bot).await?)),
         "sendmessage" => Ok(ok(&core.bot_send(bot, params.parse()?).await?)),
+        "editmessagetext" => Ok(ok(&core.edit_message_text(bot, params.parse()?).await?)),
+        "editmessagecaption" => Ok(ok(&core.edit_message_caption(bot, params.parse()?).await?)),
+        "editmessagereplymarkup" => Ok(ok(&core.edit_message_reply_markup(bot, params.parse()?).await?)),
+        "deletemessage" => {
+            let req: DeleteMessage = params.parse()?;
+            Ok(ok(&core.bot_delete_message(bot, req.chat_id, req.message_id).await?))
+        }
+        "deletemessages" => Ok(ok(&core.bot_delete_messages(bot, params.parse()?).await?)),
+        "forwardmessage" => {
+            let sent = core.forward_messages(bot, params.parse()?, false).await?;
+            Ok(ok(&sent.into_iter().next().ok_or(ApiError::INTERNAL)?))
+        }
+        "forwardmessages" => {
+            let sent = core.forward_messages(bot, params.parse()?, true).await?;
+            let ids: Vec<MessageId> = sent.iter().map(|m| MessageId { message_id: m.message_id }).collect();
+            Ok(ok(&ids))
+        }
+        "copymessage" => {
+            let sent = core.copy_messages(bot, params.parse()?, false).await?;
+            Ok(ok(&sent.into_iter().next().ok_or(ApiError::INTERNAL)?))
+        }
+        "copymessages" => Ok(ok(&core.copy_messages(bot, params.parse()?, true).await?)),
+        "pinchatmessage" => Ok(ok(&core.pin_message(bot, params.parse()?).await?)),
+        "unpinchatmessage" => Ok(ok(&core.unpin_messages(bot, params.parse()?, false).await?)),
+        "unpinallchatmessages" => Ok(ok(&core.unpin_messages(bot, params.parse()?, true).await?)),
+        "setmessagereaction" => Ok(ok(&core.bot_set_reaction(bot, params.parse()?).await?)),
+        "sendchataction" => Ok(ok(&core.send_chat_action(bot, params.parse()?).await?)),
+        "answercallbackquery" => Ok(ok(&core.answer_callback_query(bot, params.parse()?).await?)),
+        "setmycommands" => Ok(ok(&core.set_my_commands(bot, params.parse()?).await?)),
+        "getmycommands" => Ok(ok(&core.get_my_commands(bot, params.parse()?).await?)),
+        "deletemycommands" => Ok(ok(&core.delete_my_commands(bot, params.parse()?).await?)),
+        "setmyname" => Ok(ok(&core.set_my_text(bot, "name", params.parse()?).await?)),
+        "getmyname" => Ok(ok(&core.get_my_text(bot, "name", params.parse()?).await?)),
+        "setmydescription" => Ok(ok(&core.set_my_text(bot, "description", params.parse()?).await?)),
+        "getmydescription" => Ok(ok(&core.get_my_text(bot, "description", params.parse()?).await?)),
+        "setmyshortdescription" => Ok(ok(&core.set_my_text(bot, "short_description", params.parse()?).await?)),
+        "getmyshortdescription" => Ok(ok(&core.get_my_text(bot, "short_description", params.parse()?).await?)),
+        "setchatmenubutton" => Ok(ok(&core.set_menu_button(bot, params.parse()?).await?)),
+        "getchatmenubutton" => Ok(ok(&core.get_menu_button(bot, params.parse()?).await?)),
         _ => Err(ApiError::NOT_FOUND.into()),
     }
 }

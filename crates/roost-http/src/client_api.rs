@@ -77,6 +77,11 @@ async fn client_method(
         "sendmessage" => Ok(ok(&core.person_send(person, params.parse()?).await?)),
         "gethistory" => Ok(ok(&core.history(person, params.parse()?).await?)),
         "getchats" => Ok(ok(&core.chat_list(person).await?)),
+        "editmessage" => Ok(ok(&core.person_edit(person, params.parse()?).await?)),
+        "deletemessages" => Ok(ok(&core.person_delete(person, params.parse()?).await?)),
+        "setreaction" => Ok(ok(&core.person_react(person, params.parse()?).await?)),
+        "pressbutton" => Ok(ok(&core.press_button(person, params.parse()?).await?)),
+        "getbotcommands" => Ok(ok(&core.person_bot_commands(person, params.parse()?).await?)),
         _ => Err(ApiError::NOT_FOUND.into()),
     }
 }

@@ -27,7 +27,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Semaphore, oneshot};
 
 pub use queries::{
-    BotRow, ChatListRow, ChatRow, MessageRow, NewMessage, NewUser, Queries, Reader, StoredEvent,
+    BotRow, CallbackRow, ChatListRow, ChatRow, MessageRow, NewMessage, NewUser, Queries, Reader, StoredEvent,
     StoredUpdate, UserRow, WebhookRow, WebhookSettings,
 };
 pub use writer::{Effect, OnCommit, Writer};

@@ -8,6 +8,7 @@ use crate::{Result, unix_now};
 const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_webhooks.sql")),
+    (3, include_str!("../migrations/sqlite/0003_rich_messaging.sql")),
 ];
 
 /// Applies every migration newer than the database's version, each in its own transaction.

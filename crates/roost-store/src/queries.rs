@@ -85,10 +85,12 @@ pub struct MessageRow {
     pub reply_to_message_id: Option<i64>,
     pub reply_markup: Option<String>,
     pub protect_content: bool,
+    /// MessageOrigin JSON of a forwarded message.
+    pub forward_origin: Option<String>,
 }
 
 const MESSAGE_COLUMNS: &str = "chat_id, message_id, from_id, date, edit_date, text, entities, \
-     reply_to_message_id, reply_markup, protect_content";
+     reply_to_message_id, reply_markup, protect_content, forward_origin";
 
 fn message_row(row: &Row<'_>) -> rusqlite::Result<MessageRow> {
     message_row_at(row, 0)
@@ -107,6 +109,7 @@ fn message_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<MessageRow> {
         reply_to_message_id: row.get(at + 7)?,
         reply_markup: row.get(at + 8)?,
         protect_content: row.get(at + 9)?,
+        forward_origin: row.get(at + 10)?,
     })
 }
 
@@ -121,6 +124,7 @@ pub struct NewMessage {
     pub reply_to_message_id: Option<i64>,
     pub reply_markup: Option<String>,
     pub protect_content: bool,
+    pub forward_origin: Option<String>,
 }
 
 /// One entry of a person's chat list.
@@ -130,6 +134,20 @@ pub struct ChatListRow {
     /// For a private chat, the other party.
     pub peer_id: Option<i64>,
     pub last_message: Option<MessageRow>,
+}
+
+/// A callback query, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallbackRow {
+    pub id: String,
+    pub bot_id: i64,
+    pub user_id: i64,
+    pub chat_id: i64,
+    pub message_id: i64,
+    pub data: Option<String>,
+    pub created_at: i64,
+    /// The answer (JSON), once the bot gave one.
+    pub answer: Option<String>,
 }
 
 /// An update waiting in a bot's queue.
@@ -365,6 +383,66 @@ pub trait Queries {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// A callback query: (bot, user, chat, message, answer JSON if answered).
+    fn callback_query(&self, id: &str) -> Result<Option<CallbackRow>> {
+        let sql = "SELECT id, bot_id, user_id, chat_id, message_id, data, created_at, answer \
+                   FROM callback_queries WHERE id = ?1";
+        Ok(self
+            .conn()
+            .prepare_cached(sql)?
+            .query_row([id], |r| {
+                Ok(CallbackRow {
+                    id: r.get(0)?,
+                    bot_id: r.get(1)?,
+                    user_id: r.get(2)?,
+                    chat_id: r.get(3)?,
+                    message_id: r.get(4)?,
+                    data: r.get(5)?,
+                    created_at: r.get(6)?,
+                    answer: r.get(7)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Pinned messages of a chat, most recently pinned first.
+    fn pinned_messages(&self, chat_id: i64) -> Result<Vec<i64>> {
+        let sql = "SELECT message_id FROM pinned_messages WHERE chat_id = ?1 ORDER BY pinned_at DESC, message_id DESC";
+        let mut stmt = self.conn().prepare_cached(sql)?;
+        let rows = stmt.query_map([chat_id], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The stored commands of one scope and language.
+    fn bot_commands(&self, bot_id: i64, scope: &str, language_code: &str) -> Result<Option<String>> {
+        let sql = "SELECT commands FROM bot_commands WHERE bot_id = ?1 AND scope = ?2 AND language_code = ?3";
+        Ok(self
+            .conn()
+            .prepare_cached(sql)?
+            .query_row(params![bot_id, scope, language_code], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// A profile text (`name`, `description`, `short_description`) in one language.
+    fn bot_text(&self, bot_id: i64, kind: &str, language_code: &str) -> Result<Option<String>> {
+        let sql = "SELECT value FROM bot_texts WHERE bot_id = ?1 AND kind = ?2 AND language_code = ?3";
+        Ok(self
+            .conn()
+            .prepare_cached(sql)?
+            .query_row(params![bot_id, kind, language_code], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// The menu button JSON set for a chat (0 = the bot's default).
+    fn menu_button(&self, bot_id: i64, chat_id: i64) -> Result<Option<String>> {
+        let sql = "SELECT button FROM bot_menu_buttons WHERE bot_id = ?1 AND chat_id = ?2";
+        Ok(self
+            .conn()
+            .prepare_cached(sql)?
+            .query_row([bot_id, chat_id], |r| r.get(0))
+            .optional()?)
+    }
+
     /// Up to `limit` events of a person with `seq > after`, oldest first.
     fn events_after(&self, user_id: i64, after: i64, limit: i64) -> Result<Vec<StoredEvent>> {
         let sql = "SELECT seq, payload FROM user_events WHERE user_id = ?1 AND seq > ?2 \
@@ -491,7 +569,7 @@ impl Writer<'_> {
             .optional()?
             .ok_or_else(|| StoreError::Database(format!("no chat {}", message.chat_id)))?;
         let sql = format!(
-            "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9)"
+            "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?10)"
         );
         self.conn.prepare_cached(&sql)?.execute(params![
             message.chat_id,
@@ -503,6 +581,7 @@ impl Writer<'_> {
             message.reply_to_message_id,
             message.reply_markup,
             message.protect_content,
+            message.forward_origin,
         ])?;
         Ok(MessageRow {
             chat_id: message.chat_id,
@@ -515,6 +594,7 @@ impl Writer<'_> {
             reply_to_message_id: message.reply_to_message_id,
             reply_markup: message.reply_markup,
             protect_content: message.protect_content,
+            forward_origin: message.forward_origin,
         })
     }
 
@@ -545,6 +625,153 @@ impl Writer<'_> {
             .execute(params![bot_id, update_id, chat_key, now, payload])?;
         self.effect(crate::Effect::BotUpdate { bot_id, update_id });
         Ok(update_id)
+    }
+
+    /// Replaces a message's text, entities and markup, and sets its edit date.
+    pub fn edit_message(
+        &mut self,
+        chat_id: i64,
+        message_id: i64,
+        text: Option<&str>,
+        entities: Option<&str>,
+        reply_markup: Option<&str>,
+        edit_date: i64,
+    ) -> Result<()> {
+        let sql = "UPDATE messages SET text = ?3, entities = ?4, reply_markup = ?5, edit_date = ?6 \
+                   WHERE chat_id = ?1 AND message_id = ?2";
+        self.conn.prepare_cached(sql)?.execute(params![chat_id, message_id, text, entities, reply_markup, edit_date])?;
+        Ok(())
+    }
+
+    /// Deletes a message (and its pin and reactions); false if there was none.
+    pub fn delete_message(&mut self, chat_id: i64, message_id: i64) -> Result<bool> {
+        let deleted = self
+            .conn
+            .prepare_cached("DELETE FROM messages WHERE chat_id = ?1 AND message_id = ?2")?
+            .execute([chat_id, message_id])?;
+        self.conn
+            .prepare_cached("DELETE FROM pinned_messages WHERE chat_id = ?1 AND message_id = ?2")?
+            .execute([chat_id, message_id])?;
+        self.conn
+            .prepare_cached("DELETE FROM message_reactions WHERE chat_id = ?1 AND message_id = ?2")?
+            .execute([chat_id, message_id])?;
+        Ok(deleted > 0)
+    }
+
+    pub fn insert_callback_query(&mut self, row: &CallbackRow) -> Result<()> {
+        let sql = "INSERT INTO callback_queries (id, bot_id, user_id, chat_id, message_id, data, created_at) \
+                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+        self.conn.prepare_cached(sql)?.execute(params![
+            row.id,
+            row.bot_id,
+            row.user_id,
+            row.chat_id,
+            row.message_id,
+            row.data,
+            row.created_at
+        ])?;
+        Ok(())
+    }
+
+    /// Stores the answer of a callback query that has none yet; false if it had one.
+    pub fn answer_callback_query(&mut self, id: &str, answer: &str, now: i64) -> Result<bool> {
+        let sql = "UPDATE callback_queries SET answer = ?2, answered_at = ?3 WHERE id = ?1 AND answer IS NULL";
+        Ok(self.conn.prepare_cached(sql)?.execute(params![id, answer, now])? > 0)
+    }
+
+    pub fn pin_message(&mut self, chat_id: i64, message_id: i64, now: i64) -> Result<()> {
+        let sql = "INSERT INTO pinned_messages (chat_id, message_id, pinned_at) VALUES (?1, ?2, ?3) \
+                   ON CONFLICT (chat_id, message_id) DO UPDATE SET pinned_at = excluded.pinned_at";
+        self.conn.prepare_cached(sql)?.execute([chat_id, message_id, now])?;
+        Ok(())
+    }
+
+    /// Unpins one message, or all of a chat's with `None`; returns how many.
+    pub fn unpin_messages(&mut self, chat_id: i64, message_id: Option<i64>) -> Result<usize> {
+        Ok(match message_id {
+            Some(id) => self
+                .conn
+                .prepare_cached("DELETE FROM pinned_messages WHERE chat_id = ?1 AND message_id = ?2")?
+                .execute([chat_id, id])?,
+            None => self.conn.prepare_cached("DELETE FROM pinned_messages WHERE chat_id = ?1")?.execute([chat_id])?,
+        })
+    }
+
+    /// Sets (or with `None` clears) a member's reactions to a message.
+    pub fn set_reaction(&mut self, chat_id: i64, message_id: i64, user_id: i64, reaction: Option<&str>) -> Result<()> {
+        match reaction {
+            Some(json) => self.conn.prepare_cached(
+                "INSERT INTO message_reactions (chat_id, message_id, user_id, reaction) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (chat_id, message_id, user_id) DO UPDATE SET reaction = excluded.reaction",
+            )?
+            .execute(params![chat_id, message_id, user_id, json])?,
+            None => self
+                .conn
+                .prepare_cached("DELETE FROM message_reactions WHERE chat_id = ?1 AND message_id = ?2 AND user_id = ?3")?
+                .execute([chat_id, message_id, user_id])?,
+        };
+        Ok(())
+    }
+
+    /// The member's current reactions to a message (JSON), if any.
+    pub fn reaction(&mut self, chat_id: i64, message_id: i64, user_id: i64) -> Result<Option<String>> {
+        let sql = "SELECT reaction FROM message_reactions WHERE chat_id = ?1 AND message_id = ?2 AND user_id = ?3";
+        Ok(self.conn.prepare_cached(sql)?.query_row([chat_id, message_id, user_id], |r| r.get(0)).optional()?)
+    }
+
+    /// Stores (or with `None` deletes) the commands of one scope and language.
+    pub fn set_bot_commands(&mut self, bot_id: i64, scope: &str, language_code: &str, commands: Option<&str>) -> Result<()> {
+        match commands {
+            Some(json) => self.conn.prepare_cached(
+                "INSERT INTO bot_commands (bot_id, scope, language_code, commands) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (bot_id, scope, language_code) DO UPDATE SET commands = excluded.commands",
+            )?
+            .execute(params![bot_id, scope, language_code, json])?,
+            None => self
+                .conn
+                .prepare_cached("DELETE FROM bot_commands WHERE bot_id = ?1 AND scope = ?2 AND language_code = ?3")?
+                .execute(params![bot_id, scope, language_code])?,
+        };
+        Ok(())
+    }
+
+    /// Stores (or with `None` deletes) a profile text.
+    pub fn set_bot_text(&mut self, bot_id: i64, kind: &str, language_code: &str, value: Option<&str>) -> Result<()> {
+        match value {
+            Some(value) => self.conn.prepare_cached(
+                "INSERT INTO bot_texts (bot_id, kind, language_code, value) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (bot_id, kind, language_code) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![bot_id, kind, language_code, value])?,
+            None => self
+                .conn
+                .prepare_cached("DELETE FROM bot_texts WHERE bot_id = ?1 AND kind = ?2 AND language_code = ?3")?
+                .execute(params![bot_id, kind, language_code])?,
+        };
+        Ok(())
+    }
+
+    /// Sets a bot's display name (its user's first name).
+    pub fn set_first_name(&mut self, user_id: i64, first_name: &str) -> Result<()> {
+        let sql = "UPDATE users SET first_name = ?2 WHERE id = ?1";
+        self.conn.prepare_cached(sql)?.execute(params![user_id, first_name])?;
+        Ok(())
+    }
+
+    /// Stores (or with `None` deletes) a menu button.
+    pub fn set_menu_button(&mut self, bot_id: i64, chat_id: i64, button: Option<&str>) -> Result<()> {
+        match button {
+            Some(json) => self.conn.prepare_cached(
+                "INSERT INTO bot_menu_buttons (bot_id, chat_id, button) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (bot_id, chat_id) DO UPDATE SET button = excluded.button",
+            )?
+            .execute(params![bot_id, chat_id, json])?,
+            None => self
+                .conn
+                .prepare_cached("DELETE FROM bot_menu_buttons WHERE bot_id = ?1 AND chat_id = ?2")?
+                .execute([bot_id, chat_id])?,
+        };
+        Ok(())
     }
 
     /// Deletes a bot's queued updates with `update_id < below`; returns how many.
@@ -650,6 +877,8 @@ impl Writer<'_> {
             .conn
             .prepare_cached("DELETE FROM user_events WHERE created_at < ?1")?
             .execute([events_before])?;
+        // Button presses are answerable for minutes; keep them as long as events.
+        self.conn.prepare_cached("DELETE FROM callback_queries WHERE created_at < ?1")?.execute([events_before])?;
         Ok((updates, events))
     }
 }

@@ -5,6 +5,7 @@
 //! the limits. It does no I/O and knows nothing of HTTP, the store or any dialect's id rendering.
 
 pub mod error;
+pub mod keyboards;
 pub mod limits;
 pub mod objects;
 pub mod requests;

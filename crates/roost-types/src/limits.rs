@@ -34,3 +34,29 @@ pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 256;
 /// Length of the random part of a bot token (Telegram's tokens carry 35).
 pub const BOT_TOKEN_SECRET_LEN: usize = 35;
+/// Inline keyboards (WWChat's limits): rows, buttons per row, buttons in all, button text bytes,
+/// callback_data bytes.
+pub const KEYBOARD_MAX_ROWS: usize = 25;
+pub const KEYBOARD_MAX_ROW_BUTTONS: usize = 8;
+pub const KEYBOARD_MAX_BUTTONS: usize = 100;
+pub const BUTTON_TEXT_MAX_BYTES: usize = 256;
+pub const CALLBACK_DATA_MAX_BYTES: usize = 64;
+/// `answerCallbackQuery.text`, in characters.
+pub const CALLBACK_ANSWER_TEXT_MAX: usize = 200;
+/// How long a person's `pressButton` waits for the bot's answer by default and at most, seconds.
+pub const PRESS_BUTTON_WAIT_DEFAULT: u64 = 10;
+pub const PRESS_BUTTON_WAIT_MAX: u64 = 30;
+/// Commands: at most 100, names of 1–32 of `a-z 0-9 _`, descriptions of 1–256 characters.
+pub const COMMANDS_MAX: usize = 100;
+pub const COMMAND_NAME_MAX: usize = 32;
+pub const COMMAND_DESCRIPTION_MAX: usize = 256;
+/// Bot profile texts, in characters.
+pub const BOT_NAME_MAX: usize = 64;
+pub const BOT_DESCRIPTION_MAX: usize = 512;
+pub const BOT_SHORT_DESCRIPTION_MAX: usize = 120;
+/// `deleteMessages`, `forwardMessages`, `copyMessages`: 1–100 ids.
+pub const MESSAGE_IDS_MAX: usize = 100;
+/// How long a chat action ("typing…") shows, seconds.
+pub const CHAT_ACTION_SECS: i64 = 5;
+/// Bots may delete messages younger than this, seconds (48 hours).
+pub const DELETE_WINDOW_SECS: i64 = 48 * 60 * 60;

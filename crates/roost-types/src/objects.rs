@@ -134,6 +134,9 @@ pub struct Message {
     pub from: Option<User>,
     pub date: i64,
     pub chat: Chat,
+    /// Where a forwarded message came from (MessageOrigin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward_origin: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to_message: Option<Box<Message>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,7 +147,8 @@ pub struct Message {
     pub text: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entities: Vec<MessageEntity>,
-    /// The inline keyboard attached to the message, as the bot sent it.
+    /// The keyboard attached to the message. Bots see inline keyboards only (as in Telegram); the
+    /// people of the chat see reply keyboards, removals and forced replies too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_markup: Option<Value>,
 }
@@ -155,6 +159,8 @@ pub struct Message {
 pub enum UpdateKind {
     Message(Message),
     EditedMessage(Message),
+    MessageReaction(MessageReactionUpdated),
+    CallbackQuery(CallbackQuery),
 }
 
 impl UpdateKind {
@@ -163,8 +169,81 @@ impl UpdateKind {
         match self {
             UpdateKind::Message(_) => "message",
             UpdateKind::EditedMessage(_) => "edited_message",
+            UpdateKind::MessageReaction(_) => "message_reaction",
+            UpdateKind::CallbackQuery(_) => "callback_query",
         }
     }
+}
+
+/// A press of an inline keyboard button with `callback_data`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallbackQuery {
+    pub id: String,
+    pub from: User,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
+    pub chat_instance: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+}
+
+/// A reaction: `{"type":"emoji","emoji":"👍"}` or `{"type":"custom_emoji","custom_emoji_id":"…"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ReactionType {
+    Emoji { emoji: String },
+    CustomEmoji { custom_emoji_id: String },
+    Paid,
+}
+
+/// A change of a person's reactions to a message (`message_reaction` update).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageReactionUpdated {
+    pub chat: Chat,
+    pub message_id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+    pub date: i64,
+    pub old_reaction: Vec<ReactionType>,
+    pub new_reaction: Vec<ReactionType>,
+}
+
+/// `{"message_id": N}`, the answer of copyMessage and friends.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MessageId {
+    pub message_id: i64,
+}
+
+/// A command of a bot's menu.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BotCommand {
+    pub command: String,
+    pub description: String,
+}
+
+/// The answer a bot gave to a button press.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CallbackAnswer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub show_alert: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub cache_time: i64,
+}
+
+/// What a person's `pressButton` returns: the query, and the bot's answer if it came in time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ButtonPress {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_query_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<CallbackAnswer>,
+    /// For a reply keyboard button: the message its text was sent as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
 }
 
 /// An incoming update for a bot.
@@ -266,6 +345,22 @@ pub enum ClientEventKind {
     Message { message: Message },
     /// A message in one of the person's chats was edited.
     EditedMessage { message: Message },
+    /// Messages of a chat were deleted.
+    DeletedMessages { chat_id: i64, message_ids: Vec<i64> },
+    /// A bot answered the person's button press.
+    CallbackAnswer {
+        callback_query_id: String,
+        #[serde(flatten)]
+        answer: CallbackAnswer,
+    },
+    /// The other party is typing (or uploading, …) until `expires_at` (Unix time).
+    ChatAction { chat_id: i64, user_id: i64, action: String, expires_at: i64 },
+    /// A message of the chat was pinned.
+    MessagePinned { chat_id: i64, message_id: i64 },
+    /// Messages of the chat were unpinned (all of them when `message_ids` is empty).
+    MessagesUnpinned { chat_id: i64, message_ids: Vec<i64> },
+    /// A member's reactions to a message changed.
+    MessageReaction { chat_id: i64, message_id: i64, user_id: i64, reaction: Vec<ReactionType> },
 }
 
 #[cfg(test)]
@@ -293,6 +388,7 @@ mod tests {
                 first_name: Some("Ann".into()),
                 last_name: None,
             },
+            forward_origin: None,
             reply_to_message: None,
             edit_date: None,
             has_protected_content: false,

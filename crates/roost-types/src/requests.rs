@@ -207,6 +207,95 @@ pub struct GetHistory {
     pub before_message_id: Option<i64>,
 }
 
+macro_rules! request {
+    ($(#[$doc:meta])* $name:ident { $($field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+        pub struct $name {
+            $(#[serde(default)] pub $field: Option<$ty>,)*
+        }
+    };
+}
+
+request! {
+    /// Bot API `editMessageText`.
+    EditMessageText { chat_id: ChatId, message_id: i64, inline_message_id: String, text: String,
+        parse_mode: String, entities: Vec<MessageEntity>, reply_markup: Map<String, Value> }
+}
+request! {
+    /// Bot API `editMessageCaption`.
+    EditMessageCaption { chat_id: ChatId, message_id: i64, inline_message_id: String, caption: String,
+        parse_mode: String, caption_entities: Vec<MessageEntity>, reply_markup: Map<String, Value> }
+}
+request! {
+    /// Bot API `editMessageReplyMarkup`.
+    EditMessageReplyMarkup { chat_id: ChatId, message_id: i64, inline_message_id: String,
+        reply_markup: Map<String, Value> }
+}
+request! {
+    /// Bot API `deleteMessage`.
+    DeleteMessage { chat_id: ChatId, message_id: i64 }
+}
+request! {
+    /// Bot API `deleteMessages`; also the client API's `deleteMessages`.
+    DeleteMessages { chat_id: ChatId, message_ids: Vec<i64> }
+}
+request! {
+    /// Bot API `forwardMessage` and `forwardMessages` (`message_ids`).
+    ForwardMessages { chat_id: ChatId, from_chat_id: ChatId, message_id: i64, message_ids: Vec<i64>,
+        disable_notification: bool, protect_content: bool }
+}
+request! {
+    /// Bot API `copyMessage` and `copyMessages` (`message_ids`).
+    CopyMessages { chat_id: ChatId, from_chat_id: ChatId, message_id: i64, message_ids: Vec<i64>,
+        caption: String, parse_mode: String, caption_entities: Vec<MessageEntity>,
+        reply_to_message_id: i64, reply_parameters: ReplyParameters, reply_markup: Map<String, Value>,
+        disable_notification: bool, protect_content: bool, remove_caption: bool }
+}
+request! {
+    /// Bot API `pinChatMessage`, `unpinChatMessage` and `unpinAllChatMessages`.
+    PinChatMessage { chat_id: ChatId, message_id: i64, disable_notification: bool }
+}
+request! {
+    /// Bot API `setMessageReaction`; also the client API's `setReaction`.
+    SetMessageReaction { chat_id: ChatId, message_id: i64, reaction: Vec<crate::ReactionType>, is_big: bool }
+}
+request! {
+    /// Bot API `sendChatAction`.
+    SendChatAction { chat_id: ChatId, action: String, message_thread_id: i64 }
+}
+request! {
+    /// Bot API `answerCallbackQuery`.
+    AnswerCallbackQuery { callback_query_id: String, text: String, show_alert: bool, url: String, cache_time: i64 }
+}
+request! {
+    /// Bot API `setMyCommands`, `getMyCommands`, `deleteMyCommands`.
+    MyCommands { commands: Vec<crate::BotCommand>, scope: Map<String, Value>, language_code: String }
+}
+request! {
+    /// Bot API `setMyName`/`getMyName`, `setMyDescription`/`getMyDescription`,
+    /// `setMyShortDescription`/`getMyShortDescription`.
+    MyText { name: String, description: String, short_description: String, language_code: String }
+}
+request! {
+    /// Bot API `setChatMenuButton` and `getChatMenuButton`.
+    ChatMenuButton { chat_id: i64, menu_button: Map<String, Value> }
+}
+request! {
+    /// Client API `pressButton`: a button of a message, by `callback_data`, by `text`, or by
+    /// position (`row`, `column`, from 0).
+    PressButton { chat_id: ChatId, message_id: i64, callback_data: String, text: String, row: i64,
+        column: i64, timeout: i64 }
+}
+request! {
+    /// Client API `editMessage`.
+    ClientEditMessage { chat_id: ChatId, message_id: i64, text: String }
+}
+request! {
+    /// Client API `getBotCommands`: the command menu the person sees in a chat with a bot.
+    GetBotCommands { chat_id: ChatId }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

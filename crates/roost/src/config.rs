@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use roost_core::RateLimits;
 use serde::Deserialize;
 
 /// Where the state lives. Shared by `roost serve` and `roost admin`.
@@ -39,6 +40,9 @@ pub struct ServeArgs {
     /// development and tests [env: ROOST_ALLOW_INSECURE_WEBHOOKS]
     #[arg(long, env = "ROOST_ALLOW_INSECURE_WEBHOOKS", hide_env = true)]
     pub allow_insecure_webhooks: bool,
+    /// Switch the rate limits off (for benchmarks) [env: ROOST_NO_RATE_LIMITS]
+    #[arg(long, env = "ROOST_NO_RATE_LIMITS", hide_env = true)]
+    pub no_rate_limits: bool,
     /// Log format: text or json [env: ROOST_LOG_FORMAT] [default: text]
     #[arg(long, env = "ROOST_LOG_FORMAT", hide_env = true)]
     pub log_format: Option<LogFormat>,
@@ -65,6 +69,18 @@ struct FileConfig {
     webhook_timeout_secs: Option<u64>,
     webhook_retry_base_ms: Option<u64>,
     webhook_retry_max_secs: Option<u64>,
+    rate_limits: Option<RateLimitsFile>,
+}
+
+/// `[rate_limits]` in the configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateLimitsFile {
+    enabled: Option<bool>,
+    bot_requests_per_second: Option<f64>,
+    chat_messages_per_second: Option<f64>,
+    chat_burst: Option<f64>,
+    chat_messages_per_minute: Option<f64>,
 }
 
 /// The server's configuration after merging file, environment and flags.
@@ -90,6 +106,9 @@ pub struct Config {
     pub webhook_retry_base: Duration,
     /// Longest pause between delivery attempts. Default 60 s.
     pub webhook_retry_max: Duration,
+    /// Rate limits. Default on: 30 requests/s per bot; per chat 1 message/s (bursts of 3) and
+    /// 20 messages/min.
+    pub rate_limits: RateLimits,
 }
 
 impl Config {
@@ -106,6 +125,7 @@ impl Config {
             webhook_timeout: Duration::from_secs(30),
             webhook_retry_base: Duration::from_secs(1),
             webhook_retry_max: Duration::from_secs(60),
+            rate_limits: RateLimits::default(),
         }
     }
 
@@ -146,6 +166,17 @@ impl Config {
         if let Some(secs) = file.webhook_retry_max_secs {
             config.webhook_retry_max = Duration::from_secs(secs);
         }
+        if let Some(limits) = file.rate_limits {
+            let r = &mut config.rate_limits;
+            r.enabled = limits.enabled.unwrap_or(r.enabled);
+            r.bot_requests_per_second = limits.bot_requests_per_second.unwrap_or(r.bot_requests_per_second);
+            r.chat_messages_per_second = limits.chat_messages_per_second.unwrap_or(r.chat_messages_per_second);
+            r.chat_burst = limits.chat_burst.unwrap_or(r.chat_burst);
+            r.chat_messages_per_minute = limits.chat_messages_per_minute.unwrap_or(r.chat_messages_per_minute);
+        }
+        if serve.is_some_and(|s| s.no_rate_limits) {
+            config.rate_limits.enabled = false;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -159,6 +190,13 @@ impl Config {
         }
         if self.webhook_timeout.is_zero() || self.webhook_retry_base.is_zero() {
             bail!("webhook_timeout_secs and webhook_retry_base_ms must be positive");
+        }
+        let r = &self.rate_limits;
+        if [r.bot_requests_per_second, r.chat_messages_per_second, r.chat_burst, r.chat_messages_per_minute]
+            .iter()
+            .any(|v| !v.is_finite() || *v <= 0.0)
+        {
+            bail!("rate limits must be positive numbers");
         }
         if self.update_retention_hours < 24 {
             bail!("update_retention_hours must be at least 24 (updates are kept at least a day)");
@@ -192,6 +230,7 @@ mod tests {
             listen: Some("127.0.0.1:9100".parse().unwrap_or_else(|e| panic!("{e}"))),
             fsync: false,
             allow_insecure_webhooks: false,
+            no_rate_limits: false,
             log_format: None,
         };
         let config = Config::load(&store, Some(&serve)).unwrap_or_else(|e| panic!("{e}"));

@@ -25,6 +25,7 @@ pub fn open_core(config: &Config) -> anyhow::Result<Core> {
     let core_config = CoreConfig {
         update_retention: Duration::from_secs(config.update_retention_hours * 3600),
         allow_insecure_webhooks: config.allow_insecure_webhooks,
+        rate_limits: config.rate_limits.clone(),
         ..CoreConfig::default()
     };
     Ok(Core::open(&config.database, store_options, core_config)?)
@@ -91,7 +92,7 @@ async fn maintain(core: Core) {
                 Ok((updates, events)) => tracing::info!(updates, events, "expired old updates and events"),
                 Err(e) => tracing::warn!(error = %e, "expiry failed"),
             },
-            _ = prune.tick() => core.hub().prune(),
+            _ = prune.tick() => core.prune(),
         }
     }
 }

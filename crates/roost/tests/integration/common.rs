@@ -70,6 +70,8 @@ impl TestServer {
         config.webhook_retry_base = std::time::Duration::from_millis(20);
         config.webhook_retry_max = std::time::Duration::from_millis(200);
         config.webhook_timeout = std::time::Duration::from_secs(5);
+        // Tests send in bursts; the rate limit tests switch the limits back on.
+        config.rate_limits.enabled = false;
         adjust(&mut config);
         let webhooks = roost::webhook_options(&config);
         let core = must(roost::open_core(&config));

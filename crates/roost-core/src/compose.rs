@@ -1,0 +1,249 @@
+//! Composing a message body from a request: text with `parse_mode` or explicit entities plus the
+//! entities Telegram detects by itself, and a validated `reply_markup`.
+
+use roost_store::{Queries, StoreError};
+use roost_types::keyboards::{InlineKeyboardButton, ReplyMarkup};
+use roost_types::limits::{
+    BUTTON_TEXT_MAX_BYTES, CALLBACK_DATA_MAX_BYTES, KEYBOARD_MAX_BUTTONS, KEYBOARD_MAX_ROW_BUTTONS,
+    KEYBOARD_MAX_ROWS,
+};
+use roost_types::{ApiError, EntityKind, MessageEntity};
+use serde_json::{Map, Value};
+
+use crate::entities::{self, utf16_len};
+use crate::format::ParseMode;
+use crate::render;
+use crate::{Error, Result};
+
+/// Text and its entities, checked against `max` UTF-16 units.
+pub(crate) struct Composed {
+    pub text: String,
+    pub entities: Vec<MessageEntity>,
+}
+
+/// Entities that nothing detected may overlap.
+fn exclusive(kind: EntityKind) -> bool {
+    !matches!(
+        kind,
+        EntityKind::Bold
+            | EntityKind::Italic
+            | EntityKind::Underline
+            | EntityKind::Strikethrough
+            | EntityKind::Spoiler
+            | EntityKind::Blockquote
+            | EntityKind::ExpandableBlockquote
+    )
+}
+
+/// Builds a text: `parse_mode` if given, else explicit `entities`, plus the detected entities
+/// (links, mentions, commands, …) that do not collide with them. `empty` and `too_long` are the
+/// errors to answer with (texts and captions word them differently).
+pub(crate) fn compose(
+    text: Option<String>,
+    parse_mode: Option<&str>,
+    entities: Option<Vec<MessageEntity>>,
+    max: usize,
+    empty: ApiError,
+    too_long: ApiError,
+) -> Result<Composed> {
+    let text = text.unwrap_or_default();
+    let parse_mode = parse_mode.map(str::trim).filter(|mode| !mode.is_empty());
+    let (text, mut entities) = match parse_mode {
+        Some(mode) => {
+            let mode = ParseMode::from_name(mode).ok_or_else(|| ApiError::bad_request("unsupported parse_mode"))?;
+            let parsed = mode.parse(&text).map_err(ApiError::cant_parse_entities)?;
+            (parsed.text, parsed.entities)
+        }
+        None => {
+            let entities = entities.unwrap_or_default();
+            let len = utf16_len(&text) as i64;
+            for entity in &entities {
+                if entity.offset < 0 || entity.length <= 0 || entity.length > len - entity.offset.min(len) {
+                    return Err(ApiError::bad_request("entity beginning or end is out of the text").into());
+                }
+            }
+            (text, entities)
+        }
+    };
+    if text.trim().is_empty() {
+        return Err(empty.into());
+    }
+    if utf16_len(&text) > max {
+        return Err(too_long.into());
+    }
+    for found in entities::detect(&text) {
+        let collides = entities.iter().any(|e| {
+            exclusive(e.kind) && found.offset < e.offset + e.length && e.offset < found.offset + found.length
+        });
+        if !collides {
+            entities.push(found);
+        }
+    }
+    entities.sort_by_key(|e| (e.offset, -e.length));
+    Ok(Composed { text, entities })
+}
+
+/// Fills in the users of `text_mention` entities; mentions of unknown users are dropped.
+pub(crate) fn resolve_mentions(q: &impl Queries, entities: &mut Vec<MessageEntity>) -> Result<()> {
+    let mut keep = Vec::with_capacity(entities.len());
+    for mut entity in entities.drain(..) {
+        if entity.kind == EntityKind::TextMention {
+            let id = entity.user.as_ref().map(|u| u.id).unwrap_or(0);
+            match q.user(id)? {
+                Some(row) => entity.user = Some(render::user(&row)),
+                None => continue,
+            }
+        }
+        keep.push(entity);
+    }
+    *entities = keep;
+    Ok(())
+}
+
+pub(crate) fn entities_json(entities: &[MessageEntity]) -> Result<Option<String>> {
+    if entities.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(serde_json::to_string(entities).map_err(StoreError::from)?))
+}
+
+/// Checks a `reply_markup` against Telegram's rules and the keyboard limits; returns it typed and
+/// as the JSON to store.
+pub(crate) fn reply_markup(markup: Option<Map<String, Value>>) -> Result<Option<(ReplyMarkup, String)>> {
+    let Some(markup) = markup else { return Ok(None) };
+    let invalid = || Error::from(ApiError::bad_request("can't parse reply keyboard markup JSON object"));
+    let markup: ReplyMarkup = serde_json::from_value(Value::Object(markup)).map_err(|_| invalid())?;
+    match &markup {
+        ReplyMarkup::Inline(inline) => {
+            check_grid(inline.inline_keyboard.iter().map(Vec::len))?;
+            for button in inline.inline_keyboard.iter().flatten() {
+                check_inline_button(button)?;
+            }
+        }
+        ReplyMarkup::Keyboard(keyboard) => {
+            check_grid(keyboard.keyboard.iter().map(Vec::len))?;
+            for button in keyboard.keyboard.iter().flatten() {
+                check_button_text(button.text())?;
+            }
+        }
+        ReplyMarkup::Remove(_) | ReplyMarkup::ForceReply(_) => {}
+    }
+    let json = serde_json::to_string(&markup).map_err(StoreError::from)?;
+    Ok(Some((markup, json)))
+}
+
+fn check_grid(rows: impl ExactSizeIterator<Item = usize>) -> Result<()> {
+    let too_long = || Error::from(ApiError::bad_request("reply markup is too long"));
+    if rows.len() > KEYBOARD_MAX_ROWS {
+        return Err(too_long());
+    }
+    let mut total = 0;
+    for row in rows {
+        if row > KEYBOARD_MAX_ROW_BUTTONS {
+            return Err(too_long());
+        }
+        total += row;
+    }
+    if total > KEYBOARD_MAX_BUTTONS {
+        return Err(too_long());
+    }
+    Ok(())
+}
+
+fn check_button_text(text: &str) -> Result<()> {
+    if text.trim().is_empty() || text.len() > BUTTON_TEXT_MAX_BYTES {
+        return Err(ApiError::bad_request("BUTTON_TEXT_INVALID").into());
+    }
+    Ok(())
+}
+
+fn check_inline_button(button: &InlineKeyboardButton) -> Result<()> {
+    check_button_text(&button.text)?;
+    match button.action_count() {
+        0 => return Err(ApiError::bad_request("text buttons are unallowed in the inline keyboard").into()),
+        1 => {}
+        _ => return Err(ApiError::bad_request("can't parse inline keyboard button: exactly one action must be set").into()),
+    }
+    if let Some(data) = &button.callback_data
+        && (data.is_empty() || data.len() > CALLBACK_DATA_MAX_BYTES)
+    {
+        return Err(ApiError::bad_request("BUTTON_DATA_INVALID").into());
+    }
+    if let Some(url) = &button.url {
+        let lower = url.to_ascii_lowercase();
+        let allowed = ["http://", "https://", "tg://", "ton://"].iter().any(|scheme| lower.starts_with(scheme));
+        if !allowed || url::Url::parse(url).is_err() {
+            return Err(ApiError::bad_request(format_args!(
+                "inline keyboard button URL '{url}' is invalid: Unsupported URL protocol"
+            ))
+            .into());
+        }
+    }
+    if let Some(web_app) = &button.web_app
+        && !web_app.url.to_ascii_lowercase().starts_with("https://")
+    {
+        return Err(ApiError::bad_request(format_args!(
+            "inline keyboard button Web App URL '{}' is invalid: Only HTTPS links are allowed",
+            web_app.url
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn markup(value: Value) -> std::result::Result<Option<String>, String> {
+        let Value::Object(map) = value else { return Err("not an object".into()) };
+        reply_markup(Some(map)).map(|m| m.map(|(_, json)| json)).map_err(|e| match e {
+            Error::Api(api) => api.description.into_owned(),
+            other => other.to_string(),
+        })
+    }
+
+    #[test]
+    fn keyboards_are_checked_against_the_limits() {
+        let button = json!({"text": "A", "callback_data": "a"});
+        assert!(markup(json!({"inline_keyboard": [[button.clone()]]})).is_ok());
+        let wide = json!({"inline_keyboard": [vec![button.clone(); 9]]});
+        assert_eq!(markup(wide).err().as_deref(), Some("Bad Request: reply markup is too long"));
+        let tall = json!({"inline_keyboard": vec![vec![button.clone()]; 26]});
+        assert_eq!(markup(tall).err().as_deref(), Some("Bad Request: reply markup is too long"));
+        let many = json!({"inline_keyboard": vec![vec![button.clone(); 8]; 13]});
+        assert_eq!(markup(many).err().as_deref(), Some("Bad Request: reply markup is too long"));
+        let long_data = json!({"inline_keyboard": [[{"text": "A", "callback_data": "x".repeat(65)}]]});
+        assert_eq!(markup(long_data).err().as_deref(), Some("Bad Request: BUTTON_DATA_INVALID"));
+        let long_text = json!({"inline_keyboard": [[{"text": "x".repeat(257), "callback_data": "a"}]]});
+        assert_eq!(markup(long_text).err().as_deref(), Some("Bad Request: BUTTON_TEXT_INVALID"));
+        let no_action = json!({"inline_keyboard": [[{"text": "A"}]]});
+        assert_eq!(markup(no_action).err().as_deref(), Some("Bad Request: text buttons are unallowed in the inline keyboard"));
+        let bad_url = json!({"inline_keyboard": [[{"text": "A", "url": "javascript:alert(1)"}]]});
+        assert!(markup(bad_url).err().unwrap_or_default().contains("Unsupported URL protocol"));
+        assert!(markup(json!({"keyboard": [["Yes", {"text": "No"}]], "resize_keyboard": true})).is_ok());
+        assert!(markup(json!({"remove_keyboard": true})).is_ok());
+        assert!(markup(json!({"force_reply": true})).is_ok());
+        assert_eq!(markup(json!({"nonsense": 1})).err().as_deref(), Some("Bad Request: can't parse reply keyboard markup JSON object"));
+    }
+
+    #[test]
+    fn composed_texts_merge_detected_entities() {
+        let composed = compose(
+            Some("<b>see</b> https://roost.dev <code>/x</code>".into()),
+            Some("HTML"),
+            None,
+            4096,
+            ApiError::MESSAGE_TEXT_EMPTY,
+            ApiError::MESSAGE_TOO_LONG,
+        );
+        let kinds: Vec<(EntityKind, i64, i64)> =
+            composed.map(|c| c.entities.iter().map(|e| (e.kind, e.offset, e.length)).collect()).unwrap_or_default();
+        assert_eq!(kinds, [(EntityKind::Bold, 0, 3), (EntityKind::Url, 4, 17), (EntityKind::Code, 22, 2)]);
+        let err = compose(Some("<b>x".into()), Some("html"), None, 4096, ApiError::MESSAGE_TEXT_EMPTY, ApiError::MESSAGE_TOO_LONG);
+        assert!(matches!(err, Err(Error::Api(e)) if e.description == "Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"b\""));
+        let empty = compose(Some("<b> </b>".into()), Some("HTML"), None, 4096, ApiError::MESSAGE_TEXT_EMPTY, ApiError::MESSAGE_TOO_LONG);
+        assert!(matches!(empty, Err(Error::Api(e)) if e == ApiError::MESSAGE_TEXT_EMPTY));
+    }
+}

@@ -1,0 +1,506 @@
+//! The message lifecycle after sending: editing, deleting, forwarding, copying, pinning,
+//! reactions and chat actions, for bots (Bot API) and people (client API).
+
+use roost_store::{MessageRow, Queries, StoreError, UserRow, Writer, unix_now};
+use roost_types::keyboards::ReplyMarkup;
+use roost_types::limits::{CAPTION_MAX, CHAT_ACTION_SECS, DELETE_WINDOW_SECS, MESSAGE_IDS_MAX, MESSAGE_TEXT_MAX};
+use roost_types::requests::{
+    ChatId, ClientEditMessage, CopyMessages, DeleteMessages, EditMessageCaption, EditMessageReplyMarkup,
+    EditMessageText, ForwardMessages, PinChatMessage, SendChatAction, SetMessageReaction,
+};
+use roost_types::{
+    ApiError, ClientEventKind, Message, MessageId, MessageReactionUpdated, ReactionType, Update, UpdateKind,
+};
+use serde_json::json;
+
+use crate::compose::{self, entities_json};
+use crate::messaging::{
+    Body, append_message, bot_accepts, bot_send_target, fan_out, notify_people, private_chat_with, same_chat,
+};
+use crate::render::{self, Renderer};
+use crate::{Core, Result};
+
+const NOT_MODIFIED: &str = "message is not modified: specified new message content and reply markup are exactly \
+                            the same as a current content and reply markup of the message";
+
+/// Actions of `sendChatAction`.
+const CHAT_ACTIONS: &[&str] = &[
+    "typing",
+    "upload_photo",
+    "record_video",
+    "upload_video",
+    "record_voice",
+    "upload_voice",
+    "upload_document",
+    "choose_sticker",
+    "find_location",
+    "record_video_note",
+    "upload_video_note",
+];
+
+/// What an edit changes.
+struct Edit {
+    text: Option<(String, Vec<roost_types::MessageEntity>)>,
+    /// `None`: remove the keyboard; `Some`: set it.
+    reply_markup: Option<String>,
+}
+
+/// A bot's own message in its chat with the person `chat_id` names, for editing.
+fn own_message(w: &Writer<'_>, bot: i64, chat_id: &ChatId, message_id: i64) -> Result<(i64, MessageRow)> {
+    let (chat, _) = private_chat_with(w, bot, chat_id)?;
+    let row = w.message(chat, message_id)?.ok_or_else(|| ApiError::bad_request("message to edit not found"))?;
+    if row.from_id != bot {
+        return Err(ApiError::bad_request("message can't be edited").into());
+    }
+    Ok((chat, row))
+}
+
+/// Applies an edit unless it changes nothing; fans the edited message out; returns the new row.
+fn apply_edit(w: &mut Writer<'_>, chat: i64, row: &MessageRow, edit: Edit, not_modified: ApiError) -> Result<MessageRow> {
+    let (text, entities) = match edit.text {
+        Some((text, entities)) => (Some(text), entities_json(&entities)?),
+        None => (row.text.clone(), row.entities.clone()),
+    };
+    if text == row.text && entities == row.entities && edit.reply_markup == row.reply_markup {
+        return Err(not_modified.into());
+    }
+    w.edit_message(chat, row.message_id, text.as_deref(), entities.as_deref(), edit.reply_markup.as_deref(), unix_now())?;
+    let edited = w.message(chat, row.message_id)?.ok_or_else(|| StoreError::Database("edited message vanished".into()))?;
+    fan_out(w, &edited, true)?;
+    Ok(edited)
+}
+
+fn inline_markup(markup: Option<serde_json::Map<String, serde_json::Value>>) -> Result<Option<String>> {
+    match compose::reply_markup(markup)? {
+        None => Ok(None),
+        Some((ReplyMarkup::Inline(_), json)) => Ok(Some(json)),
+        Some(_) => Err(ApiError::bad_request("inline keyboard expected").into()),
+    }
+}
+
+fn message_id_required(id: Option<i64>) -> Result<i64> {
+    id.ok_or_else(|| ApiError::bad_request("message identifier is not specified").into())
+}
+
+fn check_ids(ids: Option<Vec<i64>>) -> Result<Vec<i64>> {
+    let mut ids = ids.unwrap_or_default();
+    if ids.is_empty() || ids.len() > MESSAGE_IDS_MAX {
+        return Err(ApiError::bad_request("message_ids must contain 1-100 message identifiers").into());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Deletes messages of a chat and tells its people; returns the ids that existed.
+fn delete_and_notify(w: &mut Writer<'_>, chat: i64, ids: &[i64]) -> Result<Vec<i64>> {
+    let mut deleted = Vec::new();
+    for &id in ids {
+        if w.delete_message(chat, id)? {
+            deleted.push(id);
+        }
+    }
+    if !deleted.is_empty() {
+        notify_people(w, chat, |chat_id| ClientEventKind::DeletedMessages { chat_id, message_ids: deleted.clone() })?;
+    }
+    Ok(deleted)
+}
+
+/// Checks a reaction list: emoji or custom emoji, at most `max` of them.
+fn check_reaction(reaction: Option<Vec<ReactionType>>, max: usize) -> Result<Vec<ReactionType>> {
+    let reaction = reaction.unwrap_or_default();
+    if reaction.len() > max {
+        return Err(ApiError::bad_request("REACTIONS_TOO_MANY").into());
+    }
+    for r in &reaction {
+        let valid = match r {
+            ReactionType::Emoji { emoji } => !emoji.trim().is_empty() && emoji.len() <= 32,
+            ReactionType::CustomEmoji { custom_emoji_id } => {
+                !custom_emoji_id.is_empty() && custom_emoji_id.bytes().all(|b| b.is_ascii_digit())
+            }
+            ReactionType::Paid => false,
+        };
+        if !valid {
+            return Err(ApiError::bad_request("REACTION_INVALID").into());
+        }
+    }
+    Ok(reaction)
+}
+
+/// Stores a member's reactions, tells the chat's people, and sends `message_reaction` to bots of
+/// the chat that asked for it (other than the one reacting).
+fn react(w: &mut Writer<'_>, chat: i64, message_id: i64, user: &UserRow, reaction: Vec<ReactionType>) -> Result<()> {
+    let old: Vec<ReactionType> = match w.reaction(chat, message_id, user.id)? {
+        Some(json) => serde_json::from_str(&json).map_err(StoreError::from)?,
+        None => Vec::new(),
+    };
+    let json = (!reaction.is_empty()).then(|| serde_json::to_string(&reaction)).transpose().map_err(StoreError::from)?;
+    w.set_reaction(chat, message_id, user.id, json.as_deref())?;
+    let now = unix_now();
+    for (member, _) in w.chat_members(chat)? {
+        if member == user.id {
+            continue;
+        }
+        let Some(bot) = w.bot(member)? else { continue };
+        if !bot_accepts(bot.allowed_updates.as_deref(), "message_reaction") {
+            continue;
+        }
+        let chat_object = Renderer::new(&*w, member).chat(chat)?;
+        let update = MessageReactionUpdated {
+            chat: chat_object,
+            message_id,
+            user: Some(render::user(user)),
+            date: now,
+            old_reaction: old.clone(),
+            new_reaction: reaction.clone(),
+        };
+        w.push_update(member, chat, now, |update_id| {
+            Ok(serde_json::to_string(&Update { update_id, kind: UpdateKind::MessageReaction(update) })?)
+        })?;
+    }
+    let user_id = user.id;
+    notify_people(w, chat, |chat_id| ClientEventKind::MessageReaction {
+        chat_id,
+        message_id,
+        user_id,
+        reaction: reaction.clone(),
+    })
+}
+
+impl Core {
+    /// Bot API `editMessageText`. Without `reply_markup` the inline keyboard is removed, as in
+    /// Telegram.
+    pub async fn edit_message_text(&self, bot: i64, req: EditMessageText) -> Result<Message> {
+        if req.inline_message_id.is_some() {
+            return Err(ApiError::bad_request("message to edit not found").into());
+        }
+        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
+        let message_id = message_id_required(req.message_id)?;
+        let composed = compose::compose(
+            req.text,
+            req.parse_mode.as_deref(),
+            req.entities,
+            MESSAGE_TEXT_MAX,
+            ApiError::MESSAGE_TEXT_EMPTY,
+            ApiError::MESSAGE_TOO_LONG,
+        )?;
+        let reply_markup = inline_markup(req.reply_markup)?;
+        self.store()
+            .write(move |w| {
+                let (chat, row) = own_message(w, bot, &chat_id, message_id)?;
+                if row.text.is_none() {
+                    return Err(ApiError::bad_request("there is no text in the message to edit").into());
+                }
+                let mut entities = composed.entities;
+                compose::resolve_mentions(&*w, &mut entities)?;
+                let edit = Edit { text: Some((composed.text, entities)), reply_markup };
+                let edited = apply_edit(w, chat, &row, edit, ApiError::bad_request(NOT_MODIFIED))?;
+                Renderer::new(&*w, bot).message(&edited)
+            })
+            .await
+    }
+
+    /// Bot API `editMessageCaption`. Messages without media have no caption to edit.
+    pub async fn edit_message_caption(&self, bot: i64, req: EditMessageCaption) -> Result<Message> {
+        if req.inline_message_id.is_some() {
+            return Err(ApiError::bad_request("message to edit not found").into());
+        }
+        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
+        let message_id = message_id_required(req.message_id)?;
+        if let Some(caption) = &req.caption
+            && crate::entities::utf16_len(caption) > CAPTION_MAX
+        {
+            return Err(ApiError::bad_request("message caption is too long").into());
+        }
+        self.store()
+            .write(move |w| {
+                own_message(w, bot, &chat_id, message_id)?;
+                // Every message is a text message until media land: none has a caption.
+                Err::<Message, _>(ApiError::bad_request("there is no caption in the message to edit").into())
+            })
+            .await
+    }
+
+    /// Bot API `editMessageReplyMarkup`.
+    pub async fn edit_message_reply_markup(&self, bot: i64, req: EditMessageReplyMarkup) -> Result<Message> {
+        if req.inline_message_id.is_some() {
+            return Err(ApiError::bad_request("message to edit not found").into());
+        }
+        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
+        let message_id = message_id_required(req.message_id)?;
+        let reply_markup = inline_markup(req.reply_markup)?;
+        self.store()
+            .write(move |w| {
+                let (chat, row) = own_message(w, bot, &chat_id, message_id)?;
+                let edited = apply_edit(w, chat, &row, Edit { text: None, reply_markup }, ApiError::bad_request(NOT_MODIFIED))?;
+                Renderer::new(&*w, bot).message(&edited)
+            })
+            .await
+    }
+
+    /// Bot API `deleteMessage`: in a private chat a bot may delete any message younger than 48
+    /// hours.
+    pub async fn bot_delete_message(&self, bot: i64, chat_id: Option<ChatId>, message_id: Option<i64>) -> Result<bool> {
+        let chat_id = chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
+        let message_id = message_id_required(message_id)?;
+        self.store()
+            .write(move |w| {
+                let (chat, _) = private_chat_with(&*w, bot, &chat_id)?;
+                let row = w.message(chat, message_id)?.ok_or_else(|| ApiError::bad_request("message to delete not found"))?;
+                if unix_now() - row.date > DELETE_WINDOW_SECS {
+                    return Err(ApiError::bad_request("message can't be deleted").into());
+                }
+                delete_and_notify(w, chat, &[message_id])?;
+                Ok(true)
+            })
+            .await
+    }
+
+    /// Bot API `deleteMessages`: missing messages are skipped.
+    pub async fn bot_delete_messages(&self, bot: i64, req: DeleteMessages) -> Result<bool> {
+        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
+        let ids = check_ids(req.message_ids)?;
+        self.store()
+            .write(move |w| {
+                let (chat, _) = private_chat_with(&*w, bot, &chat_id)?;
+                let now = unix_now();
+                let mut deletable = Vec::new();
+                for id in ids {
+                    if w.message(chat, id)?.is_some_and(|row| now - row.date <= DELETE_WINDOW_SECS) {
+                        deletable.push(id);
+                    }
+                }
+                delete_and_notify(w, chat, &deletable)?;
+                Ok(true)
+            })
+            .await
+    }
+
+    /// Bot API `forwardMessage` (`message_id`) and `forwardMessages` (`message_ids`).
+    pub async fn forward_messages(&self, bot: i64, req: ForwardMessages, many: bool) -> Result<Vec<Message>> {
+        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
+        let from_chat_id = req.from_chat_id.ok_or_else(|| ApiError::bad_request("from_chat_id is empty"))?;
+        let ids = if many { check_ids(req.message_ids)? } else { vec![message_id_required(req.message_id)?] };
+        let protect = req.protect_content.unwrap_or(false);
+        self.check_chat_rate(bot, &chat_id)?;
+        self.store()
+            .write(move |w| {
+                let (source, _) = private_chat_with(&*w, bot, &from_chat_id)?;
+                let (target, _) = bot_send_target(w, bot, &chat_id)?;
+                let mut sent = Vec::new();
+                for id in ids {
+                    let Some(row) = w.message(source, id)? else {
+                        if many {
+                            continue;
+                        }
+                        return Err(ApiError::bad_request("message to forward not found").into());
+                    };
+                    if row.protect_content {
+                        return Err(ApiError::bad_request("message can't be forwarded").into());
+                    }
+                    let origin_user = w.user(row.from_id)?.ok_or_else(|| StoreError::Database("author missing".into()))?;
+                    let origin = match &row.forward_origin {
+                        Some(origin) => origin.clone(),
+                        None => json!({"type": "user", "date": row.date, "sender_user": render::user(&origin_user)}).to_string(),
+                    };
+                    let body = Body {
+                        text: row.text.unwrap_or_default(),
+                        entities: match row.entities {
+                            Some(json) => serde_json::from_str(&json).map_err(StoreError::from)?,
+                            None => Vec::new(),
+                        },
+                        reply_to: None,
+                        allow_without_reply: true,
+                        reply_markup: None,
+                        protect_content: protect,
+                        forward_origin: Some(origin),
+                    };
+                    let new_row = append_message(w, target, bot, body)?;
+                    sent.push(Renderer::new(&*w, bot).message(&new_row)?);
+                }
+                Ok(sent)
+            })
+            .await
+    }
+
+    /// Bot API `copyMessage` (`message_id`) and `copyMessages` (`message_ids`).
+    pub async fn copy_messages(&self, bot: i64, req: CopyMessages, many: bool) -> Result<Vec<MessageId>> {
+        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
+        let from_chat_id = req.from_chat_id.ok_or_else(|| ApiError::bad_request("from_chat_id is empty"))?;
+        let ids = if many { check_ids(req.message_ids)? } else { vec![message_id_required(req.message_id)?] };
+        let reply_markup = if many { None } else { compose::reply_markup(req.reply_markup)?.map(|(_, json)| json) };
+        let (reply_to, reply_chat, allow_without_reply) = match req.reply_parameters {
+            Some(params) => (Some(params.message_id), params.chat_id, params.allow_sending_without_reply),
+            None => (req.reply_to_message_id, None, false),
+        };
+        let protect = req.protect_content.unwrap_or(false);
+        self.check_chat_rate(bot, &chat_id)?;
+        self.store()
+            .write(move |w| {
+                let (source, _) = private_chat_with(&*w, bot, &from_chat_id)?;
+                let (target, peer) = bot_send_target(w, bot, &chat_id)?;
+                let reply_to = if same_chat(reply_chat.as_ref(), &peer) { reply_to } else { None };
+                let mut sent = Vec::new();
+                for id in ids {
+                    let Some(row) = w.message(source, id)? else {
+                        if many {
+                            continue;
+                        }
+                        return Err(ApiError::bad_request("message to copy not found").into());
+                    };
+                    if row.protect_content {
+                        return Err(ApiError::bad_request("message can't be copied").into());
+                    }
+                    let body = Body {
+                        text: row.text.unwrap_or_default(),
+                        entities: match row.entities {
+                            Some(json) => serde_json::from_str(&json).map_err(StoreError::from)?,
+                            None => Vec::new(),
+                        },
+                        reply_to,
+                        allow_without_reply: allow_without_reply || many,
+                        reply_markup: reply_markup.clone(),
+                        protect_content: protect,
+                        forward_origin: None,
+                    };
+                    sent.push(MessageId { message_id: append_message(w, target, bot, body)?.message_id });
+                }
+                Ok(sent)
+            })
+            .await
+    }
+
+    /// Bot API `pinChatMessage`.
+    pub async fn pin_message(&self, bot: i64, req: PinChatMessage) -> Result<bool> {
+        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
+        let message_id = message_id_required(req.message_id)?;
+        self.store()
+            .write(move |w| {
+                let (chat, _) = private_chat_with(&*w, bot, &chat_id)?;
+                if w.message(chat, message_id)?.is_none() {
+                    return Err(ApiError::bad_request("message to pin not found").into());
+                }
+                w.pin_message(chat, message_id, unix_now())?;
+                notify_people(w, chat, |chat_id| ClientEventKind::MessagePinned { chat_id, message_id })?;
+                Ok(true)
+            })
+            .await
+    }
+
+    /// Bot API `unpinChatMessage` (one message, or the most recently pinned) and
+    /// `unpinAllChatMessages` (`all`).
+    pub async fn unpin_messages(&self, bot: i64, req: PinChatMessage, all: bool) -> Result<bool> {
+        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
+        self.store()
+            .write(move |w| {
+                let (chat, _) = private_chat_with(&*w, bot, &chat_id)?;
+                let target = if all { None } else { req.message_id.or(w.pinned_messages(chat)?.first().copied()) };
+                if !all && target.is_none() {
+                    return Ok(true);
+                }
+                if w.unpin_messages(chat, target)? > 0 {
+                    let ids: Vec<i64> = target.into_iter().collect();
+                    notify_people(w, chat, |chat_id| ClientEventKind::MessagesUnpinned { chat_id, message_ids: ids.clone() })?;
+                }
+                Ok(true)
+            })
+            .await
+    }
+
+    /// Bot API `setMessageReaction` (a bot sets at most one reaction).
+    pub async fn bot_set_reaction(&self, bot: i64, req: SetMessageReaction) -> Result<bool> {
+        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
+        let message_id = message_id_required(req.message_id)?;
+        let reaction = check_reaction(req.reaction, 1)?;
+        self.store()
+            .write(move |w| {
+                let (chat, _) = private_chat_with(&*w, bot, &chat_id)?;
+                if w.message(chat, message_id)?.is_none() {
+                    return Err(ApiError::bad_request("message to react not found").into());
+                }
+                let me = w.user(bot)?.ok_or(ApiError::UNAUTHORIZED)?;
+                react(w, chat, message_id, &me, reaction)?;
+                Ok(true)
+            })
+            .await
+    }
+
+    /// Bot API `sendChatAction`: the person sees the action for five seconds.
+    pub async fn send_chat_action(&self, bot: i64, req: SendChatAction) -> Result<bool> {
+        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
+        let action = req.action.unwrap_or_default();
+        if !CHAT_ACTIONS.contains(&action.as_str()) {
+            return Err(ApiError::bad_request("wrong parameter action in request").into());
+        }
+        self.store()
+            .write(move |w| {
+                let (chat, _) = bot_send_target(w, bot, &chat_id)?;
+                let expires_at = unix_now() + CHAT_ACTION_SECS;
+                notify_people(w, chat, |chat_id| ClientEventKind::ChatAction {
+                    chat_id,
+                    user_id: bot,
+                    action: action.clone(),
+                    expires_at,
+                })?;
+                Ok(true)
+            })
+            .await
+    }
+
+    /// Client API `editMessage`: a person edits the text of one of their own messages.
+    pub async fn person_edit(&self, person: i64, req: ClientEditMessage) -> Result<Message> {
+        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
+        let message_id = message_id_required(req.message_id)?;
+        let composed = compose::compose(
+            req.text,
+            None,
+            None,
+            MESSAGE_TEXT_MAX,
+            ApiError::MESSAGE_TEXT_EMPTY,
+            ApiError::MESSAGE_TOO_LONG,
+        )?;
+        self.store()
+            .write(move |w| {
+                let (chat, _) = private_chat_with(&*w, person, &chat_id)?;
+                let row = w.message(chat, message_id)?.ok_or_else(|| ApiError::bad_request("MESSAGE_ID_INVALID"))?;
+                if row.from_id != person {
+                    return Err(ApiError::bad_request("MESSAGE_AUTHOR_REQUIRED").into());
+                }
+                let edit = Edit { text: Some((composed.text, composed.entities)), reply_markup: row.reply_markup.clone() };
+                let edited = apply_edit(w, chat, &row, edit, ApiError::bad_request("MESSAGE_NOT_MODIFIED"))?;
+                Renderer::new(&*w, person).message(&edited)
+            })
+            .await
+    }
+
+    /// Client API `deleteMessages`: in a private chat a person may delete any message, for both.
+    pub async fn person_delete(&self, person: i64, req: DeleteMessages) -> Result<bool> {
+        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
+        let ids = check_ids(req.message_ids)?;
+        self.store()
+            .write(move |w| {
+                let (chat, _) = private_chat_with(&*w, person, &chat_id)?;
+                delete_and_notify(w, chat, &ids)?;
+                Ok(true)
+            })
+            .await
+    }
+
+    /// Client API `setReaction`: a person reacts (up to three reactions).
+    pub async fn person_react(&self, person: i64, req: SetMessageReaction) -> Result<bool> {
+        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
+        let message_id = message_id_required(req.message_id)?;
+        let reaction = check_reaction(req.reaction, 3)?;
+        self.store()
+            .write(move |w| {
+                let (chat, _) = private_chat_with(&*w, person, &chat_id)?;
+                if w.message(chat, message_id)?.is_none() {
+                    return Err(ApiError::bad_request("MESSAGE_ID_INVALID").into());
+                }
+                let me = w.user(person)?.ok_or(ApiError::CLIENT_UNAUTHORIZED)?;
+                react(w, chat, message_id, &me, reaction)?;
+                Ok(true)
+            })
+            .await
+    }
+}
