@@ -8,7 +8,9 @@ use roost_store::{CallbackRow, Queries, StoreError, unix_now};
 use roost_types::keyboards::{InlineKeyboardButton, KeyboardButton, ReplyMarkup};
 use roost_types::limits::{CALLBACK_ANSWER_TEXT_MAX, PRESS_BUTTON_WAIT_DEFAULT, PRESS_BUTTON_WAIT_MAX};
 use roost_types::requests::{AnswerCallbackQuery, ClientSendMessage, PressButton};
-use roost_types::{ApiError, ButtonPress, CallbackAnswer, CallbackQuery, ClientEventKind, Update, UpdateKind};
+use roost_types::{
+    ApiError, ButtonPress, CallbackAnswer, CallbackQuery, ClientEventKind, Update, UpdateKind,
+};
 
 use crate::messaging::{bot_accepts, private_chat_with, push_event};
 use crate::render::{self, Renderer};
@@ -23,7 +25,10 @@ enum Pressed {
 }
 
 /// Finds the pressed button: by `callback_data`, by `text`, or by position.
-fn find_inline<'a>(rows: &'a [Vec<InlineKeyboardButton>], req: &PressButton) -> Option<&'a InlineKeyboardButton> {
+fn find_inline<'a>(
+    rows: &'a [Vec<InlineKeyboardButton>],
+    req: &PressButton,
+) -> Option<&'a InlineKeyboardButton> {
     if let (Some(row), Some(column)) = (req.row, req.column) {
         return rows.get(usize::try_from(row).ok()?)?.get(usize::try_from(column).ok()?);
     }
@@ -54,7 +59,10 @@ impl Core {
     pub async fn press_button(&self, person: i64, req: PressButton) -> Result<ButtonPress> {
         let chat_id = req.chat_id.clone().ok_or(ApiError::CHAT_ID_EMPTY)?;
         let message_id = req.message_id.ok_or_else(|| ApiError::bad_request("MESSAGE_ID_INVALID"))?;
-        let wait = Duration::from_secs(req.timeout.map_or(PRESS_BUTTON_WAIT_DEFAULT, |t| t.clamp(0, PRESS_BUTTON_WAIT_MAX as i64) as u64));
+        let wait = Duration::from_secs(
+            req.timeout
+                .map_or(PRESS_BUTTON_WAIT_DEFAULT, |t| t.clamp(0, PRESS_BUTTON_WAIT_MAX as i64) as u64),
+        );
         // Subscribe before the query exists, so an answer can never slip past.
         let mut wake = self.hub().subscribe_user(person);
         let text_chat = chat_id.clone();
@@ -62,7 +70,9 @@ impl Core {
             .store()
             .write(move |w| {
                 let (chat, peer) = private_chat_with(&*w, person, &chat_id)?;
-                let row = w.message(chat, message_id)?.ok_or_else(|| ApiError::bad_request("MESSAGE_ID_INVALID"))?;
+                let row = w
+                    .message(chat, message_id)?
+                    .ok_or_else(|| ApiError::bad_request("MESSAGE_ID_INVALID"))?;
                 let markup: Option<ReplyMarkup> = match &row.reply_markup {
                     Some(json) => Some(serde_json::from_str(json).map_err(StoreError::from)?),
                     None => None,
@@ -72,7 +82,10 @@ impl Core {
                     Some(ReplyMarkup::Inline(inline)) => {
                         let button = find_inline(&inline.inline_keyboard, &req).ok_or_else(not_found)?;
                         let Some(data) = button.callback_data.clone() else {
-                            return Err(ApiError::bad_request("BUTTON_TYPE_INVALID: the button has no callback_data").into());
+                            return Err(ApiError::bad_request(
+                                "BUTTON_TYPE_INVALID: the button has no callback_data",
+                            )
+                            .into());
                         };
                         if !peer.is_bot || row.from_id != peer.id {
                             return Err(not_found());
@@ -89,18 +102,25 @@ impl Core {
                             created_at: now,
                             answer: None,
                         })?;
-                        let bot = w.bot(peer.id)?.ok_or_else(|| StoreError::Database("bot missing".into()))?;
+                        let bot =
+                            w.bot(peer.id)?.ok_or_else(|| StoreError::Database("bot missing".into()))?;
                         if bot_accepts(bot.allowed_updates.as_deref(), "callback_query") {
                             let from = w.user(person)?.ok_or(ApiError::CLIENT_UNAUTHORIZED)?;
                             let query = CallbackQuery {
                                 id: query_id.clone(),
                                 from: render::user(&from),
                                 message: Some(Renderer::new(&*w, peer.id).message(&row)?),
-                                chat_instance: format!("{}", chat.wrapping_mul(0x9E37_79B9_7F4A_7C15u64 as i64).unsigned_abs()),
+                                chat_instance: format!(
+                                    "{}",
+                                    chat.wrapping_mul(0x9E37_79B9_7F4A_7C15u64 as i64).unsigned_abs()
+                                ),
                                 data: Some(data),
                             };
                             w.push_update(peer.id, chat, now, |update_id| {
-                                Ok(serde_json::to_string(&Update { update_id, kind: UpdateKind::CallbackQuery(query) })?)
+                                Ok(serde_json::to_string(&Update {
+                                    update_id,
+                                    kind: UpdateKind::CallbackQuery(query),
+                                })?)
                             })?;
                         }
                         Ok(Pressed::Callback { query_id })
@@ -115,7 +135,11 @@ impl Core {
             .await?;
         match pressed {
             Pressed::Text(text) => {
-                let request = ClientSendMessage { chat_id: Some(text_chat), text: Some(text), reply_to_message_id: None };
+                let request = ClientSendMessage {
+                    chat_id: Some(text_chat),
+                    text: Some(text),
+                    reply_to_message_id: None,
+                };
                 let message = self.person_send(person, request).await?;
                 Ok(ButtonPress { callback_query_id: None, answer: None, message: Some(message) })
             }
@@ -126,8 +150,13 @@ impl Core {
                     let id = query_id.clone();
                     let row = self.store().read(move |r| r.callback_query(&id).map_err(Error::from)).await?;
                     if let Some(answer) = row.and_then(|r| r.answer) {
-                        let answer: CallbackAnswer = serde_json::from_str(&answer).map_err(StoreError::from)?;
-                        return Ok(ButtonPress { callback_query_id: Some(query_id), answer: Some(answer), message: None });
+                        let answer: CallbackAnswer =
+                            serde_json::from_str(&answer).map_err(StoreError::from)?;
+                        return Ok(ButtonPress {
+                            callback_query_id: Some(query_id),
+                            answer: Some(answer),
+                            message: None,
+                        });
                     }
                     tokio::select! {
                         changed = tokio::time::timeout_at(deadline, wake.changed()) => match changed {
@@ -162,12 +191,20 @@ impl Core {
         let json = serde_json::to_string(&answer).map_err(StoreError::from)?;
         self.store()
             .write(move |w| {
-                let row = w.callback_query(&id)?.filter(|r| r.bot_id == bot).ok_or_else(|| ApiError::bad_request(QUERY_INVALID))?;
+                let row = w
+                    .callback_query(&id)?
+                    .filter(|r| r.bot_id == bot)
+                    .ok_or_else(|| ApiError::bad_request(QUERY_INVALID))?;
                 let now = unix_now();
                 if now - row.created_at > 15 * 60 || !w.answer_callback_query(&id, &json, now)? {
                     return Err(ApiError::bad_request(QUERY_INVALID).into());
                 }
-                push_event(w, row.user_id, now, ClientEventKind::CallbackAnswer { callback_query_id: id, answer })?;
+                push_event(
+                    w,
+                    row.user_id,
+                    now,
+                    ClientEventKind::CallbackAnswer { callback_query_id: id, answer },
+                )?;
                 Ok(true)
             })
             .await

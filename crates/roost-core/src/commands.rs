@@ -87,8 +87,12 @@ impl Core {
     pub async fn set_my_commands(&self, bot: i64, req: MyCommands) -> Result<bool> {
         let scope = scope_key(req.scope.as_ref())?;
         let language = language(req.language_code)?;
-        let commands = check_commands(req.commands.ok_or_else(|| ApiError::bad_request("commands is empty"))?)?;
-        let json = (!commands.is_empty()).then(|| serde_json::to_string(&commands)).transpose().map_err(StoreError::from)?;
+        let commands =
+            check_commands(req.commands.ok_or_else(|| ApiError::bad_request("commands is empty"))?)?;
+        let json = (!commands.is_empty())
+            .then(|| serde_json::to_string(&commands))
+            .transpose()
+            .map_err(StoreError::from)?;
         self.store()
             .write(move |w| {
                 w.set_bot_commands(bot, &scope, &language, json.as_deref())?;
@@ -101,7 +105,8 @@ impl Core {
     pub async fn get_my_commands(&self, bot: i64, req: MyCommands) -> Result<Vec<BotCommand>> {
         let scope = scope_key(req.scope.as_ref())?;
         let language = language(req.language_code)?;
-        let json = self.store().read(move |r| r.bot_commands(bot, &scope, &language).map_err(Error::from)).await?;
+        let json =
+            self.store().read(move |r| r.bot_commands(bot, &scope, &language).map_err(Error::from)).await?;
         decode_commands(json)
     }
 
@@ -207,7 +212,11 @@ impl Core {
                     Some("default") => None,
                     Some("commands") => Some(json!({"type": "commands"})),
                     Some("web_app") => {
-                        let text = button.get("text").and_then(Value::as_str).filter(|t| !t.trim().is_empty()).ok_or_else(invalid)?;
+                        let text = button
+                            .get("text")
+                            .and_then(Value::as_str)
+                            .filter(|t| !t.trim().is_empty())
+                            .ok_or_else(invalid)?;
                         let url = button
                             .get("web_app")
                             .and_then(|w| w.get("url"))
@@ -266,7 +275,10 @@ mod tests {
         assert_eq!(scope(json!({"type": "all_private_chats"})).as_deref(), Some("all_private_chats"));
         assert_eq!(scope(json!({"type": "chat", "chat_id": 42})).as_deref(), Some("chat:42"));
         assert_eq!(scope(json!({"type": "chat", "chat_id": "@group"})).as_deref(), Some("chat:@group"));
-        assert_eq!(scope(json!({"type": "chat_member", "chat_id": -5, "user_id": 7})).as_deref(), Some("chat_member:-5:7"));
+        assert_eq!(
+            scope(json!({"type": "chat_member", "chat_id": -5, "user_id": 7})).as_deref(),
+            Some("chat_member:-5:7")
+        );
         assert_eq!(scope(json!({"type": "nonsense"})), None);
         assert_eq!(scope(json!({"type": "chat"})), None);
     }
@@ -275,7 +287,9 @@ mod tests {
     fn commands_are_checked() {
         let ok = check_commands(vec![BotCommand { command: "/Start".into(), description: "Begin".into() }]);
         assert_eq!(ok.ok().map(|c| c[0].command.clone()).as_deref(), Some("start"));
-        assert!(check_commands(vec![BotCommand { command: "bad-name".into(), description: "x".into() }]).is_err());
+        assert!(
+            check_commands(vec![BotCommand { command: "bad-name".into(), description: "x".into() }]).is_err()
+        );
         assert!(check_commands(vec![BotCommand { command: "ok".into(), description: " ".into() }]).is_err());
     }
 }

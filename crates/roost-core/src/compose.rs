@@ -50,7 +50,8 @@ pub(crate) fn compose(
     let parse_mode = parse_mode.map(str::trim).filter(|mode| !mode.is_empty());
     let (text, mut entities) = match parse_mode {
         Some(mode) => {
-            let mode = ParseMode::from_name(mode).ok_or_else(|| ApiError::bad_request("unsupported parse_mode"))?;
+            let mode =
+                ParseMode::from_name(mode).ok_or_else(|| ApiError::bad_request("unsupported parse_mode"))?;
             let parsed = mode.parse(&text).map_err(ApiError::cant_parse_entities)?;
             (parsed.text, parsed.entities)
         }
@@ -162,7 +163,12 @@ fn check_inline_button(button: &InlineKeyboardButton) -> Result<()> {
     match button.action_count() {
         0 => return Err(ApiError::bad_request("text buttons are unallowed in the inline keyboard").into()),
         1 => {}
-        _ => return Err(ApiError::bad_request("can't parse inline keyboard button: exactly one action must be set").into()),
+        _ => {
+            return Err(ApiError::bad_request(
+                "can't parse inline keyboard button: exactly one action must be set",
+            )
+            .into());
+        }
     }
     if let Some(data) = &button.callback_data
         && (data.is_empty() || data.len() > CALLBACK_DATA_MAX_BYTES)
@@ -171,7 +177,8 @@ fn check_inline_button(button: &InlineKeyboardButton) -> Result<()> {
     }
     if let Some(url) = &button.url {
         let lower = url.to_ascii_lowercase();
-        let allowed = ["http://", "https://", "tg://", "ton://"].iter().any(|scheme| lower.starts_with(scheme));
+        let allowed =
+            ["http://", "https://", "tg://", "ton://"].iter().any(|scheme| lower.starts_with(scheme));
         if !allowed || url::Url::parse(url).is_err() {
             return Err(ApiError::bad_request(format_args!(
                 "inline keyboard button URL '{url}' is invalid: Unsupported URL protocol"
@@ -219,13 +226,19 @@ mod tests {
         let long_text = json!({"inline_keyboard": [[{"text": "x".repeat(257), "callback_data": "a"}]]});
         assert_eq!(markup(long_text).err().as_deref(), Some("Bad Request: BUTTON_TEXT_INVALID"));
         let no_action = json!({"inline_keyboard": [[{"text": "A"}]]});
-        assert_eq!(markup(no_action).err().as_deref(), Some("Bad Request: text buttons are unallowed in the inline keyboard"));
+        assert_eq!(
+            markup(no_action).err().as_deref(),
+            Some("Bad Request: text buttons are unallowed in the inline keyboard")
+        );
         let bad_url = json!({"inline_keyboard": [[{"text": "A", "url": "javascript:alert(1)"}]]});
         assert!(markup(bad_url).err().unwrap_or_default().contains("Unsupported URL protocol"));
         assert!(markup(json!({"keyboard": [["Yes", {"text": "No"}]], "resize_keyboard": true})).is_ok());
         assert!(markup(json!({"remove_keyboard": true})).is_ok());
         assert!(markup(json!({"force_reply": true})).is_ok());
-        assert_eq!(markup(json!({"nonsense": 1})).err().as_deref(), Some("Bad Request: can't parse reply keyboard markup JSON object"));
+        assert_eq!(
+            markup(json!({"nonsense": 1})).err().as_deref(),
+            Some("Bad Request: can't parse reply keyboard markup JSON object")
+        );
     }
 
     #[test]
@@ -238,12 +251,29 @@ mod tests {
             ApiError::MESSAGE_TEXT_EMPTY,
             ApiError::MESSAGE_TOO_LONG,
         );
-        let kinds: Vec<(EntityKind, i64, i64)> =
-            composed.map(|c| c.entities.iter().map(|e| (e.kind, e.offset, e.length)).collect()).unwrap_or_default();
+        let kinds: Vec<(EntityKind, i64, i64)> = composed
+            .map(|c| c.entities.iter().map(|e| (e.kind, e.offset, e.length)).collect())
+            .unwrap_or_default();
         assert_eq!(kinds, [(EntityKind::Bold, 0, 3), (EntityKind::Url, 4, 17), (EntityKind::Code, 22, 2)]);
-        let err = compose(Some("<b>x".into()), Some("html"), None, 4096, ApiError::MESSAGE_TEXT_EMPTY, ApiError::MESSAGE_TOO_LONG);
-        assert!(matches!(err, Err(Error::Api(e)) if e.description == "Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"b\""));
-        let empty = compose(Some("<b> </b>".into()), Some("HTML"), None, 4096, ApiError::MESSAGE_TEXT_EMPTY, ApiError::MESSAGE_TOO_LONG);
+        let err = compose(
+            Some("<b>x".into()),
+            Some("html"),
+            None,
+            4096,
+            ApiError::MESSAGE_TEXT_EMPTY,
+            ApiError::MESSAGE_TOO_LONG,
+        );
+        assert!(
+            matches!(err, Err(Error::Api(e)) if e.description == "Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"b\"")
+        );
+        let empty = compose(
+            Some("<b> </b>".into()),
+            Some("HTML"),
+            None,
+            4096,
+            ApiError::MESSAGE_TEXT_EMPTY,
+            ApiError::MESSAGE_TOO_LONG,
+        );
         assert!(matches!(empty, Err(Error::Api(e)) if e == ApiError::MESSAGE_TEXT_EMPTY));
     }
 }

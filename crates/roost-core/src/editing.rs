@@ -3,7 +3,9 @@
 
 use roost_store::{MessageRow, Queries, StoreError, UserRow, Writer, unix_now};
 use roost_types::keyboards::ReplyMarkup;
-use roost_types::limits::{CAPTION_MAX, CHAT_ACTION_SECS, DELETE_WINDOW_SECS, MESSAGE_IDS_MAX, MESSAGE_TEXT_MAX};
+use roost_types::limits::{
+    CAPTION_MAX, CHAT_ACTION_SECS, DELETE_WINDOW_SECS, MESSAGE_IDS_MAX, MESSAGE_TEXT_MAX,
+};
 use roost_types::requests::{
     ChatId, ClientEditMessage, CopyMessages, DeleteMessages, EditMessageCaption, EditMessageReplyMarkup,
     EditMessageText, ForwardMessages, PinChatMessage, SendChatAction, SetMessageReaction,
@@ -48,7 +50,8 @@ struct Edit {
 /// A bot's own message in its chat with the person `chat_id` names, for editing.
 fn own_message(w: &Writer<'_>, bot: i64, chat_id: &ChatId, message_id: i64) -> Result<(i64, MessageRow)> {
     let (chat, _) = private_chat_with(w, bot, chat_id)?;
-    let row = w.message(chat, message_id)?.ok_or_else(|| ApiError::bad_request("message to edit not found"))?;
+    let row =
+        w.message(chat, message_id)?.ok_or_else(|| ApiError::bad_request("message to edit not found"))?;
     if row.from_id != bot {
         return Err(ApiError::bad_request("message can't be edited").into());
     }
@@ -56,7 +59,13 @@ fn own_message(w: &Writer<'_>, bot: i64, chat_id: &ChatId, message_id: i64) -> R
 }
 
 /// Applies an edit unless it changes nothing; fans the edited message out; returns the new row.
-fn apply_edit(w: &mut Writer<'_>, chat: i64, row: &MessageRow, edit: Edit, not_modified: ApiError) -> Result<MessageRow> {
+fn apply_edit(
+    w: &mut Writer<'_>,
+    chat: i64,
+    row: &MessageRow,
+    edit: Edit,
+    not_modified: ApiError,
+) -> Result<MessageRow> {
     let (text, entities) = match edit.text {
         Some((text, entities)) => (Some(text), entities_json(&entities)?),
         None => (row.text.clone(), row.entities.clone()),
@@ -64,8 +73,17 @@ fn apply_edit(w: &mut Writer<'_>, chat: i64, row: &MessageRow, edit: Edit, not_m
     if text == row.text && entities == row.entities && edit.reply_markup == row.reply_markup {
         return Err(not_modified.into());
     }
-    w.edit_message(chat, row.message_id, text.as_deref(), entities.as_deref(), edit.reply_markup.as_deref(), unix_now())?;
-    let edited = w.message(chat, row.message_id)?.ok_or_else(|| StoreError::Database("edited message vanished".into()))?;
+    w.edit_message(
+        chat,
+        row.message_id,
+        text.as_deref(),
+        entities.as_deref(),
+        edit.reply_markup.as_deref(),
+        unix_now(),
+    )?;
+    let edited = w
+        .message(chat, row.message_id)?
+        .ok_or_else(|| StoreError::Database("edited message vanished".into()))?;
     fan_out(w, &edited, true)?;
     Ok(edited)
 }
@@ -101,7 +119,10 @@ fn delete_and_notify(w: &mut Writer<'_>, chat: i64, ids: &[i64]) -> Result<Vec<i
         }
     }
     if !deleted.is_empty() {
-        notify_people(w, chat, |chat_id| ClientEventKind::DeletedMessages { chat_id, message_ids: deleted.clone() })?;
+        notify_people(w, chat, |chat_id| ClientEventKind::DeletedMessages {
+            chat_id,
+            message_ids: deleted.clone(),
+        })?;
     }
     Ok(deleted)
 }
@@ -129,12 +150,21 @@ fn check_reaction(reaction: Option<Vec<ReactionType>>, max: usize) -> Result<Vec
 
 /// Stores a member's reactions, tells the chat's people, and sends `message_reaction` to bots of
 /// the chat that asked for it (other than the one reacting).
-fn react(w: &mut Writer<'_>, chat: i64, message_id: i64, user: &UserRow, reaction: Vec<ReactionType>) -> Result<()> {
+fn react(
+    w: &mut Writer<'_>,
+    chat: i64,
+    message_id: i64,
+    user: &UserRow,
+    reaction: Vec<ReactionType>,
+) -> Result<()> {
     let old: Vec<ReactionType> = match w.reaction(chat, message_id, user.id)? {
         Some(json) => serde_json::from_str(&json).map_err(StoreError::from)?,
         None => Vec::new(),
     };
-    let json = (!reaction.is_empty()).then(|| serde_json::to_string(&reaction)).transpose().map_err(StoreError::from)?;
+    let json = (!reaction.is_empty())
+        .then(|| serde_json::to_string(&reaction))
+        .transpose()
+        .map_err(StoreError::from)?;
     w.set_reaction(chat, message_id, user.id, json.as_deref())?;
     let now = unix_now();
     for (member, _) in w.chat_members(chat)? {
@@ -232,7 +262,13 @@ impl Core {
         self.store()
             .write(move |w| {
                 let (chat, row) = own_message(w, bot, &chat_id, message_id)?;
-                let edited = apply_edit(w, chat, &row, Edit { text: None, reply_markup }, ApiError::bad_request(NOT_MODIFIED))?;
+                let edited = apply_edit(
+                    w,
+                    chat,
+                    &row,
+                    Edit { text: None, reply_markup },
+                    ApiError::bad_request(NOT_MODIFIED),
+                )?;
                 Renderer::new(&*w, bot).message(&edited)
             })
             .await
@@ -240,13 +276,20 @@ impl Core {
 
     /// Bot API `deleteMessage`: in a private chat a bot may delete any message younger than 48
     /// hours.
-    pub async fn bot_delete_message(&self, bot: i64, chat_id: Option<ChatId>, message_id: Option<i64>) -> Result<bool> {
+    pub async fn bot_delete_message(
+        &self,
+        bot: i64,
+        chat_id: Option<ChatId>,
+        message_id: Option<i64>,
+    ) -> Result<bool> {
         let chat_id = chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
         let message_id = message_id_required(message_id)?;
         self.store()
             .write(move |w| {
                 let (chat, _) = private_chat_with(&*w, bot, &chat_id)?;
-                let row = w.message(chat, message_id)?.ok_or_else(|| ApiError::bad_request("message to delete not found"))?;
+                let row = w
+                    .message(chat, message_id)?
+                    .ok_or_else(|| ApiError::bad_request("message to delete not found"))?;
                 if unix_now() - row.date > DELETE_WINDOW_SECS {
                     return Err(ApiError::bad_request("message can't be deleted").into());
                 }
@@ -328,7 +371,8 @@ impl Core {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
         let from_chat_id = req.from_chat_id.ok_or_else(|| ApiError::bad_request("from_chat_id is empty"))?;
         let ids = if many { check_ids(req.message_ids)? } else { vec![message_id_required(req.message_id)?] };
-        let reply_markup = if many { None } else { compose::reply_markup(req.reply_markup)?.map(|(_, json)| json) };
+        let reply_markup =
+            if many { None } else { compose::reply_markup(req.reply_markup)?.map(|(_, json)| json) };
         let (reply_to, reply_chat, allow_without_reply) = match req.reply_parameters {
             Some(params) => (Some(params.message_id), params.chat_id, params.allow_sending_without_reply),
             None => (req.reply_to_message_id, None, false),
@@ -394,13 +438,17 @@ impl Core {
         self.store()
             .write(move |w| {
                 let (chat, _) = private_chat_with(&*w, bot, &chat_id)?;
-                let target = if all { None } else { req.message_id.or(w.pinned_messages(chat)?.first().copied()) };
+                let target =
+                    if all { None } else { req.message_id.or(w.pinned_messages(chat)?.first().copied()) };
                 if !all && target.is_none() {
                     return Ok(true);
                 }
                 if w.unpin_messages(chat, target)? > 0 {
                     let ids: Vec<i64> = target.into_iter().collect();
-                    notify_people(w, chat, |chat_id| ClientEventKind::MessagesUnpinned { chat_id, message_ids: ids.clone() })?;
+                    notify_people(w, chat, |chat_id| ClientEventKind::MessagesUnpinned {
+                        chat_id,
+                        message_ids: ids.clone(),
+                    })?;
                 }
                 Ok(true)
             })
@@ -462,11 +510,16 @@ impl Core {
         self.store()
             .write(move |w| {
                 let (chat, _) = private_chat_with(&*w, person, &chat_id)?;
-                let row = w.message(chat, message_id)?.ok_or_else(|| ApiError::bad_request("MESSAGE_ID_INVALID"))?;
+                let row = w
+                    .message(chat, message_id)?
+                    .ok_or_else(|| ApiError::bad_request("MESSAGE_ID_INVALID"))?;
                 if row.from_id != person {
                     return Err(ApiError::bad_request("MESSAGE_AUTHOR_REQUIRED").into());
                 }
-                let edit = Edit { text: Some((composed.text, composed.entities)), reply_markup: row.reply_markup.clone() };
+                let edit = Edit {
+                    text: Some((composed.text, composed.entities)),
+                    reply_markup: row.reply_markup.clone(),
+                };
                 let edited = apply_edit(w, chat, &row, edit, ApiError::bad_request("MESSAGE_NOT_MODIFIED"))?;
                 Renderer::new(&*w, person).message(&edited)
             })

@@ -26,7 +26,8 @@ pub(crate) struct Body {
 
 /// Whether a bot receives updates of `kind` under its stored `allowed_updates`.
 pub(crate) fn bot_accepts(allowed_updates: Option<&str>, kind: &str) -> bool {
-    let list: Vec<String> = allowed_updates.and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default();
+    let list: Vec<String> =
+        allowed_updates.and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default();
     if list.is_empty() { !OPT_IN_UPDATE_TYPES.contains(&kind) } else { list.iter().any(|k| k == kind) }
 }
 
@@ -73,7 +74,9 @@ pub(crate) fn fan_out(w: &mut Writer<'_>, row: &MessageRow, edited: bool) -> Res
             }
             let message = Renderer::new(&*w, member).message(row)?;
             let kind = if edited { UpdateKind::EditedMessage(message) } else { UpdateKind::Message(message) };
-            w.push_update(member, row.chat_id, now, |update_id| Ok(serde_json::to_string(&Update { update_id, kind })?))?;
+            w.push_update(member, row.chat_id, now, |update_id| {
+                Ok(serde_json::to_string(&Update { update_id, kind })?)
+            })?;
         } else {
             let message = Renderer::new(&*w, member).message(row)?;
             let kind = if edited {
@@ -145,7 +148,8 @@ pub(crate) fn bot_send_target(w: &Writer<'_>, bot: i64, chat_id: &ChatId) -> Res
         }));
     }
     let chat = w.private_chat(bot, peer.id)?.ok_or(ApiError::CHAT_NOT_FOUND)?;
-    let peer_has_written = w.chat_members(chat)?.iter().any(|&(id, has_written)| id == peer.id && has_written);
+    let peer_has_written =
+        w.chat_members(chat)?.iter().any(|&(id, has_written)| id == peer.id && has_written);
     if !peer_has_written {
         return Err(ApiError::BOT_CANT_INITIATE.into());
     }
@@ -156,7 +160,9 @@ pub(crate) fn bot_send_target(w: &Writer<'_>, bot: i64, chat_id: &ChatId) -> Res
 pub(crate) fn same_chat(reply_chat: Option<&ChatId>, peer: &UserRow) -> bool {
     match reply_chat {
         Some(ChatId::Id(id)) => *id == peer.id,
-        Some(ChatId::Username(name)) => peer.username.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(name)),
+        Some(ChatId::Username(name)) => {
+            peer.username.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(name))
+        }
         None => true,
     }
 }
@@ -298,7 +304,8 @@ impl Core {
                             Some(peer) => render::private_chat(renderer.user_row(peer)?),
                             None => renderer.chat(entry.chat.id)?,
                         };
-                        let last_message = entry.last_message.as_ref().map(|m| renderer.message(m)).transpose()?;
+                        let last_message =
+                            entry.last_message.as_ref().map(|m| renderer.message(m)).transpose()?;
                         Ok(ChatListEntry { chat, last_message })
                     })
                     .collect()

@@ -97,10 +97,12 @@ impl RateLimiter {
         }
         let now = Instant::now();
         let (second_rate, burst) = (limits.chat_messages_per_second, limits.chat_burst.max(1.0));
-        let (minute_rate, minute_cap) = (limits.chat_messages_per_minute / 60.0, limits.chat_messages_per_minute);
+        let (minute_rate, minute_cap) =
+            (limits.chat_messages_per_minute / 60.0, limits.chat_messages_per_minute);
         let Ok(mut chats) = self.chats.lock() else { return Ok(()) };
-        let (short, long) =
-            chats.entry((bot, chat)).or_insert_with(|| (Bucket::full(burst, now), Bucket::full(minute_cap, now)));
+        let (short, long) = chats
+            .entry((bot, chat))
+            .or_insert_with(|| (Bucket::full(burst, now), Bucket::full(minute_cap, now)));
         short.refill(burst, second_rate, now);
         long.refill(minute_cap, minute_rate, now);
         let wait = short.wait(second_rate).max(long.wait(minute_rate));
@@ -121,7 +123,8 @@ impl RateLimiter {
         }
         if let Ok(mut chats) = self.chats.lock() {
             chats.retain(|_, (_, long)| {
-                now.saturating_duration_since(long.updated).as_secs_f64() * limits.chat_messages_per_minute / 60.0
+                now.saturating_duration_since(long.updated).as_secs_f64() * limits.chat_messages_per_minute
+                    / 60.0
                     + long.tokens
                     < limits.chat_messages_per_minute
             });

@@ -111,7 +111,9 @@ impl<'q, Q: Queries> Renderer<'q, Q> {
         };
         let viewer_is_bot = self.user_row(self.viewer)?.is_bot;
         let reply_markup = match &row.reply_markup {
-            Some(json) => visible_markup(serde_json::from_str(json).map_err(StoreError::from)?, viewer_is_bot),
+            Some(json) => {
+                visible_markup(serde_json::from_str(json).map_err(StoreError::from)?, viewer_is_bot)
+            }
             None => None,
         };
         let forward_origin = match &row.forward_origin {

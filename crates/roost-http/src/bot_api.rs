@@ -86,8 +86,12 @@ pub async fn dispatch(core: &Core, bot: i64, method: &str, params: Params) -> An
         "getmyname" => Ok(ok(&core.get_my_text(bot, "name", params.parse()?).await?)),
         "setmydescription" => Ok(ok(&core.set_my_text(bot, "description", params.parse()?).await?)),
         "getmydescription" => Ok(ok(&core.get_my_text(bot, "description", params.parse()?).await?)),
-        "setmyshortdescription" => Ok(ok(&core.set_my_text(bot, "short_description", params.parse()?).await?)),
-        "getmyshortdescription" => Ok(ok(&core.get_my_text(bot, "short_description", params.parse()?).await?)),
+        "setmyshortdescription" => {
+            Ok(ok(&core.set_my_text(bot, "short_description", params.parse()?).await?))
+        }
+        "getmyshortdescription" => {
+            Ok(ok(&core.get_my_text(bot, "short_description", params.parse()?).await?))
+        }
         "setchatmenubutton" => Ok(ok(&core.set_menu_button(bot, params.parse()?).await?)),
         "getchatmenubutton" => Ok(ok(&core.get_menu_button(bot, params.parse()?).await?)),
         _ => Err(ApiError::NOT_FOUND.into()),

@@ -436,11 +436,7 @@ pub trait Queries {
     /// The menu button JSON set for a chat (0 = the bot's default).
     fn menu_button(&self, bot_id: i64, chat_id: i64) -> Result<Option<String>> {
         let sql = "SELECT button FROM bot_menu_buttons WHERE bot_id = ?1 AND chat_id = ?2";
-        Ok(self
-            .conn()
-            .prepare_cached(sql)?
-            .query_row([bot_id, chat_id], |r| r.get(0))
-            .optional()?)
+        Ok(self.conn().prepare_cached(sql)?.query_row([bot_id, chat_id], |r| r.get(0)).optional()?)
     }
 
     /// Up to `limit` events of a person with `seq > after`, oldest first.
@@ -639,7 +635,14 @@ impl Writer<'_> {
     ) -> Result<()> {
         let sql = "UPDATE messages SET text = ?3, entities = ?4, reply_markup = ?5, edit_date = ?6 \
                    WHERE chat_id = ?1 AND message_id = ?2";
-        self.conn.prepare_cached(sql)?.execute(params![chat_id, message_id, text, entities, reply_markup, edit_date])?;
+        self.conn.prepare_cached(sql)?.execute(params![
+            chat_id,
+            message_id,
+            text,
+            entities,
+            reply_markup,
+            edit_date
+        ])?;
         Ok(())
     }
 
@@ -675,7 +678,8 @@ impl Writer<'_> {
 
     /// Stores the answer of a callback query that has none yet; false if it had one.
     pub fn answer_callback_query(&mut self, id: &str, answer: &str, now: i64) -> Result<bool> {
-        let sql = "UPDATE callback_queries SET answer = ?2, answered_at = ?3 WHERE id = ?1 AND answer IS NULL";
+        let sql =
+            "UPDATE callback_queries SET answer = ?2, answered_at = ?3 WHERE id = ?1 AND answer IS NULL";
         Ok(self.conn.prepare_cached(sql)?.execute(params![id, answer, now])? > 0)
     }
 
@@ -693,12 +697,21 @@ impl Writer<'_> {
                 .conn
                 .prepare_cached("DELETE FROM pinned_messages WHERE chat_id = ?1 AND message_id = ?2")?
                 .execute([chat_id, id])?,
-            None => self.conn.prepare_cached("DELETE FROM pinned_messages WHERE chat_id = ?1")?.execute([chat_id])?,
+            None => self
+                .conn
+                .prepare_cached("DELETE FROM pinned_messages WHERE chat_id = ?1")?
+                .execute([chat_id])?,
         })
     }
 
     /// Sets (or with `None` clears) a member's reactions to a message.
-    pub fn set_reaction(&mut self, chat_id: i64, message_id: i64, user_id: i64, reaction: Option<&str>) -> Result<()> {
+    pub fn set_reaction(
+        &mut self,
+        chat_id: i64,
+        message_id: i64,
+        user_id: i64,
+        reaction: Option<&str>,
+    ) -> Result<()> {
         match reaction {
             Some(json) => self.conn.prepare_cached(
                 "INSERT INTO message_reactions (chat_id, message_id, user_id, reaction) VALUES (?1, ?2, ?3, ?4) \
@@ -715,12 +728,23 @@ impl Writer<'_> {
 
     /// The member's current reactions to a message (JSON), if any.
     pub fn reaction(&mut self, chat_id: i64, message_id: i64, user_id: i64) -> Result<Option<String>> {
-        let sql = "SELECT reaction FROM message_reactions WHERE chat_id = ?1 AND message_id = ?2 AND user_id = ?3";
-        Ok(self.conn.prepare_cached(sql)?.query_row([chat_id, message_id, user_id], |r| r.get(0)).optional()?)
+        let sql =
+            "SELECT reaction FROM message_reactions WHERE chat_id = ?1 AND message_id = ?2 AND user_id = ?3";
+        Ok(self
+            .conn
+            .prepare_cached(sql)?
+            .query_row([chat_id, message_id, user_id], |r| r.get(0))
+            .optional()?)
     }
 
     /// Stores (or with `None` deletes) the commands of one scope and language.
-    pub fn set_bot_commands(&mut self, bot_id: i64, scope: &str, language_code: &str, commands: Option<&str>) -> Result<()> {
+    pub fn set_bot_commands(
+        &mut self,
+        bot_id: i64,
+        scope: &str,
+        language_code: &str,
+        commands: Option<&str>,
+    ) -> Result<()> {
         match commands {
             Some(json) => self.conn.prepare_cached(
                 "INSERT INTO bot_commands (bot_id, scope, language_code, commands) VALUES (?1, ?2, ?3, ?4) \
@@ -736,16 +760,26 @@ impl Writer<'_> {
     }
 
     /// Stores (or with `None` deletes) a profile text.
-    pub fn set_bot_text(&mut self, bot_id: i64, kind: &str, language_code: &str, value: Option<&str>) -> Result<()> {
+    pub fn set_bot_text(
+        &mut self,
+        bot_id: i64,
+        kind: &str,
+        language_code: &str,
+        value: Option<&str>,
+    ) -> Result<()> {
         match value {
-            Some(value) => self.conn.prepare_cached(
-                "INSERT INTO bot_texts (bot_id, kind, language_code, value) VALUES (?1, ?2, ?3, ?4) \
+            Some(value) => self
+                .conn
+                .prepare_cached(
+                    "INSERT INTO bot_texts (bot_id, kind, language_code, value) VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT (bot_id, kind, language_code) DO UPDATE SET value = excluded.value",
-            )?
-            .execute(params![bot_id, kind, language_code, value])?,
+                )?
+                .execute(params![bot_id, kind, language_code, value])?,
             None => self
                 .conn
-                .prepare_cached("DELETE FROM bot_texts WHERE bot_id = ?1 AND kind = ?2 AND language_code = ?3")?
+                .prepare_cached(
+                    "DELETE FROM bot_texts WHERE bot_id = ?1 AND kind = ?2 AND language_code = ?3",
+                )?
                 .execute(params![bot_id, kind, language_code])?,
         };
         Ok(())
@@ -761,11 +795,13 @@ impl Writer<'_> {
     /// Stores (or with `None` deletes) a menu button.
     pub fn set_menu_button(&mut self, bot_id: i64, chat_id: i64, button: Option<&str>) -> Result<()> {
         match button {
-            Some(json) => self.conn.prepare_cached(
-                "INSERT INTO bot_menu_buttons (bot_id, chat_id, button) VALUES (?1, ?2, ?3) \
+            Some(json) => self
+                .conn
+                .prepare_cached(
+                    "INSERT INTO bot_menu_buttons (bot_id, chat_id, button) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (bot_id, chat_id) DO UPDATE SET button = excluded.button",
-            )?
-            .execute(params![bot_id, chat_id, json])?,
+                )?
+                .execute(params![bot_id, chat_id, json])?,
             None => self
                 .conn
                 .prepare_cached("DELETE FROM bot_menu_buttons WHERE bot_id = ?1 AND chat_id = ?2")?
@@ -878,7 +914,9 @@ impl Writer<'_> {
             .prepare_cached("DELETE FROM user_events WHERE created_at < ?1")?
             .execute([events_before])?;
         // Button presses are answerable for minutes; keep them as long as events.
-        self.conn.prepare_cached("DELETE FROM callback_queries WHERE created_at < ?1")?.execute([events_before])?;
+        self.conn
+            .prepare_cached("DELETE FROM callback_queries WHERE created_at < ?1")?
+            .execute([events_before])?;
         Ok((updates, events))
     }
 }

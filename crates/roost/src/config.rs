@@ -170,9 +170,11 @@ impl Config {
             let r = &mut config.rate_limits;
             r.enabled = limits.enabled.unwrap_or(r.enabled);
             r.bot_requests_per_second = limits.bot_requests_per_second.unwrap_or(r.bot_requests_per_second);
-            r.chat_messages_per_second = limits.chat_messages_per_second.unwrap_or(r.chat_messages_per_second);
+            r.chat_messages_per_second =
+                limits.chat_messages_per_second.unwrap_or(r.chat_messages_per_second);
             r.chat_burst = limits.chat_burst.unwrap_or(r.chat_burst);
-            r.chat_messages_per_minute = limits.chat_messages_per_minute.unwrap_or(r.chat_messages_per_minute);
+            r.chat_messages_per_minute =
+                limits.chat_messages_per_minute.unwrap_or(r.chat_messages_per_minute);
         }
         if serve.is_some_and(|s| s.no_rate_limits) {
             config.rate_limits.enabled = false;

@@ -368,16 +368,9 @@ async fn plain_bot_text_carries_detected_entities() {
         sent["entities"],
         json!([{"type": "url", "offset": 4, "length": 17}, {"type": "bot_command", "offset": 22, "length": 5}])
     );
-    // parse_mode names are case-insensitive (and not available yet).
-    assert_error(
-        &server
-            .bot_call(
-                &bot.token,
-                "sendMessage",
-                json!({"chat_id": person.id, "text": "x", "parse_mode": "Html"}),
-            )
-            .await,
-        400,
-        "Bad Request: can't parse entities: formatting with parse_mode is not available on this server yet",
-    );
+    // parse_mode names are case-insensitive.
+    let sent = server
+        .bot(&bot, "sendMessage", json!({"chat_id": person.id, "text": "<b>x</b>", "parse_mode": "Html"}))
+        .await;
+    assert_eq!(sent["entities"], json!([{"type": "bold", "offset": 0, "length": 1}]));
 }

@@ -42,7 +42,7 @@ impl Process {
     fn start(data: &Path) -> Process {
         let mut child = must(
             Command::new(env!("CARGO_BIN_EXE_roost"))
-                .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+                .args(["serve", "--listen", "127.0.0.1:0", "--no-rate-limits", "--data"])
                 .arg(data)
                 .env("RUST_LOG", "info")
                 .stdout(Stdio::null())

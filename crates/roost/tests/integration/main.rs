@@ -7,4 +7,5 @@ mod bot_api;
 mod client_api;
 mod durability;
 mod long_polling;
+mod rich_messaging;
 mod webhooks;
