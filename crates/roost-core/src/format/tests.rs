@@ -346,19 +346,45 @@ fn markup_soup() -> impl Strategy<Value = String> {
     prop::collection::vec(atoms, 0..40).prop_map(|parts| parts.concat())
 }
 
+fn check_bounds(mode: ParseMode, text: &str) -> Result<(), TestCaseError> {
+    if let Ok(parsed) = mode.parse(text) {
+        let len = parsed.text.encode_utf16().count() as i64;
+        for e in &parsed.entities {
+            prop_assert!(e.offset >= 0 && e.length > 0 && e.offset + e.length <= len, "{e:?} in {len}");
+        }
+    }
+    Ok(())
+}
+
+// One fuzz target per parser: markup-heavy soups and arbitrary text; none may panic, and every
+// entity must lie inside the text.
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     #[test]
-    fn parsers_never_panic_and_stay_in_bounds(input in markup_soup(), raw in "\\PC{0,60}") {
-        for mode in [ParseMode::Html, ParseMode::MarkdownV2, ParseMode::Markdown] {
-            for text in [&input, &raw] {
-                if let Ok(parsed) = mode.parse(text) {
-                    let len = parsed.text.encode_utf16().count() as i64;
-                    for e in &parsed.entities {
-                        prop_assert!(e.offset >= 0 && e.length > 0 && e.offset + e.length <= len, "{e:?} in {len}");
-                    }
-                }
+    fn fuzz_html(input in markup_soup(), raw in "\\PC{0,60}") {
+        check_bounds(ParseMode::Html, &input)?;
+        check_bounds(ParseMode::Html, &raw)?;
+    }
+
+    #[test]
+    fn fuzz_markdown_v2(input in markup_soup(), raw in "\\PC{0,60}") {
+        check_bounds(ParseMode::MarkdownV2, &input)?;
+        check_bounds(ParseMode::MarkdownV2, &raw)?;
+    }
+
+    #[test]
+    fn fuzz_markdown(input in markup_soup(), raw in "\\PC{0,60}") {
+        check_bounds(ParseMode::Markdown, &input)?;
+        check_bounds(ParseMode::Markdown, &raw)?;
+    }
+
+    #[test]
+    fn fuzz_entity_detection(raw in "\\PC{0,80}", input in markup_soup()) {
+        for text in [&raw, &input] {
+            let len = text.encode_utf16().count() as i64;
+            for e in crate::entities::detect(text) {
+                prop_assert!(e.offset >= 0 && e.length > 0 && e.offset + e.length <= len);
             }
         }
     }
