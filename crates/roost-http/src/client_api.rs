@@ -126,7 +126,13 @@ async fn events(
             Err(e) => return HttpError::from(e).into_response(),
         },
     };
-    upgrade.on_upgrade(move |socket| stream_events(core, person, start, wake, socket))
+    // Small buffers: tens of thousands of mostly idle streams must fit in little memory, and
+    // clients send nothing but control frames (events are server → client only).
+    upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_message_size(64 * 1024)
+        .on_upgrade(move |socket| stream_events(core, person, start, wake, socket))
 }
 
 const PING_EVERY: Duration = Duration::from_secs(30);

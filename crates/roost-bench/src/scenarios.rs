@@ -1,0 +1,477 @@
+//! The scenarios and the world they run in.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use futures_util::StreamExt;
+use futures_util::future::join_all;
+use roost_types::requests::Register;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::Options;
+use crate::report::{Samples, print_row};
+use crate::servers::ChildServer;
+
+/// People, bots and their chats on a server.
+struct World {
+    base: String,
+    http: reqwest::Client,
+    bots: Vec<(i64, String)>,
+    people: Vec<(i64, String)>,
+    server: Option<ChildServer>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn http_client(connections: usize) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .pool_max_idle_per_host(connections.max(1))
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(90))
+        .build()?)
+}
+
+async fn call(
+    http: &reqwest::Client,
+    url: String,
+    auth: Option<&str>,
+    body: &Value,
+) -> anyhow::Result<Value> {
+    let mut request = http.post(url).json(body);
+    if let Some(token) = auth {
+        request = request.bearer_auth(token);
+    }
+    let answer: Value = request.send().await?.json().await?;
+    if answer["ok"] != true {
+        bail!("call failed: {answer}");
+    }
+    Ok(answer["result"].clone())
+}
+
+impl World {
+    /// Creates `bots` bots (through the store, as `roost admin` does) and `people` people (through
+    /// the client API), has every person write to every bot with `chats`, and empties the queues.
+    async fn build(o: &Options, bots: usize, people: usize, chats: bool) -> anyhow::Result<World> {
+        let run =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.subsec_nanos() % 1_000_000;
+        let (dir, data) = match &o.data {
+            Some(data) => (None, data.clone()),
+            None => {
+                let dir = tempfile::tempdir()?;
+                let path = dir.path().to_owned();
+                (Some(dir), path)
+            }
+        };
+        let core = roost::open_core(&roost::Config::with_data_dir(&data))?;
+        let owner = format!("owner{run}x");
+        core.create_user(Register {
+            username: Some(owner.clone()),
+            password: Some("bench password".into()),
+            first_name: Some("Owner".into()),
+            ..Register::default()
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut created = Vec::with_capacity(bots);
+        for chunk in (0..bots).collect::<Vec<_>>().chunks(256) {
+            let batch = chunk.iter().map(|i| {
+                let core = core.clone();
+                let owner = owner.clone();
+                async move { core.create_bot(&owner, &format!("b{run}x{i}bot"), Some("Bench")).await }
+            });
+            for bot in join_all(batch).await {
+                let bot = bot.map_err(|e| anyhow::anyhow!("{e}"))?;
+                created.push((bot.user.id, bot.token));
+            }
+        }
+        core.close().await;
+        drop(core);
+
+        let (base, server) = match &o.url {
+            Some(url) => (url.trim_end_matches('/').to_owned(), None),
+            None => {
+                let data = data.to_str().context("data path")?.to_owned();
+                let server = ChildServer::spawn(&["serve-child", "--data", &data]).await?;
+                (server.base.clone(), Some(server))
+            }
+        };
+        let http = http_client(o.connections)?;
+        let mut registered = Vec::new();
+        for i in 0..people {
+            let body = json!({"username": format!("p{run}x{i}"), "password": "bench password", "first_name": "Person"});
+            let session = call(&http, format!("{base}/client/v1/register"), None, &body).await?;
+            registered.push((
+                session["user"]["id"].as_i64().unwrap_or(0),
+                session["token"].as_str().unwrap_or("").to_owned(),
+            ));
+        }
+        let world = World { base, http, bots: created, people: registered, server, _dir: dir };
+        if chats {
+            let pairs: Vec<(String, i64)> = world
+                .people
+                .iter()
+                .flat_map(|(_, session)| world.bots.iter().map(move |(bot, _)| (session.clone(), *bot)))
+                .collect();
+            let url = format!("{}/client/v1/sendMessage", world.base);
+            let writes = pairs.iter().map(|(session, bot)| {
+                let body = json!({"chat_id": bot, "text": "/start"});
+                let (http, url) = (&world.http, url.clone());
+                async move { call(http, url, Some(session), &body).await }
+            });
+            for result in join_all(writes).await {
+                result?;
+            }
+            for (_, token) in &world.bots {
+                call(
+                    &world.http,
+                    format!("{}/bot{token}/deleteWebhook", world.base),
+                    None,
+                    &json!({"drop_pending_updates": true}),
+                )
+                .await?;
+            }
+        }
+        Ok(world)
+    }
+
+    async fn stop(self) {
+        if let Some(server) = self.server {
+            server.stop().await;
+        }
+    }
+}
+
+/// Closed-loop load: `connections` tasks each sending requests back to back for `duration`.
+async fn closed_loop(
+    http: &reqwest::Client,
+    requests: Arc<Vec<(String, Value)>>,
+    connections: usize,
+    duration: Duration,
+) -> (Samples, Duration) {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let tasks = (0..connections).map(|task| {
+        let http = http.clone();
+        let requests = Arc::clone(&requests);
+        tokio::spawn(async move {
+            let mut samples = Samples::default();
+            let mut n = task;
+            while Instant::now() < deadline {
+                let (url, body) = &requests[n % requests.len()];
+                n += connections;
+                let begun = Instant::now();
+                match http.post(url).json(body).send().await {
+                    Ok(response) if response.status().is_success() => {
+                        let _ = response.bytes().await;
+                        samples.record(begun.elapsed());
+                    }
+                    _ => samples.errors += 1,
+                }
+            }
+            samples
+        })
+    });
+    let mut all = Samples::default();
+    for samples in join_all(tasks).await.into_iter().flatten() {
+        all.merge(samples);
+    }
+    (all, started.elapsed())
+}
+
+/// `send`: bots send into their chats.
+async fn send(o: &Options) -> anyhow::Result<Value> {
+    let world = World::build(o, o.bots, o.people, true).await?;
+    let base = world.base.as_str();
+    let requests: Vec<(String, Value)> = world
+        .bots
+        .iter()
+        .flat_map(|(_, token)| {
+            world.people.iter().map(move |(person, _)| {
+                (
+                    format!("{base}/bot{token}/sendMessage"),
+                    json!({"chat_id": person, "text": "bench message"}),
+                )
+            })
+        })
+        .collect();
+    let (samples, elapsed) =
+        closed_loop(&world.http, Arc::new(requests), o.connections, Duration::from_secs(o.duration)).await;
+    let mut result = samples.summary(elapsed);
+    if let Some(server) = &world.server {
+        result["cold_start_ms"] = json!(server.cold_start.as_secs_f64() * 1000.0);
+    }
+    world.stop().await;
+    Ok(result)
+}
+
+/// `baseline`: the request shape of `send` against the minimal handler.
+async fn baseline(o: &Options) -> anyhow::Result<Value> {
+    let server = ChildServer::spawn(&["baseline-child"]).await?;
+    let http = http_client(o.connections)?;
+    let requests: Vec<(String, Value)> = (0..64)
+        .map(|i| {
+            (
+                format!("{}/bot1000000001:token/sendMessage", server.base),
+                json!({"chat_id": 1_000_000_000 + i, "text": "bench message"}),
+            )
+        })
+        .collect();
+    let (samples, elapsed) =
+        closed_loop(&http, Arc::new(requests), o.connections, Duration::from_secs(o.duration)).await;
+    server.stop().await;
+    Ok(samples.summary(elapsed))
+}
+
+/// `deliver`: people write at a fixed rate; bots long-poll; latency from the person's request to
+/// the bot's poll returning the update.
+async fn deliver(o: &Options) -> anyhow::Result<Value> {
+    let world = World::build(o, o.bots, o.people, true).await?;
+    let sent: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
+    let received = Arc::new(Mutex::new(Samples::default()));
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let pollers: Vec<_> = world
+        .bots
+        .iter()
+        .map(|(_, token)| {
+            let (http, url) = (world.http.clone(), format!("{}/bot{token}/getUpdates", world.base));
+            let (sent, received, stop) = (Arc::clone(&sent), Arc::clone(&received), Arc::clone(&stop));
+            tokio::spawn(async move {
+                let mut offset = 0i64;
+                loop {
+                    let body = json!({"offset": offset, "timeout": 30});
+                    let poll = call(&http, url.clone(), None, &body);
+                    let updates = tokio::select! {
+                        updates = poll => updates,
+                        _ = stop.notified() => return,
+                    };
+                    let Ok(Value::Array(updates)) = updates else { continue };
+                    let now = Instant::now();
+                    for update in updates {
+                        offset = offset.max(update["update_id"].as_i64().unwrap_or(0) + 1);
+                        let seq = update["message"]["text"]
+                            .as_str()
+                            .and_then(|t| t.strip_prefix("d:"))
+                            .and_then(|s| s.parse::<u64>().ok());
+                        if let Some(started) =
+                            seq.and_then(|seq| sent.try_lock().ok().and_then(|mut m| m.remove(&seq)))
+                        {
+                            received.lock().await.record(now - started);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pairs: Vec<(i64, String)> = world
+        .people
+        .iter()
+        .flat_map(|(_, session)| world.bots.iter().map(move |(bot, _)| (*bot, session.clone())))
+        .collect();
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / o.rate.max(1) as f64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(o.duration);
+    let mut seq = 0u64;
+    let mut sends = Vec::new();
+    while Instant::now() < deadline {
+        ticker.tick().await;
+        let (bot, session) = pairs[seq as usize % pairs.len()].clone();
+        let (http, url, sent) =
+            (world.http.clone(), format!("{}/client/v1/sendMessage", world.base), Arc::clone(&sent));
+        let id = seq;
+        seq += 1;
+        sends.push(tokio::spawn(async move {
+            sent.lock().await.insert(id, Instant::now());
+            call(&http, url, Some(&session), &json!({"chat_id": bot, "text": format!("d:{id}")}))
+                .await
+                .is_ok()
+        }));
+    }
+    let elapsed = started.elapsed();
+    let failed = join_all(sends).await.into_iter().filter(|r| !matches!(r, Ok(true))).count();
+    // Let the last updates arrive.
+    let drain = Instant::now();
+    while !sent.lock().await.is_empty() && drain.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.notify_waiters();
+    for poller in pollers {
+        poller.abort();
+    }
+    let mut samples = std::mem::take(&mut *received.lock().await);
+    samples.errors = failed as u64 + sent.lock().await.len() as u64;
+    let mut result = samples.summary(elapsed);
+    result["offered_per_second"] = json!(o.rate);
+    world.stop().await;
+    Ok(result)
+}
+
+/// `webhook`: a backlog of messages delivered by webhook to a local keep-alive receiver.
+async fn webhook(o: &Options) -> anyhow::Result<Value> {
+    let world = World::build(o, o.bots, o.people, true).await?;
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&count);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let counter = Arc::clone(&counter);
+            async move {
+                counter.fetch_add(1, Ordering::Relaxed);
+                drop(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let hook = format!("http://{}/hook", listener.local_addr()?);
+    let receiver = tokio::spawn(async move { axum::serve(listener, app).await });
+    // The backlog, written while no webhook is set.
+    let pairs: Arc<Vec<(String, i64)>> = Arc::new(
+        world
+            .people
+            .iter()
+            .flat_map(|(_, session)| world.bots.iter().map(move |(bot, _)| (session.clone(), *bot)))
+            .collect(),
+    );
+    let per_task = o.messages.div_ceil(o.connections.max(1));
+    let url = format!("{}/client/v1/sendMessage", world.base);
+    let writers = (0..o.connections.max(1)).map(|task| {
+        let (http, pairs, url) = (world.http.clone(), Arc::clone(&pairs), url.clone());
+        async move {
+            for n in 0..per_task {
+                let (session, bot) = &pairs[(task + n * 7) % pairs.len()];
+                let _ = call(&http, url.clone(), Some(session), &json!({"chat_id": bot, "text": "backlog"}))
+                    .await;
+            }
+        }
+    });
+    join_all(writers).await;
+    let total = per_task * o.connections.max(1);
+    let started = Instant::now();
+    for (_, token) in &world.bots {
+        call(
+            &world.http,
+            format!("{}/bot{token}/setWebhook", world.base),
+            None,
+            &json!({"url": hook, "max_connections": 40}),
+        )
+        .await?;
+    }
+    while count.load(Ordering::Relaxed) < total && started.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let elapsed = started.elapsed();
+    let delivered = count.load(Ordering::Relaxed);
+    receiver.abort();
+    world.stop().await;
+    Ok(json!({
+        "count": delivered,
+        "backlog": total,
+        "seconds": elapsed.as_secs_f64(),
+        "per_second": delivered as f64 / elapsed.as_secs_f64().max(1e-9),
+        "errors": total.saturating_sub(delivered),
+    }))
+}
+
+/// `idle`: N waiting long polls and N open event streams; the server's memory.
+async fn idle(o: &Options) -> anyhow::Result<Value> {
+    let world = World::build(o, o.idle, 1, false).await?;
+    let rss_before = world.server.as_ref().and_then(ChildServer::rss_mb);
+    let session = world.people[0].1.clone();
+    let ws_url = format!("{}/client/v1/events?token={session}", world.base.replace("http://", "ws://"));
+    let mut streams = Vec::with_capacity(o.idle);
+    for chunk in (0..o.idle).collect::<Vec<_>>().chunks(500) {
+        let opened = join_all(chunk.iter().map(|_| async {
+            let (mut socket, _) = tokio_tungstenite::connect_async(ws_url.as_str()).await?;
+            socket.next().await; // the "ready" frame
+            Ok::<_, anyhow::Error>(socket)
+        }))
+        .await;
+        for socket in opened {
+            streams.push(socket?);
+        }
+    }
+    let http = http_client(o.idle)?;
+    let polls: Vec<_> = world
+        .bots
+        .iter()
+        .map(|(_, token)| {
+            let (http, url) = (http.clone(), format!("{}/bot{token}/getUpdates", world.base));
+            tokio::spawn(async move {
+                http.post(url).json(&json!({"timeout": 50})).send().await.map(|r| r.status().as_u16())
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(if o.smoke { 1 } else { 5 })).await;
+    let rss_after = world.server.as_ref().and_then(ChildServer::rss_mb);
+    let waiting = polls.iter().filter(|p| !p.is_finished()).count();
+    for socket in &mut streams {
+        let _ = socket.close(None).await;
+    }
+    for poll in polls {
+        poll.abort();
+    }
+    world.stop().await;
+    Ok(json!({
+        "long_polls": o.idle,
+        "long_polls_still_waiting": waiting,
+        "event_streams": streams.len(),
+        "rss_idle_mb": rss_before,
+        "rss_mb": rss_after,
+        "kb_per_connection": rss_after.zip(rss_before).map(|(a, b)| (a - b) * 1024.0 / (2 * o.idle) as f64),
+    }))
+}
+
+/// Runs scenarios and reports.
+pub async fn run(names: &[&str], o: &Options) -> anyhow::Result<()> {
+    let mut results = serde_json::Map::new();
+    println!("{:<28} {:>14}", "scenario", "throughput");
+    for &name in names {
+        match name {
+            "send" => {
+                let measured = send(o).await?;
+                print_row("send", &measured);
+                let base = baseline(o).await?;
+                print_row("baseline", &base);
+                let mut measured = measured;
+                let ratio = measured["per_second"].as_f64().unwrap_or(0.0)
+                    / base["per_second"].as_f64().unwrap_or(1.0).max(1e-9);
+                measured["ratio_to_baseline"] = json!(ratio);
+                println!("{:<28} ratio_to_baseline={ratio:.2}", "send / baseline");
+                results.insert("send".into(), measured);
+                results.insert("baseline".into(), base);
+            }
+            "baseline" => {
+                let base = baseline(o).await?;
+                print_row("baseline", &base);
+                results.insert("baseline".into(), base);
+            }
+            "deliver" => {
+                let measured = deliver(o).await?;
+                print_row("deliver", &measured);
+                results.insert("deliver".into(), measured);
+            }
+            "webhook" => {
+                let measured = webhook(o).await?;
+                print_row("webhook", &measured);
+                results.insert("webhook".into(), measured);
+            }
+            "idle" => {
+                let measured = idle(o).await?;
+                println!("{:<28} {measured}", "idle");
+                results.insert("idle".into(), measured);
+            }
+            other => bail!("unknown scenario {other}"),
+        }
+    }
+    let results = Value::Object(results);
+    println!("{}", serde_json::to_string_pretty(&results)?);
+    if let Some(path) = &o.json {
+        std::fs::write(path, serde_json::to_string_pretty(&results)?)?;
+    }
+    Ok(())
+}
