@@ -468,6 +468,16 @@ pub async fn run(names: &[&str], o: &Options) -> anyhow::Result<()> {
             other => bail!("unknown scenario {other}"),
         }
     }
+    if o.smoke {
+        // The smoke run asserts only that every scenario produced numbers.
+        for (name, result) in &results {
+            let produced = result.get("per_second").and_then(Value::as_f64).is_some_and(|r| r > 0.0)
+                || result.get("rss_mb").and_then(Value::as_f64).is_some_and(|r| r > 0.0);
+            if !produced {
+                bail!("scenario {name} produced no numbers: {result}");
+            }
+        }
+    }
     let results = Value::Object(results);
     println!("{}", serde_json::to_string_pretty(&results)?);
     if let Some(path) = &o.json {
