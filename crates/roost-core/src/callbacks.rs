@@ -109,7 +109,7 @@ impl Core {
                             let query = CallbackQuery {
                                 id: query_id.clone(),
                                 from: render::user(&from),
-                                message: Some(Renderer::new(&*w, peer.id).message(&row)?),
+                                message: Some(Renderer::default().message(&*w, &row, peer.id)?),
                                 chat_instance: format!(
                                     "{}",
                                     chat.wrapping_mul(0x9E37_79B9_7F4A_7C15u64 as i64).unsigned_abs()

@@ -84,7 +84,7 @@ fn apply_edit(
     let edited = w
         .message(chat, row.message_id)?
         .ok_or_else(|| StoreError::Database("edited message vanished".into()))?;
-    fan_out(w, &edited, true)?;
+    fan_out(w, &edited, true, &mut Renderer::default())?;
     Ok(edited)
 }
 
@@ -175,7 +175,7 @@ fn react(
         if !bot_accepts(bot.allowed_updates.as_deref(), "message_reaction") {
             continue;
         }
-        let chat_object = Renderer::new(&*w, member).chat(chat)?;
+        let chat_object = Renderer::default().chat(&*w, chat, member)?;
         let update = MessageReactionUpdated {
             chat: chat_object,
             message_id,
@@ -225,7 +225,7 @@ impl Core {
                 compose::resolve_mentions(&*w, &mut entities)?;
                 let edit = Edit { text: Some((composed.text, entities)), reply_markup };
                 let edited = apply_edit(w, chat, &row, edit, ApiError::bad_request(NOT_MODIFIED))?;
-                Renderer::new(&*w, bot).message(&edited)
+                Renderer::default().message(&*w, &edited, bot)
             })
             .await
     }
@@ -269,7 +269,7 @@ impl Core {
                     Edit { text: None, reply_markup },
                     ApiError::bad_request(NOT_MODIFIED),
                 )?;
-                Renderer::new(&*w, bot).message(&edited)
+                Renderer::default().message(&*w, &edited, bot)
             })
             .await
     }
@@ -329,7 +329,8 @@ impl Core {
         self.store()
             .write(move |w| {
                 let (source, _) = private_chat_with(&*w, bot, &from_chat_id)?;
-                let (target, _) = bot_send_target(w, bot, &chat_id)?;
+                let mut renderer = Renderer::default();
+                let (target, _) = bot_send_target(w, bot, &chat_id, &mut renderer)?;
                 let mut sent = Vec::new();
                 for id in ids {
                     let Some(row) = w.message(source, id)? else {
@@ -358,8 +359,8 @@ impl Core {
                         protect_content: protect,
                         forward_origin: Some(origin),
                     };
-                    let new_row = append_message(w, target, bot, body)?;
-                    sent.push(Renderer::new(&*w, bot).message(&new_row)?);
+                    let new_row = append_message(w, target, bot, body, &mut renderer)?;
+                    sent.push(renderer.message(&*w, &new_row, bot)?);
                 }
                 Ok(sent)
             })
@@ -382,7 +383,8 @@ impl Core {
         self.store()
             .write(move |w| {
                 let (source, _) = private_chat_with(&*w, bot, &from_chat_id)?;
-                let (target, peer) = bot_send_target(w, bot, &chat_id)?;
+                let mut renderer = Renderer::default();
+                let (target, peer) = bot_send_target(w, bot, &chat_id, &mut renderer)?;
                 let reply_to = if same_chat(reply_chat.as_ref(), &peer) { reply_to } else { None };
                 let mut sent = Vec::new();
                 for id in ids {
@@ -407,7 +409,9 @@ impl Core {
                         protect_content: protect,
                         forward_origin: None,
                     };
-                    sent.push(MessageId { message_id: append_message(w, target, bot, body)?.message_id });
+                    sent.push(MessageId {
+                        message_id: append_message(w, target, bot, body, &mut renderer)?.message_id,
+                    });
                 }
                 Ok(sent)
             })
@@ -482,7 +486,7 @@ impl Core {
         }
         self.store()
             .write(move |w| {
-                let (chat, _) = bot_send_target(w, bot, &chat_id)?;
+                let (chat, _) = bot_send_target(w, bot, &chat_id, &mut Renderer::default())?;
                 let expires_at = unix_now() + CHAT_ACTION_SECS;
                 notify_people(w, chat, |chat_id| ClientEventKind::ChatAction {
                     chat_id,
@@ -521,7 +525,7 @@ impl Core {
                     reply_markup: row.reply_markup.clone(),
                 };
                 let edited = apply_edit(w, chat, &row, edit, ApiError::bad_request("MESSAGE_NOT_MODIFIED"))?;
-                Renderer::new(&*w, person).message(&edited)
+                Renderer::default().message(&*w, &edited, person)
             })
             .await
     }

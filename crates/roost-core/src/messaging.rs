@@ -59,12 +59,16 @@ fn missing(what: &str, id: i64) -> Error {
 
 /// Sends a new or edited message to every member but its author's bots: an update to each bot
 /// that accepts the kind, an event to each person (the author too, for their other devices).
-pub(crate) fn fan_out(w: &mut Writer<'_>, row: &MessageRow, edited: bool) -> Result<()> {
+pub(crate) fn fan_out(
+    w: &mut Writer<'_>,
+    row: &MessageRow,
+    edited: bool,
+    renderer: &mut Renderer,
+) -> Result<()> {
     let now = unix_now();
     let kind = if edited { "edited_message" } else { "message" };
-    for (member, _) in w.chat_members(row.chat_id)? {
-        let member_row = w.user(member)?.ok_or_else(|| missing("user", member))?;
-        if member_row.is_bot {
+    for member in renderer.members(&*w, row.chat_id)? {
+        if renderer.user_row(&*w, member)?.is_bot {
             if member == row.from_id {
                 continue;
             }
@@ -72,13 +76,13 @@ pub(crate) fn fan_out(w: &mut Writer<'_>, row: &MessageRow, edited: bool) -> Res
             if !bot_accepts(bot.allowed_updates.as_deref(), kind) {
                 continue;
             }
-            let message = Renderer::new(&*w, member).message(row)?;
+            let message = renderer.message(&*w, row, member)?;
             let kind = if edited { UpdateKind::EditedMessage(message) } else { UpdateKind::Message(message) };
             w.push_update(member, row.chat_id, now, |update_id| {
                 Ok(serde_json::to_string(&Update { update_id, kind })?)
             })?;
         } else {
-            let message = Renderer::new(&*w, member).message(row)?;
+            let message = renderer.message(&*w, row, member)?;
             let kind = if edited {
                 ClientEventKind::EditedMessage { message }
             } else {
@@ -113,8 +117,15 @@ pub(crate) fn notify_people(
     Ok(())
 }
 
-/// Stores a message from `sender` in `chat` and fans it out. Returns the stored row.
-pub(crate) fn append_message(w: &mut Writer<'_>, chat: i64, sender: i64, body: Body) -> Result<MessageRow> {
+/// Stores a message from `sender` in `chat` and fans it out. Returns the stored row; `renderer`
+/// keeps what it looked up for the caller's own answer.
+pub(crate) fn append_message(
+    w: &mut Writer<'_>,
+    chat: i64,
+    sender: i64,
+    body: Body,
+    renderer: &mut Renderer,
+) -> Result<MessageRow> {
     let reply_to = match body.reply_to {
         Some(id) if w.message(chat, id)?.is_some() => Some(id),
         Some(_) if body.allow_without_reply => None,
@@ -133,12 +144,18 @@ pub(crate) fn append_message(w: &mut Writer<'_>, chat: i64, sender: i64, body: B
         forward_origin: body.forward_origin,
     })?;
     w.mark_has_written(chat, sender)?;
-    fan_out(w, &row, false)?;
+    fan_out(w, &row, false, renderer)?;
     Ok(row)
 }
 
 /// The private chat a bot may send to: the person must exist, be a person, and have written.
-pub(crate) fn bot_send_target(w: &Writer<'_>, bot: i64, chat_id: &ChatId) -> Result<(i64, UserRow)> {
+/// The chat's members and the person are remembered in `renderer`.
+pub(crate) fn bot_send_target(
+    w: &Writer<'_>,
+    bot: i64,
+    chat_id: &ChatId,
+    renderer: &mut Renderer,
+) -> Result<(i64, UserRow)> {
     let peer = resolve_peer(w, chat_id)?;
     if peer.is_bot {
         return Err(Error::from(if peer.id == bot {
@@ -148,11 +165,12 @@ pub(crate) fn bot_send_target(w: &Writer<'_>, bot: i64, chat_id: &ChatId) -> Res
         }));
     }
     let chat = w.private_chat(bot, peer.id)?.ok_or(ApiError::CHAT_NOT_FOUND)?;
-    let peer_has_written =
-        w.chat_members(chat)?.iter().any(|&(id, has_written)| id == peer.id && has_written);
-    if !peer_has_written {
+    let members = w.chat_members(chat)?;
+    if !members.iter().any(|&(id, has_written)| id == peer.id && has_written) {
         return Err(ApiError::BOT_CANT_INITIATE.into());
     }
+    renderer.seed_members(chat, members.iter().map(|&(id, _)| id).collect());
+    renderer.seed_user(peer.clone());
     Ok((chat, peer))
 }
 
@@ -229,8 +247,10 @@ impl Core {
                     Some(chat) => chat,
                     None => w.create_private_chat(person, peer.id, unix_now())?,
                 };
-                let row = append_message(w, chat, person, body)?;
-                Renderer::new(&*w, person).message(&row)
+                let mut renderer = Renderer::default();
+                renderer.seed_user(peer);
+                let row = append_message(w, chat, person, body, &mut renderer)?;
+                renderer.message(&*w, &row, person)
             })
             .await
     }
@@ -263,7 +283,8 @@ impl Core {
         self.check_chat_rate(bot, &chat_id)?;
         self.store()
             .write(move |w| {
-                let (chat, peer) = bot_send_target(w, bot, &chat_id)?;
+                let mut renderer = Renderer::default();
+                let (chat, peer) = bot_send_target(w, bot, &chat_id, &mut renderer)?;
                 // A reply to a message of another chat is a reply to nothing here.
                 if !same_chat(reply_chat.as_ref(), &peer) {
                     if !body.allow_without_reply {
@@ -272,8 +293,8 @@ impl Core {
                     body.reply_to = None;
                 }
                 compose::resolve_mentions(&*w, &mut body.entities)?;
-                let row = append_message(w, chat, bot, body)?;
-                Renderer::new(&*w, bot).message(&row)
+                let row = append_message(w, chat, bot, body, &mut renderer)?;
+                renderer.message(&*w, &row, bot)
             })
             .await
     }
@@ -286,8 +307,8 @@ impl Core {
         self.store()
             .read(move |r| {
                 let (chat, _) = private_chat_with(r, person, &chat_id)?;
-                let mut renderer = Renderer::new(r, person);
-                r.history(chat, before, limit)?.iter().map(|row| renderer.message(row)).collect()
+                let mut renderer = Renderer::default();
+                r.history(chat, before, limit)?.iter().map(|row| renderer.message(r, row, person)).collect()
             })
             .await
     }
@@ -296,16 +317,19 @@ impl Core {
     pub async fn chat_list(&self, person: i64) -> Result<Vec<ChatListEntry>> {
         self.store()
             .read(move |r| {
-                let mut renderer = Renderer::new(r, person);
+                let mut renderer = Renderer::default();
                 r.chat_list(person, 500)?
                     .iter()
                     .map(|entry| {
                         let chat = match entry.peer_id {
-                            Some(peer) => render::private_chat(renderer.user_row(peer)?),
-                            None => renderer.chat(entry.chat.id)?,
+                            Some(peer) => render::private_chat(renderer.user_row(r, peer)?),
+                            None => renderer.chat(r, entry.chat.id, person)?,
                         };
-                        let last_message =
-                            entry.last_message.as_ref().map(|m| renderer.message(m)).transpose()?;
+                        let last_message = entry
+                            .last_message
+                            .as_ref()
+                            .map(|m| renderer.message(r, m, person))
+                            .transpose()?;
                         Ok(ChatListEntry { chat, last_message })
                     })
                     .collect()

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use roost_store::{ChatRow, MessageRow, Queries, StoreError, UserRow};
+use roost_store::{MessageRow, Queries, StoreError, UserRow};
 use roost_types::{Chat, ChatType, Message, MessageEntity, User};
 
 use crate::Result;
@@ -35,12 +35,13 @@ pub(crate) fn private_chat(peer: &UserRow) -> Chat {
     }
 }
 
-/// Renders messages for one viewer, remembering the users it has looked up.
-pub(crate) struct Renderer<'q, Q: Queries> {
-    queries: &'q Q,
-    viewer: i64,
+/// Renders stored rows for viewers, remembering the users and chat members it has looked up, so
+/// that one write job rendering a message for every member queries each only once. It holds no
+/// connection: each call takes the queries to use (a write job's own writer, or a reader).
+#[derive(Default)]
+pub(crate) struct Renderer {
     users: HashMap<i64, UserRow>,
-    chats: HashMap<i64, Chat>,
+    members: HashMap<i64, Vec<i64>>,
 }
 
 /// Only inline keyboards belong to a message as bots see it (Telegram's Message.reply_markup);
@@ -49,67 +50,65 @@ fn visible_markup(value: serde_json::Value, viewer_is_bot: bool) -> Option<serde
     (!viewer_is_bot || value.get("inline_keyboard").is_some()).then_some(value)
 }
 
-impl<'q, Q: Queries> Renderer<'q, Q> {
-    pub(crate) fn new(queries: &'q Q, viewer: i64) -> Self {
-        Renderer { queries, viewer, users: HashMap::new(), chats: HashMap::new() }
+impl Renderer {
+    /// Remembers a user row the caller already has.
+    pub(crate) fn seed_user(&mut self, row: UserRow) {
+        self.users.insert(row.id, row);
     }
 
-    pub(crate) fn user_row(&mut self, id: i64) -> Result<&UserRow> {
+    /// Remembers a chat's members the caller already has.
+    pub(crate) fn seed_members(&mut self, chat: i64, members: Vec<i64>) {
+        self.members.insert(chat, members);
+    }
+
+    pub(crate) fn user_row(&mut self, q: &impl Queries, id: i64) -> Result<&UserRow> {
         if !self.users.contains_key(&id) {
-            let row = self
-                .queries
-                .user(id)?
-                .ok_or_else(|| StoreError::Database(format!("user {id} is missing")))?;
+            let row = q.user(id)?.ok_or_else(|| StoreError::Database(format!("user {id} is missing")))?;
             self.users.insert(id, row);
         }
         self.users.get(&id).ok_or_else(|| StoreError::Database(format!("user {id} is missing")).into())
     }
 
-    /// The chat with internal id `chat_id` as the viewer sees it.
-    pub(crate) fn chat(&mut self, chat_id: i64) -> Result<Chat> {
-        if let Some(chat) = self.chats.get(&chat_id) {
-            return Ok(chat.clone());
+    /// The members of a chat, in join order.
+    pub(crate) fn members(&mut self, q: &impl Queries, chat: i64) -> Result<Vec<i64>> {
+        if let Some(members) = self.members.get(&chat) {
+            return Ok(members.clone());
         }
-        let row = self
-            .queries
-            .chat(chat_id)?
-            .ok_or_else(|| StoreError::Database(format!("chat {chat_id} is missing")))?;
-        let chat = self.chat_from_row(&row)?;
-        self.chats.insert(chat_id, chat.clone());
-        Ok(chat)
+        let members: Vec<i64> = q.chat_members(chat)?.into_iter().map(|(id, _)| id).collect();
+        self.members.insert(chat, members.clone());
+        Ok(members)
     }
 
-    fn chat_from_row(&mut self, row: &ChatRow) -> Result<Chat> {
-        match row.kind.as_str() {
-            "private" => {
-                let members = self.queries.chat_members(row.id)?;
-                let peer =
-                    members.iter().map(|&(id, _)| id).find(|&id| id != self.viewer).unwrap_or(self.viewer);
-                Ok(private_chat(self.user_row(peer)?))
-            }
-            other => Err(StoreError::Database(format!("unknown chat type {other}")).into()),
+    /// The chat with internal id `chat_id` as `viewer` sees it. Every chat is private for now: it
+    /// is shown as the other member.
+    pub(crate) fn chat(&mut self, q: &impl Queries, chat_id: i64, viewer: i64) -> Result<Chat> {
+        let members = self.members(q, chat_id)?;
+        if members.is_empty() {
+            return Err(StoreError::Database(format!("chat {chat_id} has no members")).into());
         }
+        let peer = members.iter().copied().find(|&id| id != viewer).unwrap_or(viewer);
+        Ok(private_chat(self.user_row(q, peer)?))
     }
 
-    /// A stored message as the viewer sees it, with the message it replies to (one level deep).
-    pub(crate) fn message(&mut self, row: &MessageRow) -> Result<Message> {
-        let mut message = self.message_alone(row)?;
+    /// A stored message as `viewer` sees it, with the message it replies to (one level deep).
+    pub(crate) fn message(&mut self, q: &impl Queries, row: &MessageRow, viewer: i64) -> Result<Message> {
+        let mut message = self.message_alone(q, row, viewer)?;
         if let Some(reply_id) = row.reply_to_message_id
-            && let Some(reply) = self.queries.message(row.chat_id, reply_id)?
+            && let Some(reply) = q.message(row.chat_id, reply_id)?
         {
-            message.reply_to_message = Some(Box::new(self.message_alone(&reply)?));
+            message.reply_to_message = Some(Box::new(self.message_alone(q, &reply, viewer)?));
         }
         Ok(message)
     }
 
-    fn message_alone(&mut self, row: &MessageRow) -> Result<Message> {
-        let from = user(self.user_row(row.from_id)?);
-        let chat = self.chat(row.chat_id)?;
+    fn message_alone(&mut self, q: &impl Queries, row: &MessageRow, viewer: i64) -> Result<Message> {
+        let from = user(self.user_row(q, row.from_id)?);
+        let chat = self.chat(q, row.chat_id, viewer)?;
         let entities: Vec<MessageEntity> = match &row.entities {
             Some(json) => serde_json::from_str(json).map_err(StoreError::from)?,
             None => Vec::new(),
         };
-        let viewer_is_bot = self.user_row(self.viewer)?.is_bot;
+        let viewer_is_bot = self.user_row(q, viewer)?.is_bot;
         let reply_markup = match &row.reply_markup {
             Some(json) => {
                 visible_markup(serde_json::from_str(json).map_err(StoreError::from)?, viewer_is_bot)

@@ -209,7 +209,7 @@ fn open_connection(path: &Path, durability: Durability, read_only: bool) -> Resu
     };
     conn.pragma_update(None, "synchronous", synchronous)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.set_prepared_statement_cache_capacity(64);
+    conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
 }
 

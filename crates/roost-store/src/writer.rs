@@ -90,6 +90,13 @@ impl WriterHandle {
     }
 }
 
+/// Runs a savepoint statement through the statement cache: they run for every job, and parsing
+/// them each time showed up in profiles of the writer.
+fn savepoint(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
 /// Runs one job inside a savepoint: released on success, rolled back (with its effects) on failure.
 fn run_in_savepoint<T, E, F>(writer: &mut Writer<'_>, job: F) -> Result<T, E>
 where
@@ -97,7 +104,7 @@ where
     F: FnOnce(&mut Writer<'_>) -> Result<T, E>,
 {
     let effects_before = writer.effects.len();
-    writer.conn.execute_batch("SAVEPOINT job").map_err(|e| E::from(e.into()))?;
+    savepoint(writer.conn, "SAVEPOINT job").map_err(|e| E::from(e.into()))?;
     // A panicking job must not take the writer thread (and every later write) down with it.
     let result =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(writer))).unwrap_or_else(|_| {
@@ -105,8 +112,10 @@ where
             Err(E::from(StoreError::Database("a write job panicked".into())))
         });
     let end = match result {
-        Ok(_) => writer.conn.execute_batch("RELEASE job"),
-        Err(_) => writer.conn.execute_batch("ROLLBACK TO job; RELEASE job"),
+        Ok(_) => savepoint(writer.conn, "RELEASE job"),
+        Err(_) => {
+            savepoint(writer.conn, "ROLLBACK TO job").and_then(|()| savepoint(writer.conn, "RELEASE job"))
+        }
     };
     if result.is_err() || end.is_err() {
         writer.effects.truncate(effects_before);
