@@ -86,6 +86,10 @@ struct Inner {
     /// std RwLock: held only for a map operation.
     bot_tokens: RwLock<HashMap<i64, Vec<u8>>>,
     rate_limiter: ratelimit::RateLimiter,
+    /// Per bot, the offset its last getUpdates confirmed. The deletion is committed in the
+    /// background; reads start at this floor meanwhile, so a confirmed update is never returned
+    /// again by this process. std Mutex: held for a map operation only.
+    confirmed: std::sync::Mutex<HashMap<i64, i64>>,
 }
 
 impl Core {
@@ -107,6 +111,7 @@ impl Core {
                 config,
                 bot_tokens: RwLock::new(HashMap::new()),
                 rate_limiter: ratelimit::RateLimiter::default(),
+                confirmed: std::sync::Mutex::default(),
             }),
         })
     }

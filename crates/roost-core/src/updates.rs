@@ -50,7 +50,21 @@ impl Core {
         let allowed_changed =
             allowed.as_ref().filter(|json| state.allowed_updates.as_ref() != Some(json)).cloned();
         let mut from = offset.max(0);
-        if offset < 0 || confirm_below.is_some() || allowed_changed.is_some() {
+        if let (Some(below), None, true) = (confirm_below, &allowed_changed, offset > 0) {
+            // A plain confirmation needs no answer before this call can go on: the read below
+            // starts at `offset` anyway. Submitting it without waiting keeps the writer's latency
+            // out of every long poll (a bot confirms on each call).
+            if let Ok(mut confirmed) = self.inner.confirmed.lock() {
+                let floor = confirmed.entry(bot).or_insert(0);
+                *floor = (*floor).max(below);
+            }
+            let store = self.store().clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.write(move |w| w.confirm_updates(bot, below)).await {
+                    tracing::error!(bot, error = %e, "cannot confirm updates");
+                }
+            });
+        } else if offset < 0 || confirm_below.is_some() || allowed_changed.is_some() {
             from = self
                 .store()
                 .write(move |w| {
@@ -71,6 +85,8 @@ impl Core {
                 .await?;
         }
 
+        let floor = self.inner.confirmed.lock().ok().and_then(|c| c.get(&bot).copied()).unwrap_or(0);
+        let from = if offset < 0 { from } else { from.max(floor) };
         let deadline = tokio::time::Instant::now() + timeout;
         let mut closing = self.hub().closing();
         loop {

@@ -209,9 +209,10 @@ impl Core {
         self.store().read(move |r| r.webhook(bot).map_err(Error::from)).await
     }
 
-    /// Queued updates of a bot as stored (the JSON of each Update), oldest first.
-    pub async fn queued_updates(&self, bot: i64, limit: i64) -> Result<Vec<StoredUpdate>> {
-        self.store().read(move |r| r.pending_updates(bot, 0, limit).map_err(Error::from)).await
+    /// Queued updates of a bot with `update_id >= from` as stored (the JSON of each Update),
+    /// oldest first.
+    pub async fn queued_updates_from(&self, bot: i64, from: i64, limit: i64) -> Result<Vec<StoredUpdate>> {
+        self.store().read(move |r| r.pending_updates(bot, from, limit).map_err(Error::from)).await
     }
 
     /// Records a delivery that the webhook acknowledged with a 2xx: the update leaves the queue.

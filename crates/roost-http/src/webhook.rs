@@ -17,14 +17,14 @@
 //! - **No request reaches the server's own network** unless `--allow-insecure-webhooks`: every
 //!   address a webhook host resolves to is checked, and redirects are not followed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use roost_core::{Core, check_webhook_url, is_public_ip};
-use roost_store::WebhookRow;
+use roost_store::{StoredUpdate, WebhookRow};
 use tokio::sync::{broadcast, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
@@ -125,7 +125,8 @@ async fn restart(core: &Core, options: &WebhookOptions, workers: &mut HashMap<i6
 
 /// How one delivery ended.
 struct Outcome {
-    update_id: i64,
+    /// The update, kept so a failed delivery can be retried without reading it again.
+    update: StoredUpdate,
     chat: i64,
     /// On success, the answer's content type and body.
     result: Result<(String, bytes::Bytes), String>,
@@ -151,44 +152,50 @@ async fn deliver(core: Core, options: WebhookOptions, hook: WebhookRow, mut stop
     let mut closing = core.hub().closing();
     let mut in_flight: JoinSet<Outcome> = JoinSet::new();
     let mut busy_chats: HashSet<i64> = HashSet::new();
-    let mut busy_updates: HashSet<i64> = HashSet::new();
+    // Updates read from the queue and not in flight, by update_id. Reading moves forward from
+    // `read_from` only; a failed delivery puts its update back here, so the store is read once per
+    // update, not once per event.
+    let mut waiting: BTreeMap<i64, StoredUpdate> = BTreeMap::new();
+    let mut read_from = 0i64;
+    let mut more_to_read = true;
     let mut failures: u32 = 0;
     let mut retry_at: Option<Instant> = None;
     loop {
-        // Every event below may free capacity or bring new updates: look at the queue again.
-        if retry_at.is_none() && in_flight.len() < max_in_flight {
-            match core.queued_updates(bot, FILL_LIMIT).await {
+        if more_to_read && waiting.len() < FILL_LIMIT as usize / 2 {
+            match core.queued_updates_from(bot, read_from, FILL_LIMIT).await {
                 Ok(queued) => {
-                    // Chats with an earlier update in flight or left waiting: later ones wait too.
-                    let mut blocked: HashSet<i64> = HashSet::new();
+                    more_to_read = queued.len() as i64 == FILL_LIMIT;
                     for update in queued {
-                        if in_flight.len() >= max_in_flight {
-                            break;
-                        }
-                        let chat = if update.chat_key == 0 { -update.update_id } else { update.chat_key };
-                        if busy_updates.contains(&update.update_id)
-                            || busy_chats.contains(&chat)
-                            || blocked.contains(&chat)
-                        {
-                            blocked.insert(chat);
-                            continue;
-                        }
-                        busy_chats.insert(chat);
-                        busy_updates.insert(update.update_id);
-                        in_flight.spawn(post(
-                            client.clone(),
-                            hook.url.clone(),
-                            hook.secret.clone(),
-                            update.update_id,
-                            chat,
-                            update.payload,
-                        ));
+                        read_from = read_from.max(update.update_id + 1);
+                        waiting.insert(update.update_id, update);
                     }
                 }
                 Err(e) => {
                     tracing::error!(bot, error = %e, "cannot read the update queue");
                     retry_at = Some(Instant::now() + options.retry_base);
                 }
+            }
+        }
+        if retry_at.is_none() && in_flight.len() < max_in_flight {
+            // In update_id order; a chat with an earlier update in flight or left waiting blocks
+            // its later ones.
+            let mut blocked: HashSet<i64> = HashSet::new();
+            let mut ready = Vec::new();
+            for (&id, update) in &waiting {
+                if in_flight.len() + ready.len() >= max_in_flight {
+                    break;
+                }
+                let chat = if update.chat_key == 0 { -id } else { update.chat_key };
+                if busy_chats.contains(&chat) || !blocked.insert(chat) {
+                    blocked.insert(chat);
+                    continue;
+                }
+                ready.push((id, chat));
+            }
+            for (id, chat) in ready {
+                let Some(update) = waiting.remove(&id) else { continue };
+                busy_chats.insert(chat);
+                in_flight.spawn(post(client.clone(), hook.url.clone(), hook.secret.clone(), update, chat));
             }
         }
         let retry = async {
@@ -201,18 +208,23 @@ async fn deliver(core: Core, options: WebhookOptions, hook: WebhookRow, mut stop
             Some(joined) = in_flight.join_next() => {
                 let Ok(outcome) = joined else { continue };
                 busy_chats.remove(&outcome.chat);
-                busy_updates.remove(&outcome.update_id);
                 match outcome.result {
                     Ok((content_type, body)) => {
                         failures = 0;
-                        if let Err(e) = core.webhook_delivered(bot, outcome.update_id).await {
-                            tracing::error!(bot, error = %e, "cannot record a delivery");
-                        }
-                        run_answer(&core, bot, &content_type, &body).await;
+                        // Recorded without waiting: the worker never reads this update again, and
+                        // if the process dies first it is delivered again after the restart.
+                        let (recorder, update_id) = (core.clone(), outcome.update.update_id);
+                        tokio::spawn(async move {
+                            if let Err(e) = recorder.webhook_delivered(bot, update_id).await {
+                                tracing::error!(bot, error = %e, "cannot record a delivery");
+                            }
+                            run_answer(&recorder, bot, &content_type, &body).await;
+                        });
                     }
                     Err(message) => {
                         failures = failures.saturating_add(1);
-                        tracing::debug!(bot, update_id = outcome.update_id, %message, "webhook delivery failed");
+                        tracing::debug!(bot, update_id = outcome.update.update_id, %message, "webhook delivery failed");
+                        waiting.insert(outcome.update.update_id, outcome.update);
                         match core.webhook_failed(bot, message).await {
                             Ok(true) => {
                                 tracing::warn!(bot, "webhook switched off after repeated failures");
@@ -229,6 +241,7 @@ async fn deliver(core: Core, options: WebhookOptions, hook: WebhookRow, mut stop
                 if changed.is_err() {
                     break;
                 }
+                more_to_read = true;
             }
             _ = retry => retry_at = None,
             _ = stop.changed() => break,
@@ -249,12 +262,13 @@ async fn post(
     client: reqwest::Client,
     url: String,
     secret: Option<String>,
-    update_id: i64,
+    update: StoredUpdate,
     chat: i64,
-    payload: String,
 ) -> Outcome {
-    let mut request =
-        client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(payload);
+    let mut request = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(update.payload.clone());
     if let Some(secret) = secret {
         request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
     }
@@ -283,7 +297,7 @@ async fn post(
         }
         Err(e) => Err(describe(&e)),
     };
-    Outcome { update_id, chat, result }
+    Outcome { update, chat, result }
 }
 
 async fn read_limited(mut response: reqwest::Response) -> Option<bytes::Bytes> {
