@@ -20,6 +20,7 @@ mod queries;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -93,6 +94,14 @@ pub struct Store {
 struct Inner {
     writer: writer::WriterHandle,
     readers: ReaderPool,
+    /// Cleared when the store closes or is dropped: the checkpoint thread ends.
+    checkpointing: Arc<AtomicBool>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.checkpointing.store(false, Ordering::Relaxed);
+    }
 }
 
 /// Where a SQLite database lives, from a `sqlite://path` URL or a plain path.
@@ -117,6 +126,12 @@ impl Store {
         }
         let mut conn = open_connection(path, options.durability, false)?;
         migrate::run(&mut conn)?;
+        // Checkpoints copy the WAL into the database and fsync it: tens of milliseconds on an
+        // ordinary disk. Run inside a commit they stall every waiting request, so the writer
+        // never checkpoints; a thread of its own does, passively, beside it.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpointing = Arc::new(AtomicBool::new(true));
+        spawn_checkpointer(path, options.durability, Arc::clone(&checkpointing))?;
         let writer = writer::spawn(conn, options.max_batch, on_commit)?;
         let mut pool = Vec::with_capacity(options.readers);
         for _ in 0..options.readers.max(1) {
@@ -124,6 +139,7 @@ impl Store {
         }
         Ok(Store {
             inner: Arc::new(Inner {
+                checkpointing,
                 writer,
                 readers: ReaderPool { permits: Semaphore::new(pool.len()), connections: Mutex::new(pool) },
             }),
@@ -166,6 +182,7 @@ impl Store {
 
     /// Finishes the jobs already submitted, commits them and stops the writer thread.
     pub async fn close(&self) {
+        self.inner.checkpointing.store(false, Ordering::Relaxed);
         let (done, wait) = oneshot::channel();
         if self.inner.writer.shutdown(done) {
             let _ = wait.await;
@@ -190,6 +207,28 @@ impl ReaderPool {
             pool.push(conn);
         }
     }
+}
+
+/// How often the background checkpointer runs.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Starts the thread that checkpoints the WAL. It stops when the database can no longer be
+/// opened or checkpointed (the process is going away).
+fn spawn_checkpointer(path: &Path, durability: Durability, running: Arc<AtomicBool>) -> Result<()> {
+    let conn = open_connection(path, durability, false)?;
+    std::thread::Builder::new()
+        .name("roost-checkpoint".into())
+        .spawn(move || {
+            while running.load(Ordering::Relaxed) {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                // PASSIVE: copy what can be copied without waiting for the writer or readers.
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        })
+        .map_err(|e| StoreError::Database(format!("cannot start the checkpoint thread: {e}")))?;
+    Ok(())
 }
 
 fn open_connection(path: &Path, durability: Durability, read_only: bool) -> Result<Connection> {
