@@ -255,9 +255,9 @@ async fn deliver(o: &Options) -> anyhow::Result<Value> {
                             .as_str()
                             .and_then(|t| t.strip_prefix("d:"))
                             .and_then(|s| s.parse::<u64>().ok());
-                        if let Some(started) =
-                            seq.and_then(|seq| sent.try_lock().ok().and_then(|mut m| m.remove(&seq)))
-                        {
+                        let Some(seq) = seq else { continue };
+                        let started = sent.lock().await.remove(&seq);
+                        if let Some(started) = started {
                             received.lock().await.record(now - started);
                         }
                     }
