@@ -62,11 +62,13 @@ impl Renderer {
     }
 
     pub(crate) fn user_row(&mut self, q: &impl Queries, id: i64) -> Result<&UserRow> {
-        if !self.users.contains_key(&id) {
-            let row = q.user(id)?.ok_or_else(|| StoreError::Database(format!("user {id} is missing")))?;
-            self.users.insert(id, row);
+        match self.users.entry(id) {
+            std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.into_mut()),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                let row = q.user(id)?.ok_or_else(|| StoreError::Database(format!("user {id} is missing")))?;
+                Ok(entry.insert(row))
+            }
         }
-        self.users.get(&id).ok_or_else(|| StoreError::Database(format!("user {id} is missing")).into())
     }
 
     /// The members of a chat, in join order.
