@@ -461,16 +461,27 @@ impl Core {
 
     /// Bot API `setMessageReaction` (a bot sets at most one reaction).
     pub async fn bot_set_reaction(&self, bot: i64, req: SetMessageReaction) -> Result<bool> {
+        self.set_reaction(bot, req, 1, ApiError::bad_request("message to react not found")).await
+    }
+
+    /// Sets `actor`'s reactions (at most `max`) to a message of one of their private chats.
+    async fn set_reaction(
+        &self,
+        actor: i64,
+        req: SetMessageReaction,
+        max: usize,
+        not_found: ApiError,
+    ) -> Result<bool> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
         let message_id = message_id_required(req.message_id)?;
-        let reaction = check_reaction(req.reaction, 1)?;
+        let reaction = check_reaction(req.reaction, max)?;
         self.store()
             .write(move |w| {
-                let (chat, _) = private_chat_with(&*w, bot, &chat_id)?;
+                let (chat, _) = private_chat_with(&*w, actor, &chat_id)?;
                 if w.message(chat, message_id)?.is_none() {
-                    return Err(ApiError::bad_request("message to react not found").into());
+                    return Err(not_found.into());
                 }
-                let me = w.user(bot)?.ok_or(ApiError::UNAUTHORIZED)?;
+                let me = w.user(actor)?.ok_or(ApiError::UNAUTHORIZED)?;
                 react(w, chat, message_id, &me, reaction)?;
                 Ok(true)
             })
@@ -545,19 +556,6 @@ impl Core {
 
     /// Client API `setReaction`: a person reacts (up to three reactions).
     pub async fn person_react(&self, person: i64, req: SetMessageReaction) -> Result<bool> {
-        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let message_id = message_id_required(req.message_id)?;
-        let reaction = check_reaction(req.reaction, 3)?;
-        self.store()
-            .write(move |w| {
-                let (chat, _) = private_chat_with(&*w, person, &chat_id)?;
-                if w.message(chat, message_id)?.is_none() {
-                    return Err(ApiError::bad_request("MESSAGE_ID_INVALID").into());
-                }
-                let me = w.user(person)?.ok_or(ApiError::CLIENT_UNAUTHORIZED)?;
-                react(w, chat, message_id, &me, reaction)?;
-                Ok(true)
-            })
-            .await
+        self.set_reaction(person, req, 3, ApiError::bad_request("MESSAGE_ID_INVALID")).await
     }
 }
