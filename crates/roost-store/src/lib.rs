@@ -18,6 +18,7 @@
 mod migrate;
 mod queries;
 mod writer;
+mod writes;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -142,16 +142,7 @@ pub fn parse_markdown_v2(input: &str) -> Result<Formatted, String> {
                     Kind::CustomEmoji
                 }
                 b'`' if at(bytes, i + 1) == b'`' && at(bytes, i + 2) == b'`' => {
-                    i += 3;
-                    let mut end = i;
-                    while end < bytes.len() && !bytes[end].is_ascii_whitespace() && bytes[end] != b'`' {
-                        end += 1;
-                    }
-                    if end != i && end < bytes.len() && bytes[end] != b'`' {
-                        language = input[i..end].to_owned();
-                        i = end;
-                    }
-                    i = skip_one_newline(bytes, i);
+                    (language, i) = pre_language(input, i + 3);
                     open.push(Open { kind: Kind::Pre, start: out.utf16, byte, language });
                     continue;
                 }
@@ -282,6 +273,22 @@ fn custom_emoji_id(url: &str) -> Result<String, String> {
     Ok(id.to_owned())
 }
 
+/// After an opening "```" at `i`: the block's language (a word directly after the fence, followed
+/// by whitespace) and where its text begins (one line break is skipped), as tdlib reads it.
+fn pre_language(input: &str, mut i: usize) -> (String, usize) {
+    let bytes = input.as_bytes();
+    let mut language = String::new();
+    let mut end = i;
+    while end < bytes.len() && !bytes[end].is_ascii_whitespace() && bytes[end] != b'`' {
+        end += 1;
+    }
+    if end != i && end < bytes.len() && bytes[end] != b'`' {
+        language = input[i..end].to_owned();
+        i = end;
+    }
+    (language, skip_one_newline(bytes, i))
+}
+
 /// Skips one line break (`\n`, `\r`, `\r\n` or `\n\r`) at `i`.
 fn skip_one_newline(bytes: &[u8], i: usize) -> usize {
     match at(bytes, i) {
@@ -318,17 +325,8 @@ pub fn parse_markdown(input: &str) -> Result<Formatted, String> {
         let mut is_pre = false;
         let mut language = String::new();
         if c == b'`' && at(bytes, i) == b'`' && at(bytes, i + 1) == b'`' {
-            i += 2;
             is_pre = true;
-            let mut end = i;
-            while end < bytes.len() && !bytes[end].is_ascii_whitespace() && bytes[end] != b'`' {
-                end += 1;
-            }
-            if end != i && end < bytes.len() && bytes[end] != b'`' {
-                language = input[i..end].to_owned();
-                i = end;
-            }
-            i = skip_one_newline(bytes, i);
+            (language, i) = pre_language(input, i + 2);
         }
         let start = out.utf16;
         let text_start = i;
