@@ -21,6 +21,12 @@ pub(crate) fn allowed_updates_json(list: &[String]) -> Result<String> {
 }
 
 impl Core {
+    /// The offset the bot's last getUpdates confirmed in this process: updates below it are
+    /// deleted or being deleted, and are never handed out again.
+    pub fn confirmed_floor(&self, bot: i64) -> i64 {
+        self.inner.confirmed.lock().ok().and_then(|c| c.get(&bot).copied()).unwrap_or(0)
+    }
+
     /// Bot API `getUpdates`, with long polling.
     ///
     /// `offset` confirms (deletes) every update below it; a negative offset keeps only the last
@@ -85,8 +91,7 @@ impl Core {
                 .await?;
         }
 
-        let floor = self.inner.confirmed.lock().ok().and_then(|c| c.get(&bot).copied()).unwrap_or(0);
-        let from = if offset < 0 { from } else { from.max(floor) };
+        let from = from.max(self.confirmed_floor(bot));
         let deadline = tokio::time::Instant::now() + timeout;
         let mut closing = self.hub().closing();
         loop {

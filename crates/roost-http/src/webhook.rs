@@ -54,6 +54,8 @@ impl Default for WebhookOptions {
 
 /// Most queued updates looked at per refill.
 const FILL_LIMIT: i64 = 1000;
+/// Most updates held in memory per bot while one chat's backlog blocks the others.
+const MAX_BUFFERED: usize = 20_000;
 /// Largest webhook answer read (a method call with its parameters).
 const ANSWER_LIMIT: usize = 1024 * 1024;
 
@@ -151,17 +153,28 @@ async fn deliver(core: Core, options: WebhookOptions, hook: WebhookRow, mut stop
     let mut wake = core.hub().subscribe_bot(bot);
     let mut closing = core.hub().closing();
     let mut in_flight: JoinSet<Outcome> = JoinSet::new();
+    // Delivered updates being recorded and their answer methods run; each keeps its chat busy
+    // until done, so a chat's answers run in order, and the worker waits for them before it ends.
+    let mut finishing: JoinSet<i64> = JoinSet::new();
     let mut busy_chats: HashSet<i64> = HashSet::new();
     // Updates read from the queue and not in flight, by update_id. Reading moves forward from
     // `read_from` only; a failed delivery puts its update back here, so the store is read once per
     // update, not once per event.
     let mut waiting: BTreeMap<i64, StoredUpdate> = BTreeMap::new();
-    let mut read_from = 0i64;
+    // Updates below the floor of a getUpdates confirmation still being deleted are not sent.
+    let mut read_from = core.confirmed_floor(bot);
     let mut more_to_read = true;
+    // Whether the last pass found an update to send; if not, the buffer may be full of one busy
+    // chat's backlog, and reading further finds other chats.
+    let mut stalled = false;
     let mut failures: u32 = 0;
     let mut retry_at: Option<Instant> = None;
     loop {
-        if more_to_read && waiting.len() < FILL_LIMIT as usize / 2 {
+        if *stop.borrow() || *closing.borrow() {
+            break;
+        }
+        let room = waiting.len() < FILL_LIMIT as usize / 2 || (stalled && waiting.len() < MAX_BUFFERED);
+        if more_to_read && room {
             match core.queued_updates_from(bot, read_from, FILL_LIMIT).await {
                 Ok(queued) => {
                     more_to_read = queued.len() as i64 == FILL_LIMIT;
@@ -192,6 +205,7 @@ async fn deliver(core: Core, options: WebhookOptions, hook: WebhookRow, mut stop
                 }
                 ready.push((id, chat));
             }
+            stalled = ready.is_empty() && !waiting.is_empty();
             for (id, chat) in ready {
                 let Some(update) = waiting.remove(&id) else { continue };
                 busy_chats.insert(chat);
@@ -207,21 +221,23 @@ async fn deliver(core: Core, options: WebhookOptions, hook: WebhookRow, mut stop
         tokio::select! {
             Some(joined) = in_flight.join_next() => {
                 let Ok(outcome) = joined else { continue };
-                busy_chats.remove(&outcome.chat);
                 match outcome.result {
                     Ok((content_type, body)) => {
                         failures = 0;
-                        // Recorded without waiting: the worker never reads this update again, and
-                        // if the process dies first it is delivered again after the restart.
-                        let (recorder, update_id) = (core.clone(), outcome.update.update_id);
-                        tokio::spawn(async move {
+                        // Recorded beside the loop (other chats go on meanwhile); the worker never
+                        // reads this update again, and if the process dies first it is delivered
+                        // again after the restart.
+                        let (recorder, update_id, chat) = (core.clone(), outcome.update.update_id, outcome.chat);
+                        finishing.spawn(async move {
                             if let Err(e) = recorder.webhook_delivered(bot, update_id).await {
                                 tracing::error!(bot, error = %e, "cannot record a delivery");
                             }
                             run_answer(&recorder, bot, &content_type, &body).await;
+                            chat
                         });
                     }
                     Err(message) => {
+                        busy_chats.remove(&outcome.chat);
                         failures = failures.saturating_add(1);
                         tracing::debug!(bot, update_id = outcome.update.update_id, %message, "webhook delivery failed");
                         waiting.insert(outcome.update.update_id, outcome.update);
@@ -237,6 +253,11 @@ async fn deliver(core: Core, options: WebhookOptions, hook: WebhookRow, mut stop
                     }
                 }
             }
+            Some(finished) = finishing.join_next() => {
+                if let Ok(chat) = finished {
+                    busy_chats.remove(&chat);
+                }
+            }
             changed = wake.changed() => {
                 if changed.is_err() {
                     break;
@@ -248,8 +269,11 @@ async fn deliver(core: Core, options: WebhookOptions, hook: WebhookRow, mut stop
             _ = closing.changed() => break,
         }
     }
-    // Deliveries still in flight are abandoned; their updates stay queued (at least once).
+    // Deliveries still in flight are abandoned; their updates stay queued (at least once). Those
+    // already answered with a 2xx are recorded first, so a restarted worker does not send them
+    // again.
     in_flight.abort_all();
+    while finishing.join_next().await.is_some() {}
 }
 
 /// The pause after the `failures`-th consecutive failure: `retry_base · 2^(failures−1)`, capped.

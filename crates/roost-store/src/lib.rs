@@ -131,9 +131,12 @@ impl Store {
         // ordinary disk. Run inside a commit they stall every waiting request, so the writer
         // never checkpoints; a thread of its own does, passively, beside it.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // When a reset WAL is truncated back to this size, so one burst does not keep a huge file.
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         let checkpointing = Arc::new(AtomicBool::new(true));
-        spawn_checkpointer(path, options.durability, Arc::clone(&checkpointing))?;
-        let writer = writer::spawn(conn, options.max_batch, on_commit)?;
+        let restart_wal = Arc::new(AtomicBool::new(false));
+        spawn_checkpointer(path, options.durability, Arc::clone(&checkpointing), Arc::clone(&restart_wal))?;
+        let writer = writer::spawn(conn, options.max_batch, on_commit, restart_wal)?;
         let mut pool = Vec::with_capacity(options.readers);
         for _ in 0..options.readers.max(1) {
             pool.push(open_connection(path, options.durability, true)?);
@@ -213,9 +216,19 @@ impl ReaderPool {
 /// How often the background checkpointer runs.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
-/// Starts the thread that checkpoints the WAL. It stops when the database can no longer be
-/// opened or checkpointed (the process is going away).
-fn spawn_checkpointer(path: &Path, durability: Durability, running: Arc<AtomicBool>) -> Result<()> {
+/// WAL pages after which the writer restarts the log itself (about 80 MB): under sustained writes
+/// a passive checkpoint never catches up with the writer, and the log would grow for good.
+const WAL_RESTART_PAGES: i64 = 20_000;
+
+/// Starts the thread that checkpoints the WAL, until the store closes. When the log has grown past
+/// [`WAL_RESTART_PAGES`] it asks the writer (`restart_wal`) to checkpoint and restart the log
+/// between two batches.
+fn spawn_checkpointer(
+    path: &Path,
+    durability: Durability,
+    running: Arc<AtomicBool>,
+    restart_wal: Arc<AtomicBool>,
+) -> Result<()> {
     let conn = open_connection(path, durability, false)?;
     std::thread::Builder::new()
         .name("roost-checkpoint".into())
@@ -223,8 +236,13 @@ fn spawn_checkpointer(path: &Path, durability: Durability, running: Arc<AtomicBo
             while running.load(Ordering::Relaxed) {
                 std::thread::sleep(CHECKPOINT_EVERY);
                 // PASSIVE: copy what can be copied without waiting for the writer or readers.
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                // The row is (busy, pages in the log, pages checkpointed).
+                match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)) {
+                    Ok(log_pages) if log_pages > WAL_RESTART_PAGES => {
+                        restart_wal.store(true, Ordering::Relaxed)
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
                 }
             }
         })

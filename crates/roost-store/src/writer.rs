@@ -7,6 +7,7 @@
 //! requests) while each request still sees its own all-or-nothing change.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
 use rusqlite::Connection;
@@ -128,11 +129,16 @@ where
     }
 }
 
-pub(crate) fn spawn(conn: Connection, max_batch: usize, on_commit: OnCommit) -> Result<WriterHandle> {
+pub(crate) fn spawn(
+    conn: Connection,
+    max_batch: usize,
+    on_commit: OnCommit,
+    restart_wal: Arc<AtomicBool>,
+) -> Result<WriterHandle> {
     let (sender, receiver) = mpsc::unbounded_channel();
     thread::Builder::new()
         .name("roost-writer".into())
-        .spawn(move || writer_loop(conn, receiver, max_batch.max(1), on_commit))
+        .spawn(move || writer_loop(conn, receiver, max_batch.max(1), on_commit, restart_wal))
         .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
     Ok(WriterHandle { sender })
 }
@@ -142,6 +148,7 @@ fn writer_loop(
     mut receiver: mpsc::UnboundedReceiver<Command>,
     max_batch: usize,
     on_commit: OnCommit,
+    restart_wal: Arc<AtomicBool>,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     let mut completions: Vec<Completion> = Vec::with_capacity(max_batch);
@@ -195,6 +202,13 @@ fn writer_loop(
         }
         for completion in completions.drain(..) {
             completion(outcome.clone());
+        }
+        // Between batches, when the checkpointer saw the log outgrow what it can copy beside
+        // the writer: copy everything and start the log over (waits for readers briefly).
+        if restart_wal.swap(false, Ordering::Relaxed)
+            && let Err(e) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))
+        {
+            tracing::warn!(error = %e, "WAL restart failed");
         }
     }
     drop(conn);
