@@ -94,12 +94,12 @@ class Person {
   }
 
   /**
-   * People type slower than scripts: messages go at least 400 ms apart, so a bot that answers each
-   * one stays inside the default per-chat rate limit (1 message/s, bursts of 3) as it would with a
-   * person.
+   * People type slower than scripts: messages go at least a second apart, so a bot that answers
+   * each one stays inside the default per-chat rate limit (1 message/s, bursts of 3) however late
+   * its first answers come, as it would with a person.
    */
   async pace() {
-    const wait = (this.lastSend || 0) + 400 - Date.now();
+    const wait = (this.lastSend || 0) + 1000 - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     this.lastSend = Date.now();
   }

@@ -153,10 +153,11 @@ class Person:
         return body["result"]
 
     async def pace(self):
-        """People type slower than scripts: messages go at least 400 ms apart, so a bot answering
-        each one stays inside the default per-chat rate limit, as it would with a person."""
+        """People type slower than scripts: messages go at least a second apart, so a bot answering
+        each one stays inside the default per-chat rate limit however late its first answers
+        come, as it would with a person."""
         loop = asyncio.get_running_loop()
-        wait = getattr(self, "last_send", 0) + 0.4 - loop.time()
+        wait = getattr(self, "last_send", 0) + 1.0 - loop.time()
         if wait > 0:
             await asyncio.sleep(wait)
         self.last_send = loop.time()
