@@ -31,6 +31,8 @@ struct Behavior {
     delay: Duration,
     /// Answer 2xx with this JSON body.
     answer: Option<Value>,
+    /// Answer 2xx with a sendMessage that echoes the update's text into its chat.
+    echo: bool,
 }
 
 #[derive(Default)]
@@ -87,6 +89,7 @@ async fn receive(
     Json(update): Json<Value>,
 ) -> Response {
     let chat = update["message"]["chat"]["id"].as_i64().unwrap_or(0);
+    let text = update["message"]["text"].as_str().unwrap_or("").to_owned();
     let behavior = state.behavior.lock().map(|b| b.clone()).unwrap_or_default();
     if let Ok(mut in_flight) = state.in_flight.lock() {
         in_flight.0 += 1;
@@ -121,6 +124,10 @@ async fn receive(
     }
     if index <= behavior.fail_first {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    if behavior.echo {
+        return Json(json!({"method": "sendMessage", "chat_id": chat, "text": format!("re: {text}")}))
+            .into_response();
     }
     match behavior.answer {
         Some(body) => Json(body).into_response(),
@@ -417,4 +424,34 @@ async fn delivery_resumes_after_a_restart_in_the_middle_of_a_backlog() {
     assert_eq!(unique, (1..=10).collect::<Vec<_>>(), "every update arrived, in order: {ids:?}");
     // At most the one delivery in flight at the restart is repeated.
     assert!(ids.len() <= 11, "{ids:?}");
+}
+
+#[tokio::test]
+async fn answers_in_webhook_responses_keep_the_chats_order() {
+    let server = TestServer::start().await;
+    let person = server.register("ordered_person").await;
+    let bot = server.create_bot(&person, "ordered_bot").await;
+    let receiver = Receiver::start(Behavior { echo: true, ..Behavior::default() }).await;
+    server.bot(&bot, "setWebhook", json!({"url": receiver.url(), "max_connections": 40})).await;
+    for n in 0..8 {
+        server.client(&person, "sendMessage", json!({"chat_id": bot.id, "text": format!("m{n}")})).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let history = server.client(&person, "getHistory", json!({"chat_id": bot.id})).await;
+        let replies: Vec<String> = history
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["from"]["id"] == bot.id)
+            .filter_map(|m| m["text"].as_str().map(str::to_owned))
+            .collect();
+        if replies.len() == 8 {
+            let expected: Vec<String> = (0..8).map(|n| format!("re: m{n}")).collect();
+            assert_eq!(replies, expected, "answers of one chat run in the order of its updates");
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {} answers arrived", replies.len());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
