@@ -67,10 +67,7 @@ fn check_commands(commands: Vec<BotCommand>) -> Result<Vec<BotCommand>> {
 }
 
 fn decode_commands(json: Option<String>) -> Result<Vec<BotCommand>> {
-    Ok(match json {
-        Some(json) => serde_json::from_str(&json).map_err(StoreError::from)?,
-        None => Vec::new(),
-    })
+    crate::decode_stored(json.as_deref())
 }
 
 /// The profile texts: (kind, request field, limit, error).

@@ -157,10 +157,7 @@ fn react(
     user: &UserRow,
     reaction: Vec<ReactionType>,
 ) -> Result<()> {
-    let old: Vec<ReactionType> = match w.reaction(chat, message_id, user.id)? {
-        Some(json) => serde_json::from_str(&json).map_err(StoreError::from)?,
-        None => Vec::new(),
-    };
+    let old: Vec<ReactionType> = crate::decode_stored(w.reaction(chat, message_id, user.id)?.as_deref())?;
     let json = (!reaction.is_empty())
         .then(|| serde_json::to_string(&reaction))
         .transpose()
@@ -349,10 +346,7 @@ impl Core {
                     };
                     let body = Body {
                         text: row.text.unwrap_or_default(),
-                        entities: match row.entities {
-                            Some(json) => serde_json::from_str(&json).map_err(StoreError::from)?,
-                            None => Vec::new(),
-                        },
+                        entities: crate::decode_stored(row.entities.as_deref())?,
                         reply_to: None,
                         allow_without_reply: true,
                         reply_markup: None,
@@ -399,10 +393,7 @@ impl Core {
                     }
                     let body = Body {
                         text: row.text.unwrap_or_default(),
-                        entities: match row.entities {
-                            Some(json) => serde_json::from_str(&json).map_err(StoreError::from)?,
-                            None => Vec::new(),
-                        },
+                        entities: crate::decode_stored(row.entities.as_deref())?,
                         reply_to,
                         allow_without_reply: allow_without_reply || many,
                         reply_markup: reply_markup.clone(),

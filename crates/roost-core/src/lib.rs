@@ -47,6 +47,14 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Decodes a stored JSON column; an absent value is the type's default (an empty list).
+pub(crate) fn decode_stored<T: serde::de::DeserializeOwned + Default>(json: Option<&str>) -> Result<T> {
+    match json {
+        Some(json) => Ok(serde_json::from_str(json).map_err(StoreError::from)?),
+        None => Ok(T::default()),
+    }
+}
+
 /// Settings of the service layer.
 #[derive(Debug, Clone)]
 pub struct CoreConfig {

@@ -106,10 +106,7 @@ impl Renderer {
     fn message_alone(&mut self, q: &impl Queries, row: &MessageRow, viewer: i64) -> Result<Message> {
         let from = user(self.user_row(q, row.from_id)?);
         let chat = self.chat(q, row.chat_id, viewer)?;
-        let entities: Vec<MessageEntity> = match &row.entities {
-            Some(json) => serde_json::from_str(json).map_err(StoreError::from)?,
-            None => Vec::new(),
-        };
+        let entities: Vec<MessageEntity> = crate::decode_stored(row.entities.as_deref())?;
         let viewer_is_bot = self.user_row(q, viewer)?.is_bot;
         let reply_markup = match &row.reply_markup {
             Some(json) => {
