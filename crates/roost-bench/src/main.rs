@@ -68,6 +68,12 @@ pub struct Options {
     /// Long polls and event streams in `idle` (each).
     #[arg(long, default_value_t = 10000)]
     pub idle: usize,
+    /// Long polls in `idle`, when different from --idle (0 measures streams alone).
+    #[arg(long)]
+    pub polls: Option<usize>,
+    /// Event streams in `idle`, when different from --idle (0 measures polls alone).
+    #[arg(long)]
+    pub streams: Option<usize>,
     /// A few seconds of everything, for the test suite: asserts only that numbers come out.
     #[arg(long)]
     pub smoke: bool,
@@ -94,6 +100,8 @@ impl Options {
             o.rate = o.rate.min(200);
             o.messages = o.messages.min(400);
             o.idle = o.idle.min(200);
+            o.polls = o.polls.map(|n| n.min(200));
+            o.streams = o.streams.map(|n| n.min(200));
         }
         o
     }

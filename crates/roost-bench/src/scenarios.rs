@@ -379,12 +379,13 @@ async fn webhook(o: &Options) -> anyhow::Result<Value> {
 
 /// `idle`: N waiting long polls and N open event streams; the server's memory.
 async fn idle(o: &Options) -> anyhow::Result<Value> {
-    let world = World::build(o, o.idle, 1, false).await?;
+    let (poll_count, stream_count) = (o.polls.unwrap_or(o.idle), o.streams.unwrap_or(o.idle));
+    let world = World::build(o, poll_count, 1, false).await?;
     let rss_before = world.server.as_ref().and_then(ChildServer::rss_mb);
     let session = world.people[0].1.clone();
     let ws_url = format!("{}/client/v1/events?token={session}", world.base.replace("http://", "ws://"));
-    let mut streams = Vec::with_capacity(o.idle);
-    for chunk in (0..o.idle).collect::<Vec<_>>().chunks(500) {
+    let mut streams = Vec::with_capacity(stream_count);
+    for chunk in (0..stream_count).collect::<Vec<_>>().chunks(500) {
         let opened = join_all(chunk.iter().map(|_| async {
             let (mut socket, _) = tokio_tungstenite::connect_async(ws_url.as_str()).await?;
             socket.next().await; // the "ready" frame
@@ -395,7 +396,7 @@ async fn idle(o: &Options) -> anyhow::Result<Value> {
             streams.push(socket?);
         }
     }
-    let http = http_client(o.idle)?;
+    let http = http_client(poll_count)?;
     let polls: Vec<_> = world
         .bots
         .iter()
@@ -416,13 +417,14 @@ async fn idle(o: &Options) -> anyhow::Result<Value> {
         poll.abort();
     }
     world.stop().await;
+    let connections = (poll_count + stream_count).max(1);
     Ok(json!({
-        "long_polls": o.idle,
+        "long_polls": poll_count,
         "long_polls_still_waiting": waiting,
         "event_streams": streams.len(),
         "rss_idle_mb": rss_before,
         "rss_mb": rss_after,
-        "kb_per_connection": rss_after.zip(rss_before).map(|(a, b)| (a - b) * 1024.0 / (2 * o.idle) as f64),
+        "kb_per_connection": rss_after.zip(rss_before).map(|(a, b)| (a - b) * 1024.0 / connections as f64),
     }))
 }
 
