@@ -127,6 +127,51 @@ fn delete_and_notify(w: &mut Writer<'_>, chat: i64, ids: &[i64]) -> Result<Vec<i
     Ok(deleted)
 }
 
+/// A new body with a stored message's text and entities (the rest filled by the caller).
+fn copy_of(row: &MessageRow) -> Result<Body> {
+    Ok(Body {
+        text: row.text.clone().unwrap_or_default(),
+        entities: crate::decode_stored(row.entities.as_deref())?,
+        reply_to: None,
+        allow_without_reply: false,
+        reply_markup: None,
+        protect_content: false,
+        forward_origin: None,
+    })
+}
+
+/// Sends again, from the bot into `target`, the messages `ids` of `source` (forwardMessage(s) and
+/// copyMessage(s); `verb` names the operation in errors: ("forward", "forwarded")). With `many`, missing messages are
+/// skipped; otherwise a missing one is an error. Protected messages are refused.
+#[allow(clippy::too_many_arguments)]
+fn resend(
+    w: &mut Writer<'_>,
+    source: i64,
+    target: i64,
+    bot: i64,
+    ids: &[i64],
+    many: bool,
+    (verb, done): (&str, &str),
+    renderer: &mut Renderer,
+    body: impl Fn(&Writer<'_>, &MessageRow) -> Result<Body>,
+) -> Result<Vec<MessageRow>> {
+    let mut sent = Vec::new();
+    for &id in ids {
+        let Some(row) = w.message(source, id)? else {
+            if many {
+                continue;
+            }
+            return Err(ApiError::bad_request(format_args!("message to {verb} not found")).into());
+        };
+        if row.protect_content {
+            return Err(ApiError::bad_request(format_args!("message can't be {done}")).into());
+        }
+        let body = body(&*w, &row)?;
+        sent.push(append_message(w, target, bot, body, renderer)?);
+    }
+    Ok(sent)
+}
+
 /// Checks a reaction list: emoji or custom emoji, at most `max` of them.
 fn check_reaction(reaction: Option<Vec<ReactionType>>, max: usize) -> Result<Vec<ReactionType>> {
     let reaction = reaction.unwrap_or_default();
@@ -328,34 +373,24 @@ impl Core {
                 let (source, _) = private_chat_with(&*w, bot, &from_chat_id)?;
                 let mut renderer = Renderer::default();
                 let (target, _) = bot_send_target(w, bot, &chat_id, &mut renderer)?;
-                let mut sent = Vec::new();
-                for id in ids {
-                    let Some(row) = w.message(source, id)? else {
-                        if many {
-                            continue;
-                        }
-                        return Err(ApiError::bad_request("message to forward not found").into());
-                    };
-                    if row.protect_content {
-                        return Err(ApiError::bad_request("message can't be forwarded").into());
-                    }
-                    let origin_user = w.user(row.from_id)?.ok_or_else(|| StoreError::Database("author missing".into()))?;
+                let rows = resend(w, source, target, bot, &ids, many, ("forward", "forwarded"), &mut renderer, |w, row| {
                     let origin = match &row.forward_origin {
                         Some(origin) => origin.clone(),
-                        None => json!({"type": "user", "date": row.date, "sender_user": render::user(&origin_user)}).to_string(),
+                        None => {
+                            let author = w.user(row.from_id)?.ok_or_else(|| StoreError::Database("author missing".into()))?;
+                            json!({"type": "user", "date": row.date, "sender_user": render::user(&author)}).to_string()
+                        }
                     };
-                    let body = Body {
-                        text: row.text.unwrap_or_default(),
-                        entities: crate::decode_stored(row.entities.as_deref())?,
+                    Ok(Body {
                         reply_to: None,
                         allow_without_reply: true,
                         reply_markup: None,
                         protect_content: protect,
                         forward_origin: Some(origin),
-                    };
-                    let new_row = append_message(w, target, bot, body, &mut renderer)?;
-                    sent.push(renderer.message(&*w, &new_row, bot)?);
-                }
+                        ..copy_of(row)?
+                    })
+                })?;
+                let sent: Vec<Message> = rows.iter().map(|row| renderer.message(&*w, row, bot)).collect::<Result<_>>()?;
                 Ok(sent)
             })
             .await
@@ -380,30 +415,28 @@ impl Core {
                 let mut renderer = Renderer::default();
                 let (target, peer) = bot_send_target(w, bot, &chat_id, &mut renderer)?;
                 let reply_to = if same_chat(reply_chat.as_ref(), &peer) { reply_to } else { None };
-                let mut sent = Vec::new();
-                for id in ids {
-                    let Some(row) = w.message(source, id)? else {
-                        if many {
-                            continue;
-                        }
-                        return Err(ApiError::bad_request("message to copy not found").into());
-                    };
-                    if row.protect_content {
-                        return Err(ApiError::bad_request("message can't be copied").into());
-                    }
-                    let body = Body {
-                        text: row.text.unwrap_or_default(),
-                        entities: crate::decode_stored(row.entities.as_deref())?,
-                        reply_to,
-                        allow_without_reply: allow_without_reply || many,
-                        reply_markup: reply_markup.clone(),
-                        protect_content: protect,
-                        forward_origin: None,
-                    };
-                    sent.push(MessageId {
-                        message_id: append_message(w, target, bot, body, &mut renderer)?.message_id,
-                    });
-                }
+                let rows = resend(
+                    w,
+                    source,
+                    target,
+                    bot,
+                    &ids,
+                    many,
+                    ("copy", "copied"),
+                    &mut renderer,
+                    |_, row| {
+                        Ok(Body {
+                            reply_to,
+                            allow_without_reply: allow_without_reply || many,
+                            reply_markup: reply_markup.clone(),
+                            protect_content: protect,
+                            forward_origin: None,
+                            ..copy_of(row)?
+                        })
+                    },
+                )?;
+                let sent: Vec<MessageId> =
+                    rows.iter().map(|row| MessageId { message_id: row.message_id }).collect();
                 Ok(sent)
             })
             .await

@@ -387,6 +387,28 @@ async fn delete_forward_copy_pin_react_and_chat_actions() {
         400,
         "Bad Request: message can't be forwarded",
     );
+    assert_error(
+        &server
+            .bot_call(
+                &bot.token,
+                "copyMessage",
+                json!({"chat_id": person.id, "from_chat_id": person.id, "message_id": protected["message_id"]}),
+            )
+            .await,
+        400,
+        "Bad Request: message can't be copied",
+    );
+    assert_error(
+        &server
+            .bot_call(
+                &bot.token,
+                "copyMessage",
+                json!({"chat_id": person.id, "from_chat_id": person.id, "message_id": 999}),
+            )
+            .await,
+        400,
+        "Bad Request: message to copy not found",
+    );
 
     assert_eq!(
         server.bot(&bot, "pinChatMessage", json!({"chat_id": person.id, "message_id": 4})).await,
