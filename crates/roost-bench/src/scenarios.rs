@@ -65,7 +65,7 @@ impl World {
                 (Some(dir), path)
             }
         };
-        let core = roost::open_core(&roost::Config::with_data_dir(&data))?;
+        let core = roost::open_core(&roost::Config::with_data_dir(&data)).await?;
         let owner = format!("owner{run}x");
         core.create_user(Register {
             username: Some(owner.clone()),

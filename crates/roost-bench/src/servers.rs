@@ -25,7 +25,7 @@ pub async fn serve_child(data: &Path) -> anyhow::Result<()> {
     let mut config = roost::Config::with_data_dir(data);
     config.rate_limits.enabled = false;
     config.allow_insecure_webhooks = true;
-    let core = roost::open_core(&config)?;
+    let core = roost::open_core(&config).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("addr={}", listener.local_addr()?);
     roost::serve(listener, core, roost::webhook_options(&config), roost::shutdown_signal()).await

@@ -367,7 +367,7 @@ impl Core {
         let from_chat_id = req.from_chat_id.ok_or_else(|| ApiError::bad_request("from_chat_id is empty"))?;
         let ids = if many { check_ids(req.message_ids)? } else { vec![message_id_required(req.message_id)?] };
         let protect = req.protect_content.unwrap_or(false);
-        self.check_chat_rate(bot, &chat_id)?;
+        self.check_chat_rate(bot, &chat_id).await?;
         self.store()
             .write(move |w| {
                 let (source, _) = private_chat_with(&*w, bot, &from_chat_id)?;
@@ -408,7 +408,7 @@ impl Core {
             None => (req.reply_to_message_id, None, false),
         };
         let protect = req.protect_content.unwrap_or(false);
-        self.check_chat_rate(bot, &chat_id)?;
+        self.check_chat_rate(bot, &chat_id).await?;
         self.store()
             .write(move |w| {
                 let (source, _) = private_chat_with(&*w, bot, &from_chat_id)?;

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use roost_store::Effect;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{Notify, broadcast, watch};
 
 pub struct Hub {
     /// std Mutex, not tokio's: held only for a map lookup, never across `.await`.
@@ -23,6 +23,8 @@ pub struct Hub {
     /// Per bot, a counter bumped by every getUpdates call: a waiting call that sees it move was
     /// superseded by a newer one and ends with 409, as in Telegram.
     polls: Mutex<HashMap<i64, watch::Sender<u64>>>,
+    /// Asks the re-check task (shared stores only) to look at every waited-on queue now.
+    resync: Notify,
 }
 
 impl Default for Hub {
@@ -33,6 +35,7 @@ impl Default for Hub {
             closing: watch::channel(false).0,
             webhooks: broadcast::channel(1024).0,
             polls: Mutex::default(),
+            resync: Notify::new(),
         }
     }
 }
@@ -59,7 +62,33 @@ impl Hub {
                     // No receiver just means no dispatcher is running (the admin CLI).
                     let _ = self.webhooks.send(bot_id);
                 }
+                Effect::Resync => self.resync.notify_one(),
             }
+        }
+    }
+
+    /// Signalled when notifications from other instances may have been lost.
+    pub(crate) fn resync_requests(&self) -> &Notify {
+        &self.resync
+    }
+
+    /// Bots somebody waits on in this process.
+    pub fn waited_bots(&self) -> Vec<i64> {
+        waited(&self.bots)
+    }
+
+    /// People somebody waits on in this process.
+    pub fn waited_users(&self) -> Vec<i64> {
+        waited(&self.users)
+    }
+
+    /// Wakes the waiters of every queue whose stored position is past what they last heard.
+    pub fn catch_up(&self, bots: &[(i64, i64)], users: &[(i64, i64)]) {
+        for &(bot, update_id) in bots {
+            bump(&self.bots, bot, update_id);
+        }
+        for &(user, seq) in users {
+            bump(&self.users, user, seq);
         }
     }
 
@@ -116,6 +145,13 @@ fn subscribe(map: &Mutex<HashMap<i64, watch::Sender<i64>>>, key: i64) -> watch::
         // A poisoned lock means a panic elsewhere; a receiver that never fires still lets the
         // waiter time out cleanly.
         Err(_) => watch::channel(0).1,
+    }
+}
+
+fn waited(map: &Mutex<HashMap<i64, watch::Sender<i64>>>) -> Vec<i64> {
+    match map.lock() {
+        Ok(map) => map.iter().filter(|(_, sender)| sender.receiver_count() > 0).map(|(&key, _)| key).collect(),
+        Err(_) => Vec::new(),
     }
 }
 

@@ -18,11 +18,11 @@ mod editing;
 mod messaging;
 mod ratelimit;
 mod render;
+mod resync;
 mod updates;
 mod webhooks;
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -67,6 +67,10 @@ pub struct CoreConfig {
     pub allow_insecure_webhooks: bool,
     /// Per-bot and per-chat rate limits.
     pub rate_limits: RateLimits,
+    /// With a shared store (PostgreSQL): how often waiters re-read their queue's position, in
+    /// case another instance's notification was lost. Notifications wake them in milliseconds;
+    /// this only bounds the delay when one goes missing.
+    pub shared_recheck: Duration,
 }
 
 impl Default for CoreConfig {
@@ -76,6 +80,7 @@ impl Default for CoreConfig {
             event_retention: Duration::from_secs(7 * 24 * 60 * 60),
             allow_insecure_webhooks: false,
             rate_limits: RateLimits::default(),
+            shared_recheck: Duration::from_secs(5),
         }
     }
 }
@@ -101,27 +106,31 @@ struct Inner {
 }
 
 impl Core {
-    /// Opens the store at `database` (a `sqlite://` URL or a path) and wires its commits to the
-    /// wake-up hub.
-    pub fn open(database: &str, store_options: StoreOptions, config: CoreConfig) -> Result<Core> {
-        let path = roost_store::sqlite_path(database)?;
-        Self::open_path(&path, store_options, config)
-    }
-
-    fn open_path(path: &Path, store_options: StoreOptions, config: CoreConfig) -> Result<Core> {
+    /// Opens the store at `database` (`postgres://…`, a `sqlite://` URL or a path) and wires its
+    /// commits (and, with PostgreSQL, every other instance's) to the wake-up hub.
+    pub async fn open(database: &str, store_options: StoreOptions, config: CoreConfig) -> Result<Core> {
         let hub = Arc::new(Hub::default());
         let announce = Arc::clone(&hub);
-        let store = Store::open(path, store_options, Arc::new(move |fx| announce.announce(fx)))?;
-        Ok(Core {
+        let store = Store::connect(database, store_options, Arc::new(move |fx| announce.announce(fx))).await?;
+        let core = Core {
             inner: Arc::new(Inner {
+                rate_limiter: ratelimit::RateLimiter::new(store.is_shared()),
                 store,
                 hub,
                 config,
                 bot_tokens: RwLock::new(HashMap::new()),
-                rate_limiter: ratelimit::RateLimiter::default(),
                 confirmed: std::sync::Mutex::default(),
             }),
-        })
+        };
+        if core.store().is_shared() {
+            tokio::spawn(resync::run(core.clone()));
+        }
+        Ok(core)
+    }
+
+    /// Whether other instances share this one's store.
+    pub fn is_shared(&self) -> bool {
+        self.store().is_shared()
     }
 
     pub fn config(&self) -> &CoreConfig {
@@ -137,13 +146,14 @@ impl Core {
     }
 
     /// Counts one Bot API request of a bot against its limit.
-    pub fn check_bot_rate(&self, bot: i64) -> Result<()> {
-        Ok(self.inner.rate_limiter.check_bot(&self.inner.config.rate_limits, bot)?)
+    pub async fn check_bot_rate(&self, bot: i64) -> Result<()> {
+        self.inner.rate_limiter.check_bot(self.store(), &self.inner.config.rate_limits, bot).await
     }
 
     /// Counts one message of a bot to a chat against the chat limits.
-    pub(crate) fn check_chat_rate(&self, bot: i64, chat: &roost_types::requests::ChatId) -> Result<()> {
-        Ok(self.inner.rate_limiter.check_chat(&self.inner.config.rate_limits, bot, chat.to_string())?)
+    pub(crate) async fn check_chat_rate(&self, bot: i64, chat: &roost_types::requests::ChatId) -> Result<()> {
+        let limits = &self.inner.config.rate_limits;
+        self.inner.rate_limiter.check_chat(self.store(), limits, bot, chat.to_string()).await
     }
 
     /// Forgets idle rate-limit buckets and wake-up registrations.
@@ -152,12 +162,21 @@ impl Core {
         self.inner.rate_limiter.prune(&self.inner.config.rate_limits);
     }
 
-    /// Deletes updates and events past their retention; returns how many of each.
+    /// Deletes updates and events past their retention, and shared rate buckets that have
+    /// refilled; returns how many updates and events.
     pub async fn expire(&self) -> Result<(usize, usize)> {
         let now = roost_store::unix_now();
         let updates_before = now - self.inner.config.update_retention.as_secs() as i64;
         let events_before = now - self.inner.config.event_retention.as_secs() as i64;
-        self.store().write(move |w| w.expire(updates_before, events_before).map_err(Error::from)).await
+        let shared = self.is_shared();
+        self.store()
+            .write(move |w| {
+                if shared {
+                    w.prune_rate_buckets(ratelimit::unix_seconds() - ratelimit::IDLE.as_secs_f64())?;
+                }
+                w.expire(updates_before, events_before).map_err(Error::from)
+            })
+            .await
     }
 
     /// Commits everything already submitted and stops the store's writer.

@@ -280,7 +280,7 @@ impl Core {
             protect_content: req.protect_content.unwrap_or(false),
             forward_origin: None,
         };
-        self.check_chat_rate(bot, &chat_id)?;
+        self.check_chat_rate(bot, &chat_id).await?;
         self.store()
             .write(move |w| {
                 let mut renderer = Renderer::default();

@@ -3,14 +3,80 @@
 //! Token buckets kept in memory: a bucket holds up to `burst` tokens and refills at the limit's
 //! rate, so a bot may send a short burst and then keeps to the rate. A request that finds a
 //! bucket empty is answered `429 Too Many Requests: retry after N` with N the whole seconds until
-//! a token is back. (Several instances behind one balancer each keep their own buckets; a shared
-//! limit is a later issue's work.)
+//! a token is back.
+//!
+//! One instance keeps its buckets in memory. Instances sharing a PostgreSQL store keep them in the
+//! store instead (`rate_buckets`, one row per bot or per bot and chat, updated by one atomic
+//! statement), so a bot spreading its requests over several instances meets the same limit.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use roost_store::{RateBuckets, Store};
 use roost_types::ApiError;
+
+use crate::{Error, Result};
+
+/// Buckets untouched this long have refilled and are forgotten.
+pub(crate) const IDLE: Duration = Duration::from_secs(120);
+
+/// The current Unix time in fractional seconds.
+pub(crate) fn unix_seconds() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+/// The limiter: in memory, or in the shared store.
+pub(crate) struct RateLimiter {
+    local: LocalLimiter,
+    shared: bool,
+}
+
+impl RateLimiter {
+    pub(crate) fn new(shared: bool) -> Self {
+        RateLimiter { local: LocalLimiter::default(), shared }
+    }
+
+    pub(crate) async fn check_bot(&self, store: &Store, limits: &RateLimits, bot: i64) -> Result<()> {
+        if !limits.enabled {
+            return Ok(());
+        }
+        if !self.shared {
+            return Ok(self.local.check_bot(limits, bot)?);
+        }
+        let rate = limits.bot_requests_per_second;
+        // One bucket: the second never runs dry.
+        take_shared(store, format!("b{bot}"), (rate, rate), (f64::MAX, 0.0)).await
+    }
+
+    pub(crate) async fn check_chat(&self, store: &Store, limits: &RateLimits, bot: i64, chat: String) -> Result<()> {
+        if !limits.enabled {
+            return Ok(());
+        }
+        if !self.shared {
+            return Ok(self.local.check_chat(limits, bot, chat)?);
+        }
+        let short = (limits.chat_burst.max(1.0), limits.chat_messages_per_second);
+        let long = (limits.chat_messages_per_minute, limits.chat_messages_per_minute / 60.0);
+        take_shared(store, format!("c{bot}:{chat}"), short, long).await
+    }
+
+    pub(crate) fn prune(&self, limits: &RateLimits) {
+        self.local.prune(limits);
+    }
+}
+
+/// Takes a token from a shared bucket pair, each given as (capacity, refill per second).
+async fn take_shared(store: &Store, key: String, a: (f64, f64), b: (f64, f64)) -> Result<()> {
+    let wait = store
+        .write(move |w| {
+            let buckets =
+                RateBuckets { key: &key, capacity_a: a.0, rate_a: a.1, capacity_b: b.0, rate_b: b.1 };
+            w.take_rate_token(&buckets, unix_seconds()).map_err(Error::from)
+        })
+        .await?;
+    if wait > 0.0 { Err(too_many(wait).into()) } else { Ok(()) }
+}
 
 /// The limits, as configured.
 #[derive(Debug, Clone)]
@@ -65,14 +131,15 @@ fn too_many(wait: f64) -> ApiError {
     ApiError::too_many_requests(wait.ceil().max(1.0) as u32)
 }
 
+/// Buckets in this process's memory.
 #[derive(Default)]
-pub(crate) struct RateLimiter {
+pub(crate) struct LocalLimiter {
     /// std Mutex: held for a map lookup and a few float operations.
     bots: Mutex<HashMap<i64, Bucket>>,
     chats: Mutex<HashMap<(i64, String), (Bucket, Bucket)>>,
 }
 
-impl RateLimiter {
+impl LocalLimiter {
     pub(crate) fn check_bot(&self, limits: &RateLimits, bot: i64) -> Result<(), ApiError> {
         if !limits.enabled {
             return Ok(());
@@ -117,7 +184,7 @@ impl RateLimiter {
     /// Forgets buckets that have refilled completely (idle bots and chats).
     pub(crate) fn prune(&self, limits: &RateLimits) {
         let now = Instant::now();
-        let idle = Duration::from_secs(120);
+        let idle = IDLE;
         if let Ok(mut bots) = self.bots.lock() {
             bots.retain(|_, b| now.saturating_duration_since(b.updated) < idle);
         }
@@ -138,7 +205,7 @@ mod tests {
 
     #[test]
     fn chat_limits_allow_a_burst_then_the_rate() {
-        let limiter = RateLimiter::default();
+        let limiter = LocalLimiter::default();
         let limits = RateLimits::default();
         for _ in 0..3 {
             assert!(limiter.check_chat(&limits, 1, "7".into()).is_ok());
@@ -154,9 +221,50 @@ mod tests {
 
     #[test]
     fn bot_limit_is_thirty_a_second() {
-        let limiter = RateLimiter::default();
+        let limiter = LocalLimiter::default();
         let limits = RateLimits::default();
         let allowed = (0..40).filter(|_| limiter.check_bot(&limits, 5).is_ok()).count();
         assert_eq!(allowed, 30);
+    }
+
+    /// The shared buckets' statement, run on SQLite here (PostgreSQL runs the same statement in
+    /// the PostgreSQL test pass): the same burst-then-rate behaviour as the memory buckets.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shared_buckets_allow_a_burst_then_the_rate() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::connect(&url, roost_store::StoreOptions::default(), std::sync::Arc::new(|_: &[_]| {}))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let limiter = RateLimiter::new(true);
+        let limits = RateLimits::default();
+        let mut outcomes = Vec::new();
+        for _ in 0..4 {
+            outcomes.push(limiter.check_chat(&store, &limits, 1, "7".into()).await.is_ok());
+        }
+        assert_eq!(outcomes, [true, true, true, false]);
+        match limiter.check_chat(&store, &limits, 1, "7".into()).await {
+            Err(Error::Api(e)) => assert_eq!((e.code, e.retry_after), (429, Some(1))),
+            other => panic!("expected 429, got {other:?}"),
+        }
+        assert!(limiter.check_chat(&store, &limits, 1, "8".into()).await.is_ok());
+        // With the clock held still: 30 tokens, then none; half a second later, 15 more.
+        let allowed = store
+            .write(|w| {
+                let bucket = RateBuckets { key: "b5", capacity_a: 30.0, rate_a: 30.0, capacity_b: f64::MAX, rate_b: 0.0 };
+                let mut allowed = Vec::new();
+                for now in [1000.0, 1000.5] {
+                    let mut n = 0;
+                    for _ in 0..40 {
+                        n += usize::from(w.take_rate_token(&bucket, now)? == 0.0);
+                    }
+                    allowed.push(n);
+                }
+                Ok::<_, Error>(allowed)
+            })
+            .await
+            .ok();
+        assert_eq!(allowed, Some(vec![30, 15]));
+        store.close().await;
     }
 }

@@ -204,6 +204,22 @@ impl Core {
         self.store().read(|r| r.webhook_bots().map_err(Error::from)).await
     }
 
+    /// Takes or renews, for the dispatcher `owner`, the delivery lease of every bot with a webhook
+    /// that no other live instance holds; returns the bots `owner` now delivers for.
+    pub async fn take_webhook_leases(&self, owner: &str, lease: std::time::Duration) -> Result<Vec<i64>> {
+        let owner = owner.to_owned();
+        let ttl_ms = lease.as_millis() as i64;
+        self.store()
+            .write(move |w| w.take_webhook_leases(&owner, unix_millis(), ttl_ms).map_err(Error::from))
+            .await
+    }
+
+    /// Gives up `owner`'s leases (a clean shutdown), so another instance takes over at once.
+    pub async fn release_webhook_leases(&self, owner: &str) -> Result<()> {
+        let owner = owner.to_owned();
+        self.store().write(move |w| w.release_webhook_leases(&owner).map(|_| ()).map_err(Error::from)).await
+    }
+
     /// A bot's webhook settings, for the dispatcher.
     pub async fn webhook(&self, bot: i64) -> Result<Option<WebhookRow>> {
         self.store().read(move |r| r.webhook(bot).map_err(Error::from)).await
@@ -297,4 +313,9 @@ mod tests {
         assert!(refused("not a url").is_some());
         assert!(check_webhook_url("http://127.0.0.1:9000/hook", true).is_ok());
     }
+}
+
+/// The current Unix time in milliseconds.
+fn unix_millis() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

@@ -32,7 +32,7 @@ async fn bot_method(
 ) -> Answer {
     let token = segment.strip_prefix("bot").ok_or(ApiError::NOT_FOUND)?;
     let bot = core.authenticate_bot(token).await?;
-    core.check_bot_rate(bot)?;
+    core.check_bot_rate(bot).await?;
     dispatch(&core, bot, &method.to_ascii_lowercase(), params).await
 }
 

@@ -40,6 +40,8 @@ pub struct WebhookOptions {
     pub retry_base: Duration,
     /// Longest pause between attempts.
     pub retry_max: Duration,
+    /// With a shared store: how long a delivery lease lasts unrenewed (renewed every third of it).
+    pub lease: Duration,
 }
 
 impl Default for WebhookOptions {
@@ -48,6 +50,7 @@ impl Default for WebhookOptions {
             timeout: Duration::from_secs(30),
             retry_base: Duration::from_secs(1),
             retry_max: Duration::from_secs(60),
+            lease: Duration::from_secs(5),
         }
     }
 }
@@ -74,22 +77,40 @@ async fn supervise(core: Core, options: WebhookOptions) {
     let mut changes = core.hub().subscribe_webhook_changes();
     let mut closing = core.hub().closing();
     let mut workers: HashMap<i64, Worker> = HashMap::new();
-    match core.webhook_bots().await {
-        Ok(bots) => {
-            for bot in bots {
-                restart(&core, &options, &mut workers, bot).await;
+    // With a shared store, a bot's webhook is delivered by the one instance holding its lease;
+    // alone, this process delivers every bot's.
+    let mut leases = core.is_shared().then(|| Leases::new(&options));
+    if leases.is_none() {
+        match core.webhook_bots().await {
+            Ok(bots) => {
+                for bot in bots {
+                    restart(&core, &options, &mut workers, bot).await;
+                }
             }
+            Err(e) => tracing::error!(error = %e, "cannot list the bots with webhooks"),
         }
-        Err(e) => tracing::error!(error = %e, "cannot list the bots with webhooks"),
     }
     loop {
+        let renewal = async {
+            match &mut leases {
+                Some(leases) => leases.renew.tick().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             change = changes.recv() => match change {
-                Ok(bot) => restart(&core, &options, &mut workers, bot).await,
+                Ok(bot) => match &mut leases {
+                    Some(leases) if !leases.owned.contains(&bot) => {
+                        // Perhaps a new webhook: claim it now rather than at the next renewal.
+                        leases.renew.reset_immediately();
+                    }
+                    _ => restart(&core, &options, &mut workers, bot).await,
+                },
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     // Missed some changes: look at every bot again.
                     let bots: HashSet<i64> = workers.keys().copied()
                         .chain(core.webhook_bots().await.unwrap_or_default())
+                        .filter(|bot| leases.as_ref().is_none_or(|l| l.owned.contains(bot)))
                         .collect();
                     for bot in bots {
                         restart(&core, &options, &mut workers, bot).await;
@@ -97,12 +118,79 @@ async fn supervise(core: Core, options: WebhookOptions) {
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             },
+            _ = renewal => {
+                if let Some(leases) = &mut leases {
+                    let (gained, lost) = leases.renew(&core).await;
+                    for bot in lost {
+                        if let Some(worker) = workers.remove(&bot) {
+                            tracing::info!(bot, "webhook lease lost; another instance delivers now");
+                            let _ = worker.stop.send(true);
+                            let _ = worker.task.await;
+                        }
+                    }
+                    for bot in gained {
+                        restart(&core, &options, &mut workers, bot).await;
+                    }
+                }
+            }
             _ = closing.changed() => break,
         }
     }
     for (_, worker) in workers.drain() {
         let _ = worker.stop.send(true);
         let _ = worker.task.await;
+    }
+    if let Some(leases) = &leases
+        && let Err(e) = core.release_webhook_leases(&leases.owner).await
+    {
+        tracing::warn!(error = %e, "cannot release webhook leases");
+    }
+}
+
+/// This instance's webhook delivery leases (shared stores only).
+struct Leases {
+    /// This dispatcher's name in the lease table: random, new at every start.
+    owner: String,
+    length: Duration,
+    renew: tokio::time::Interval,
+    owned: HashSet<i64>,
+    /// When the last renewal succeeded; past `length` the leases may belong to others already.
+    renewed_at: Instant,
+}
+
+impl Leases {
+    fn new(options: &WebhookOptions) -> Self {
+        let mut renew = tokio::time::interval(options.lease / 3);
+        renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Leases {
+            owner: format!("{:016x}", rand::random::<u64>()),
+            length: options.lease,
+            renew,
+            owned: HashSet::new(),
+            renewed_at: Instant::now(),
+        }
+    }
+
+    /// Takes and renews leases; returns the bots gained and the bots lost.
+    async fn renew(&mut self, core: &Core) -> (Vec<i64>, Vec<i64>) {
+        let now_owned: HashSet<i64> = match core.take_webhook_leases(&self.owner, self.length).await {
+            Ok(bots) => {
+                self.renewed_at = Instant::now();
+                bots.into_iter().collect()
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot renew webhook leases");
+                // Keep delivering while the leases are surely still ours; then stop everything.
+                if self.renewed_at.elapsed() < self.length * 2 / 3 {
+                    return (Vec::new(), Vec::new());
+                }
+                HashSet::new()
+            }
+        };
+        let gained = now_owned.difference(&self.owned).copied().collect();
+        let lost = self.owned.difference(&now_owned).copied().collect();
+        self.owned = now_owned;
+        (gained, lost)
     }
 }
 

@@ -15,7 +15,9 @@
 //! the async runtime (one writer thread, readers on the blocking pool) means no request ever holds
 //! a database connection across an `.await`.
 
+pub mod db;
 mod migrate;
+mod postgres;
 mod queries;
 mod writer;
 mod writes;
@@ -33,6 +35,7 @@ pub use queries::{
     StoredUpdate, UserRow, WebhookRow, WebhookSettings,
 };
 pub use writer::{Effect, OnCommit, Writer};
+pub use writes::RateBuckets;
 
 /// A failure of the store itself (as opposed to a rule of the messenger).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -78,11 +81,13 @@ pub struct StoreOptions {
     pub readers: usize,
     /// Most jobs committed in one transaction.
     pub max_batch: usize,
+    /// PostgreSQL: connections in this instance's pool (reads and writes together).
+    pub postgres_connections: u32,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { durability: Durability::Process, readers: 4, max_batch: 512 }
+        StoreOptions { durability: Durability::Process, readers: 4, max_batch: 512, postgres_connections: 16 }
     }
 }
 
@@ -92,17 +97,27 @@ pub struct Store {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+enum Inner {
+    Sqlite(SqliteStore),
+    Postgres(postgres::PgStore),
+}
+
+struct SqliteStore {
     writer: writer::WriterHandle,
     readers: ReaderPool,
     /// Cleared when the store closes or is dropped: the checkpoint thread ends.
     checkpointing: Arc<AtomicBool>,
 }
 
-impl Drop for Inner {
+impl Drop for SqliteStore {
     fn drop(&mut self) {
         self.checkpointing.store(false, Ordering::Relaxed);
     }
+}
+
+/// Whether a database URL names PostgreSQL.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// Where a SQLite database lives, from a `sqlite://path` URL or a plain path.
@@ -116,6 +131,26 @@ pub fn sqlite_path(url: &str) -> Result<PathBuf> {
 }
 
 impl Store {
+    /// Opens the database a URL names: `postgres://…` (or `postgresql://…`) connects to PostgreSQL,
+    /// anything else is a SQLite database (see [`sqlite_path`]). Either way the schema is migrated
+    /// to this build's version first.
+    pub async fn connect(url: &str, options: StoreOptions, on_commit: OnCommit) -> Result<Store> {
+        if is_postgres_url(url) {
+            let store = postgres::PgStore::connect(url, &options, on_commit).await?;
+            return Ok(Store { inner: Arc::new(Inner::Postgres(store)) });
+        }
+        let path = sqlite_path(url)?;
+        tokio::task::spawn_blocking(move || Store::open(&path, options, on_commit))
+            .await
+            .map_err(|e| StoreError::Database(format!("cannot open the store: {e}")))?
+    }
+
+    /// Whether other instances may share this store (PostgreSQL): then nothing that matters may
+    /// be kept only in this process's memory.
+    pub fn is_shared(&self) -> bool {
+        matches!(*self.inner, Inner::Postgres(_))
+    }
+
     /// Opens (creating if needed) and migrates the SQLite database at `path`, and starts the writer.
     ///
     /// `on_commit` is called on the writer thread after each commit with the effects of the jobs in
@@ -142,11 +177,11 @@ impl Store {
             pool.push(open_connection(path, options.durability, true)?);
         }
         Ok(Store {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Inner::Sqlite(SqliteStore {
                 checkpointing,
                 writer,
                 readers: ReaderPool { permits: Semaphore::new(pool.len()), connections: Mutex::new(pool) },
-            }),
+            })),
         })
     }
 
@@ -159,7 +194,10 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&mut Writer<'_>) -> Result<T, E> + Send + 'static,
     {
-        self.inner.writer.submit(job).await
+        match &*self.inner {
+            Inner::Sqlite(sqlite) => sqlite.writer.submit(job).await,
+            Inner::Postgres(pg) => pg.write(job).await,
+        }
     }
 
     /// Runs `query` on a read connection, on tokio's blocking pool.
@@ -169,15 +207,20 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&Reader<'_>) -> Result<T, E> + Send + 'static,
     {
+        let sqlite = match &*self.inner {
+            Inner::Sqlite(sqlite) => sqlite,
+            Inner::Postgres(pg) => return pg.read(query).await,
+        };
+        let _permit = sqlite.readers.permits.acquire().await.map_err(|_| StoreError::Closed)?;
         let inner = Arc::clone(&self.inner);
-        let _permit = inner.readers.permits.acquire().await.map_err(|_| StoreError::Closed)?;
-        let inner2 = Arc::clone(&inner);
         tokio::task::spawn_blocking(move || {
-            let conn = inner2.readers.take().ok_or(StoreError::Closed)?;
+            let Inner::Sqlite(sqlite) = &*inner else { return Err(E::from(StoreError::Closed)) };
+            let conn = sqlite.readers.take().ok_or(StoreError::Closed)?;
             // Catch a panicking query so its connection goes back to the pool either way.
-            let result =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| query(&Reader::new(&conn))));
-            inner2.readers.give_back(conn);
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                query(&Reader::new(db::Db::Sqlite(&conn)))
+            }));
+            sqlite.readers.give_back(conn);
             result.unwrap_or_else(|_| Err(E::from(StoreError::Database("a read query panicked".into()))))
         })
         .await
@@ -186,10 +229,15 @@ impl Store {
 
     /// Finishes the jobs already submitted, commits them and stops the writer thread.
     pub async fn close(&self) {
-        self.inner.checkpointing.store(false, Ordering::Relaxed);
-        let (done, wait) = oneshot::channel();
-        if self.inner.writer.shutdown(done) {
-            let _ = wait.await;
+        match &*self.inner {
+            Inner::Sqlite(sqlite) => {
+                sqlite.checkpointing.store(false, Ordering::Relaxed);
+                let (done, wait) = oneshot::channel();
+                if sqlite.writer.shutdown(done) {
+                    let _ = wait.await;
+                }
+            }
+            Inner::Postgres(pg) => pg.close().await,
         }
     }
 }

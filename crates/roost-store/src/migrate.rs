@@ -9,7 +9,59 @@ const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_webhooks.sql")),
     (3, include_str!("../migrations/sqlite/0003_rich_messaging.sql")),
+    (4, include_str!("../migrations/sqlite/0004_scale_out.sql")),
 ];
+
+/// PostgreSQL migrations: the same versions as [`SQLITE`], one file each.
+const POSTGRES: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/postgres/0002_webhooks.sql")),
+    (3, include_str!("../migrations/postgres/0003_rich_messaging.sql")),
+    (4, include_str!("../migrations/postgres/0004_scale_out.sql")),
+];
+
+/// Any number from this program, so that instances starting together migrate one at a time.
+const MIGRATION_LOCK: i64 = 0x526f_6f73_744d_6967; // "RoostMig"
+
+/// Applies every PostgreSQL migration newer than the database's version, each in its own
+/// transaction, holding an advisory lock so that instances starting at once do not race.
+pub(crate) async fn run_postgres(pool: &sqlx::PgPool) -> Result<()> {
+    use sqlx::Acquire;
+    let mut conn = pool.acquire().await?;
+    sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(&mut *conn).await?;
+    let outcome = async {
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('schema_migrations') IS NOT NULL")
+            .fetch_one(&mut *conn)
+            .await?;
+        if !exists {
+            sqlx::raw_sql("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+                .execute(&mut *conn)
+                .await?;
+        }
+        for &(version, sql) in POSTGRES {
+            let applied: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM schema_migrations WHERE version = $1")
+                .bind(version)
+                .fetch_one(&mut *conn)
+                .await?;
+            if applied {
+                continue;
+            }
+            let mut tx = conn.begin().await?;
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                .bind(version)
+                .bind(unix_now())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(version, "applied schema migration");
+        }
+        Ok::<_, crate::StoreError>(())
+    }
+    .await;
+    sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK).execute(&mut *conn).await?;
+    outcome
+}
 
 /// Applies every migration newer than the database's version, each in its own transaction.
 pub(crate) fn run(conn: &mut Connection) -> Result<()> {

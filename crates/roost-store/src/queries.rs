@@ -8,9 +8,8 @@
 //! prefix. (SQLite reads `$1` as a *name* and numbers names by first appearance, so `$2 … $1`
 //! would silently swap values.)
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
-
 use crate::Result;
+use crate::db::{Db, Row, args};
 
 /// A person or a bot, as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +24,7 @@ pub struct UserRow {
 
 const USER_COLUMNS: &str = "id, is_bot, username, first_name, last_name, language_code";
 
-fn user_row(row: &Row<'_>) -> rusqlite::Result<UserRow> {
+fn user_row(row: &Row<'_, '_>) -> Result<UserRow> {
     Ok(UserRow {
         id: row.get(0)?,
         is_bot: row.get(1)?,
@@ -92,12 +91,12 @@ pub struct MessageRow {
 pub(crate) const MESSAGE_COLUMNS: &str = "chat_id, message_id, from_id, date, edit_date, text, entities, \
      reply_to_message_id, reply_markup, protect_content, forward_origin";
 
-fn message_row(row: &Row<'_>) -> rusqlite::Result<MessageRow> {
+fn message_row(row: &Row<'_, '_>) -> Result<MessageRow> {
     message_row_at(row, 0)
 }
 
 /// A message whose [`MESSAGE_COLUMNS`] start at column `at` of a wider row.
-fn message_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<MessageRow> {
+fn message_row_at(row: &Row<'_, '_>, at: usize) -> Result<MessageRow> {
     Ok(MessageRow {
         chat_id: row.get(at)?,
         message_id: row.get(at + 1)?,
@@ -195,83 +194,73 @@ pub struct StoredEvent {
 
 /// Read queries, available on read connections and inside write jobs.
 pub trait Queries {
-    fn conn(&self) -> &Connection;
+    /// The connection the queries run on.
+    fn db(&self) -> Db<'_>;
 
     fn user(&self, id: i64) -> Result<Option<UserRow>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
-        Ok(self.conn().prepare_cached(&sql)?.query_row([id], user_row).optional()?)
+        self.db().opt(&sql, args![id], user_row)
     }
 
     /// Looks a username up without regard to case.
     fn user_by_username(&self, username: &str) -> Result<Option<UserRow>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username_key = ?1");
-        Ok(self.conn().prepare_cached(&sql)?.query_row([username.to_lowercase()], user_row).optional()?)
+        self.db().opt(&sql, args![username.to_lowercase().as_str()], user_row)
     }
 
     /// The user id and Argon2 hash for a login.
     fn password_hash(&self, username: &str) -> Result<Option<(i64, String)>> {
         let sql = "SELECT id, password_hash FROM users \
                    WHERE username_key = ?1 AND password_hash IS NOT NULL";
-        Ok(self
-            .conn()
-            .prepare_cached(sql)?
-            .query_row([username.to_lowercase()], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?)
+        self.db().opt(sql, args![username.to_lowercase().as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
     }
 
     fn bot(&self, user_id: i64) -> Result<Option<BotRow>> {
         let sql = "SELECT user_id, owner_id, token_hash, last_update_id, allowed_updates, \
                    webhook_url, can_join_groups, can_read_all_group_messages, \
                    supports_inline_queries FROM bots WHERE user_id = ?1";
-        Ok(self
-            .conn()
-            .prepare_cached(sql)?
-            .query_row([user_id], |r| {
-                Ok(BotRow {
-                    user_id: r.get(0)?,
-                    owner_id: r.get(1)?,
-                    token_hash: r.get(2)?,
-                    last_update_id: r.get(3)?,
-                    allowed_updates: r.get(4)?,
-                    webhook_url: r.get(5)?,
-                    can_join_groups: r.get(6)?,
-                    can_read_all_group_messages: r.get(7)?,
-                    supports_inline_queries: r.get(8)?,
-                })
+        self.db().opt(sql, args![user_id], |r| {
+            Ok(BotRow {
+                user_id: r.get(0)?,
+                owner_id: r.get(1)?,
+                token_hash: r.get(2)?,
+                last_update_id: r.get(3)?,
+                allowed_updates: r.get(4)?,
+                webhook_url: r.get(5)?,
+                can_join_groups: r.get(6)?,
+                can_read_all_group_messages: r.get(7)?,
+                supports_inline_queries: r.get(8)?,
             })
-            .optional()?)
+        })
     }
 
     /// The person a session token hash belongs to.
     fn session_user(&self, token_hash: &[u8]) -> Result<Option<i64>> {
-        let sql = "SELECT user_id FROM sessions WHERE token_hash = ?1";
-        Ok(self.conn().prepare_cached(sql)?.query_row([token_hash], |r| r.get(0)).optional()?)
+        self.db().value("SELECT user_id FROM sessions WHERE token_hash = ?1", args![token_hash])
     }
 
     fn chat(&self, chat_id: i64) -> Result<Option<ChatRow>> {
         let sql = "SELECT id, type, title, last_message_id FROM chats WHERE id = ?1";
-        Ok(self.conn().prepare_cached(sql)?.query_row([chat_id], chat_row).optional()?)
+        self.db().opt(sql, args![chat_id], chat_row)
     }
 
     /// The private chat between two users, if it exists.
     fn private_chat(&self, a: i64, b: i64) -> Result<Option<i64>> {
         let (low, high) = if a <= b { (a, b) } else { (b, a) };
         let sql = "SELECT chat_id FROM private_chats WHERE user_low = ?1 AND user_high = ?2";
-        Ok(self.conn().prepare_cached(sql)?.query_row([low, high], |r| r.get(0)).optional()?)
+        self.db().value(sql, args![low, high])
     }
 
     /// Members of a chat with whether each has written there, in join order.
     fn chat_members(&self, chat_id: i64) -> Result<Vec<(i64, bool)>> {
         let sql = "SELECT user_id, has_written FROM chat_members WHERE chat_id = ?1 \
                    ORDER BY joined_at, user_id";
-        let mut stmt = self.conn().prepare_cached(sql)?;
-        let rows = stmt.query_map([chat_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.db().all(sql, args![chat_id], |r| Ok((r.get(0)?, r.get(1)?)))
     }
 
     fn message(&self, chat_id: i64, message_id: i64) -> Result<Option<MessageRow>> {
         let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE chat_id = ?1 AND message_id = ?2");
-        Ok(self.conn().prepare_cached(&sql)?.query_row([chat_id, message_id], message_row).optional()?)
+        self.db().opt(&sql, args![chat_id, message_id], message_row)
     }
 
     /// Up to `limit` messages older than `before` (all if `None`), oldest first.
@@ -280,9 +269,8 @@ pub trait Queries {
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE chat_id = ?1 AND message_id < ?2 \
              ORDER BY message_id DESC LIMIT ?3"
         );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map([chat_id, before.unwrap_or(i64::MAX), limit], message_row)?;
-        let mut messages: Vec<MessageRow> = rows.collect::<rusqlite::Result<_>>()?;
+        let mut messages =
+            self.db().all(&sql, args![chat_id, before.unwrap_or(i64::MAX), limit], message_row)?;
         messages.reverse();
         Ok(messages)
     }
@@ -305,8 +293,7 @@ pub trait Queries {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map([user_id, limit], |r| {
+        self.db().all(&sql, args![user_id, limit], |r| {
             let chat = chat_row(r)?;
             let peer_id: Option<i64> = r.get(4)?;
             let has_message: Option<i64> = r.get(5)?;
@@ -315,37 +302,33 @@ pub trait Queries {
                 None => None,
             };
             Ok(ChatListRow { chat, peer_id, last_message })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
     }
 
     /// Up to `limit` queued updates of a bot with `update_id >= from`, oldest first.
     fn pending_updates(&self, bot_id: i64, from: i64, limit: i64) -> Result<Vec<StoredUpdate>> {
         let sql = "SELECT update_id, chat_key, payload FROM updates WHERE bot_id = ?1 AND update_id >= ?2 \
                    ORDER BY update_id LIMIT ?3";
-        let mut stmt = self.conn().prepare_cached(sql)?;
-        let rows = stmt.query_map([bot_id, from, limit], |r| {
+        self.db().all(sql, args![bot_id, from, limit], |r| {
             Ok(StoredUpdate { update_id: r.get(0)?, chat_key: r.get(1)?, payload: r.get(2)? })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
     }
 
     /// The smallest queued `update_id` of a bot.
     fn first_pending_update(&self, bot_id: i64) -> Result<Option<i64>> {
         let sql = "SELECT MIN(update_id) FROM updates WHERE bot_id = ?1";
-        Ok(self.conn().prepare_cached(sql)?.query_row([bot_id], |r| r.get(0))?)
+        Ok(self.db().value::<Option<i64>>(sql, args![bot_id])?.flatten())
     }
 
     /// The `update_id` of the `n`th newest queued update (1 = newest).
     fn nth_newest_update(&self, bot_id: i64, n: i64) -> Result<Option<i64>> {
         let sql = "SELECT update_id FROM updates WHERE bot_id = ?1 \
                    ORDER BY update_id DESC LIMIT 1 OFFSET ?2";
-        Ok(self.conn().prepare_cached(sql)?.query_row([bot_id, n - 1], |r| r.get(0)).optional()?)
+        self.db().value(sql, args![bot_id, n - 1])
     }
 
     fn pending_update_count(&self, bot_id: i64) -> Result<i64> {
-        let sql = "SELECT COUNT(*) FROM updates WHERE bot_id = ?1";
-        Ok(self.conn().prepare_cached(sql)?.query_row([bot_id], |r| r.get(0))?)
+        self.db().one("SELECT COUNT(*) FROM updates WHERE bot_id = ?1", args![bot_id])
     }
 
     /// A bot's webhook settings and delivery health.
@@ -354,125 +337,127 @@ pub trait Queries {
                    webhook_certificate, allowed_updates, webhook_last_error_date, \
                    webhook_last_error_message, webhook_last_sync_error_date, webhook_failures \
                    FROM bots WHERE user_id = ?1";
-        Ok(self
-            .conn()
-            .prepare_cached(sql)?
-            .query_row([bot_id], |r| {
-                Ok(WebhookRow {
-                    bot_id: r.get(0)?,
-                    url: r.get(1)?,
-                    secret: r.get(2)?,
-                    max_connections: r.get(3)?,
-                    ip_address: r.get(4)?,
-                    certificate: r.get(5)?,
-                    allowed_updates: r.get(6)?,
-                    last_error_date: r.get(7)?,
-                    last_error_message: r.get(8)?,
-                    last_sync_error_date: r.get(9)?,
-                    failures: r.get(10)?,
-                })
+        self.db().opt(sql, args![bot_id], |r| {
+            Ok(WebhookRow {
+                bot_id: r.get(0)?,
+                url: r.get(1)?,
+                secret: r.get(2)?,
+                max_connections: r.get(3)?,
+                ip_address: r.get(4)?,
+                certificate: r.get(5)?,
+                allowed_updates: r.get(6)?,
+                last_error_date: r.get(7)?,
+                last_error_message: r.get(8)?,
+                last_sync_error_date: r.get(9)?,
+                failures: r.get(10)?,
             })
-            .optional()?)
+        })
     }
 
     /// Every bot with a webhook set.
     fn webhook_bots(&self) -> Result<Vec<i64>> {
         let sql = "SELECT user_id FROM bots WHERE webhook_url <> '' ORDER BY user_id";
-        let mut stmt = self.conn().prepare_cached(sql)?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.db().all(sql, &[], |r| r.get(0))
     }
 
     /// A callback query: (bot, user, chat, message, answer JSON if answered).
     fn callback_query(&self, id: &str) -> Result<Option<CallbackRow>> {
         let sql = "SELECT id, bot_id, user_id, chat_id, message_id, data, created_at, answer \
                    FROM callback_queries WHERE id = ?1";
-        Ok(self
-            .conn()
-            .prepare_cached(sql)?
-            .query_row([id], |r| {
-                Ok(CallbackRow {
-                    id: r.get(0)?,
-                    bot_id: r.get(1)?,
-                    user_id: r.get(2)?,
-                    chat_id: r.get(3)?,
-                    message_id: r.get(4)?,
-                    data: r.get(5)?,
-                    created_at: r.get(6)?,
-                    answer: r.get(7)?,
-                })
+        self.db().opt(sql, args![id], |r| {
+            Ok(CallbackRow {
+                id: r.get(0)?,
+                bot_id: r.get(1)?,
+                user_id: r.get(2)?,
+                chat_id: r.get(3)?,
+                message_id: r.get(4)?,
+                data: r.get(5)?,
+                created_at: r.get(6)?,
+                answer: r.get(7)?,
             })
-            .optional()?)
+        })
     }
 
     /// Pinned messages of a chat, most recently pinned first.
     fn pinned_messages(&self, chat_id: i64) -> Result<Vec<i64>> {
         let sql = "SELECT message_id FROM pinned_messages WHERE chat_id = ?1 ORDER BY pinned_at DESC, message_id DESC";
-        let mut stmt = self.conn().prepare_cached(sql)?;
-        let rows = stmt.query_map([chat_id], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.db().all(sql, args![chat_id], |r| r.get(0))
     }
 
     /// The stored commands of one scope and language.
     fn bot_commands(&self, bot_id: i64, scope: &str, language_code: &str) -> Result<Option<String>> {
         let sql = "SELECT commands FROM bot_commands WHERE bot_id = ?1 AND scope = ?2 AND language_code = ?3";
-        Ok(self
-            .conn()
-            .prepare_cached(sql)?
-            .query_row(params![bot_id, scope, language_code], |r| r.get(0))
-            .optional()?)
+        self.db().value(sql, args![bot_id, scope, language_code])
     }
 
     /// A profile text (`name`, `description`, `short_description`) in one language.
     fn bot_text(&self, bot_id: i64, kind: &str, language_code: &str) -> Result<Option<String>> {
         let sql = "SELECT value FROM bot_texts WHERE bot_id = ?1 AND kind = ?2 AND language_code = ?3";
-        Ok(self
-            .conn()
-            .prepare_cached(sql)?
-            .query_row(params![bot_id, kind, language_code], |r| r.get(0))
-            .optional()?)
+        self.db().value(sql, args![bot_id, kind, language_code])
     }
 
     /// The menu button JSON set for a chat (0 = the bot's default).
     fn menu_button(&self, bot_id: i64, chat_id: i64) -> Result<Option<String>> {
         let sql = "SELECT button FROM bot_menu_buttons WHERE bot_id = ?1 AND chat_id = ?2";
-        Ok(self.conn().prepare_cached(sql)?.query_row([bot_id, chat_id], |r| r.get(0)).optional()?)
+        self.db().value(sql, args![bot_id, chat_id])
     }
 
     /// Up to `limit` events of a person with `seq > after`, oldest first.
     fn events_after(&self, user_id: i64, after: i64, limit: i64) -> Result<Vec<StoredEvent>> {
         let sql = "SELECT seq, payload FROM user_events WHERE user_id = ?1 AND seq > ?2 \
                    ORDER BY seq LIMIT ?3";
-        let mut stmt = self.conn().prepare_cached(sql)?;
-        let rows = stmt
-            .query_map([user_id, after, limit], |r| Ok(StoredEvent { seq: r.get(0)?, payload: r.get(1)? }))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.db().all(sql, args![user_id, after, limit], |r| Ok(StoredEvent { seq: r.get(0)?, payload: r.get(1)? }))
     }
 
     /// The sequence number of a person's newest event.
     fn last_event_seq(&self, user_id: i64) -> Result<i64> {
-        let sql = "SELECT event_seq FROM users WHERE id = ?1";
-        Ok(self.conn().prepare_cached(sql)?.query_row([user_id], |r| r.get(0)).optional()?.unwrap_or(0))
+        Ok(self.db().value("SELECT event_seq FROM users WHERE id = ?1", args![user_id])?.unwrap_or(0))
+    }
+
+    /// The newest `update_id` of each of these bots (missing bots are left out): the safety
+    /// re-check of wake-ups when another instance's notification may have been lost.
+    fn last_update_ids(&self, bots: &[i64]) -> Result<Vec<(i64, i64)>> {
+        counters(self.db(), "SELECT user_id, last_update_id FROM bots WHERE user_id IN", bots)
+    }
+
+    /// The newest event `seq` of each of these people, as [`Queries::last_update_ids`].
+    fn last_event_seqs(&self, users: &[i64]) -> Result<Vec<(i64, i64)>> {
+        counters(self.db(), "SELECT id, event_seq FROM users WHERE id IN", users)
     }
 }
 
-fn chat_row(row: &Row<'_>) -> rusqlite::Result<ChatRow> {
+/// `(id, counter)` pairs for a list of ids, in chunks of a fixed statement shape (so the statement
+/// is prepared once): unused slots repeat the chunk's first id.
+fn counters(db: Db<'_>, select: &str, ids: &[i64]) -> Result<Vec<(i64, i64)>> {
+    const CHUNK: usize = 64;
+    let placeholders: Vec<String> = (1..=CHUNK).map(|n| format!("?{n}")).collect();
+    let sql = format!("{select} ({})", placeholders.join(", "));
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let params: Vec<crate::db::Value<'_>> =
+            (0..CHUNK).map(|i| crate::db::Value::from(chunk.get(i).copied().unwrap_or(chunk[0]))).collect();
+        out.extend(db.all(&sql, &params, |r| Ok((r.get(0)?, r.get(1)?)))?);
+    }
+    Ok(out)
+}
+
+fn chat_row(row: &Row<'_, '_>) -> Result<ChatRow> {
     Ok(ChatRow { id: row.get(0)?, kind: row.get(1)?, title: row.get(2)?, last_message_id: row.get(3)? })
 }
 
 /// A read connection, valid inside one [`Store::read`](crate::Store::read) call.
 pub struct Reader<'c> {
-    conn: &'c Connection,
+    db: Db<'c>,
 }
 
 impl<'c> Reader<'c> {
-    pub(crate) fn new(conn: &'c Connection) -> Self {
-        Reader { conn }
+    pub(crate) fn new(db: Db<'c>) -> Self {
+        Reader { db }
     }
 }
 
 impl Queries for Reader<'_> {
-    fn conn(&self) -> &Connection {
-        self.conn
+    fn db(&self) -> Db<'_> {
+        self.db
     }
 }

@@ -13,6 +13,7 @@ use std::thread;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::db::Db;
 use crate::queries::Queries;
 use crate::{Result, StoreError};
 
@@ -25,6 +26,9 @@ pub enum Effect {
     UserEvent { user_id: i64, seq: i64 },
     /// The bot's webhook was set, changed or removed.
     WebhookChanged { bot_id: i64 },
+    /// Notifications from other instances may have been lost (the listening connection dropped):
+    /// every waiter should look at the store again.
+    Resync,
 }
 
 /// Called on the writer thread after each commit with the effects of the jobs in it.
@@ -33,11 +37,15 @@ pub type OnCommit = Arc<dyn Fn(&[Effect]) + Send + Sync>;
 /// The write side of the store, valid inside one job. It can also read (see [`Queries`]), and the
 /// reads see the job's own writes.
 pub struct Writer<'c> {
-    pub(crate) conn: &'c Connection,
-    effects: Vec<Effect>,
+    db: Db<'c>,
+    pub(crate) effects: Vec<Effect>,
 }
 
 impl<'c> Writer<'c> {
+    pub(crate) fn new(db: Db<'c>) -> Self {
+        Writer { db, effects: Vec::new() }
+    }
+
     /// Records an effect to announce after the commit. Dropped if the job fails.
     pub fn effect(&mut self, effect: Effect) {
         self.effects.push(effect);
@@ -45,14 +53,14 @@ impl<'c> Writer<'c> {
 }
 
 impl Queries for Writer<'_> {
-    fn conn(&self) -> &Connection {
-        self.conn
+    fn db(&self) -> Db<'_> {
+        self.db
     }
 }
 
 /// Called after the commit with the commit's outcome; sends the job's result to its caller.
 type Completion = Box<dyn FnOnce(Result<()>) + Send>;
-type Job = Box<dyn FnOnce(&mut Writer<'_>) -> Completion + Send>;
+type Job = Box<dyn FnOnce(&Connection, &mut Writer<'_>) -> Completion + Send>;
 
 enum Command {
     Job(Job),
@@ -71,8 +79,8 @@ impl WriterHandle {
         F: FnOnce(&mut Writer<'_>) -> Result<T, E> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel::<Result<T, E>>();
-        let job: Job = Box::new(move |writer: &mut Writer<'_>| -> Completion {
-            match run_in_savepoint(writer, job) {
+        let job: Job = Box::new(move |conn: &Connection, writer: &mut Writer<'_>| -> Completion {
+            match run_in_savepoint(conn, writer, job) {
                 Ok(value) => Box::new(move |commit: Result<()>| {
                     let _ = reply.send(commit.map(|()| value).map_err(E::from));
                 }),
@@ -99,24 +107,17 @@ fn savepoint(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 /// Runs one job inside a savepoint: released on success, rolled back (with its effects) on failure.
-fn run_in_savepoint<T, E, F>(writer: &mut Writer<'_>, job: F) -> Result<T, E>
+fn run_in_savepoint<T, E, F>(conn: &Connection, writer: &mut Writer<'_>, job: F) -> Result<T, E>
 where
     E: From<StoreError>,
     F: FnOnce(&mut Writer<'_>) -> Result<T, E>,
 {
     let effects_before = writer.effects.len();
-    savepoint(writer.conn, "SAVEPOINT job").map_err(|e| E::from(e.into()))?;
-    // A panicking job must not take the writer thread (and every later write) down with it.
-    let result =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(writer))).unwrap_or_else(|_| {
-            tracing::error!("a write job panicked; its changes are rolled back");
-            Err(E::from(StoreError::Database("a write job panicked".into())))
-        });
+    savepoint(conn, "SAVEPOINT job").map_err(|e| E::from(e.into()))?;
+    let result = run_caught(writer, job);
     let end = match result {
-        Ok(_) => savepoint(writer.conn, "RELEASE job"),
-        Err(_) => {
-            savepoint(writer.conn, "ROLLBACK TO job").and_then(|()| savepoint(writer.conn, "RELEASE job"))
-        }
+        Ok(_) => savepoint(conn, "RELEASE job"),
+        Err(_) => savepoint(conn, "ROLLBACK TO job").and_then(|()| savepoint(conn, "RELEASE job")),
     };
     if result.is_err() || end.is_err() {
         writer.effects.truncate(effects_before);
@@ -127,6 +128,19 @@ where
         // commit that follows reports the rest.
         Err(e) => Err(E::from(e.into())),
     }
+}
+
+/// Runs a job, turning a panic into an error: a panicking job must not take the writer (and every
+/// later write) down with it.
+pub(crate) fn run_caught<T, E, F>(writer: &mut Writer<'_>, job: F) -> Result<T, E>
+where
+    E: From<StoreError>,
+    F: FnOnce(&mut Writer<'_>) -> Result<T, E>,
+{
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(writer))).unwrap_or_else(|_| {
+        tracing::error!("a write job panicked; its changes are rolled back");
+        Err(E::from(StoreError::Database("a write job panicked".into())))
+    })
 }
 
 pub(crate) fn spawn(
@@ -169,7 +183,7 @@ fn writer_loop(
         if batch.is_empty() {
             continue;
         }
-        let mut writer = Writer { conn: &conn, effects: Vec::new() };
+        let mut writer = Writer::new(Db::Sqlite(&conn));
         let outcome = match conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => {
                 for job in batch.drain(..) {
@@ -178,7 +192,7 @@ fn writer_loop(
                         // would commit each on its own. Fail them unrun; their callers get an error.
                         continue;
                     }
-                    completions.push(job(&mut writer));
+                    completions.push(job(&conn, &mut writer));
                 }
                 if conn.is_autocommit() {
                     Err(StoreError::Database("the write transaction was rolled back by SQLite".into()))

@@ -1,114 +1,133 @@
 //! Write statements: methods of [`Writer`], available only inside a write job. Reads live in
 //! `queries.rs`; placeholders are numbered (`?N`) as there.
+//!
+//! Every counter (`message_id` per chat, `update_id` per bot, event `seq` per person) is taken by
+//! `UPDATE … SET n = n + 1 … RETURNING n`: on SQLite the single writer makes that trivially
+//! sequential; on PostgreSQL the statement locks the row until the transaction ends, so concurrent
+//! writers on any number of instances get strictly increasing ids, committed in id order.
 
-use rusqlite::{OptionalExtension, params};
-
-use crate::queries::{CallbackRow, MESSAGE_COLUMNS, MessageRow, NewMessage, NewUser, WebhookSettings};
+use crate::db::args;
+use crate::queries::{CallbackRow, MESSAGE_COLUMNS, MessageRow, NewMessage, NewUser, Queries, WebhookSettings};
 use crate::writer::Writer;
 use crate::{Result, StoreError};
 
 /// First id handed to people and bots: Telegram-like ids are large, and libraries in languages
-/// with 53-bit numbers (JavaScript) still represent them exactly.
+/// with 53-bit numbers (JavaScript) still represent them exactly. (PostgreSQL's `user_ids`
+/// sequence starts here too.)
 const FIRST_USER_ID: i64 = 1_000_000_000;
+
+/// A rate-limit bucket pair: both must hold a token for a request to pass.
+#[derive(Debug, Clone)]
+pub struct RateBuckets<'a> {
+    pub key: &'a str,
+    /// Capacity and refill per second of the first bucket …
+    pub capacity_a: f64,
+    pub rate_a: f64,
+    /// … and of the second (set the rate to 0 and the capacity high for a single bucket).
+    pub capacity_b: f64,
+    pub rate_b: f64,
+}
 
 /// Write statements, only inside a write job.
 impl Writer<'_> {
-    /// Inserts a person or bot and returns its new id. Fails on a taken username (see
-    /// [`is_unique_violation`]).
+    /// Inserts a person or bot and returns its new id. Fails on a taken username.
     pub fn insert_user(&mut self, user: &NewUser<'_>) -> Result<i64> {
-        let next: i64 = self
-            .conn
-            .prepare_cached("SELECT MAX(id) FROM users")?
-            .query_row([], |r| r.get::<_, Option<i64>>(0))?
-            .map_or(FIRST_USER_ID, |max| max + 1);
+        let next: i64 = if self.db().is_postgres() {
+            // Several writers: a sequence, never MAX() + 1.
+            self.db().one("SELECT nextval('user_ids')", &[])?
+        } else {
+            let max: Option<i64> = self.db().value::<Option<i64>>("SELECT MAX(id) FROM users", &[])?.flatten();
+            max.map_or(FIRST_USER_ID, |max| max + 1)
+        };
         let sql = "INSERT INTO users (id, is_bot, username, username_key, first_name, last_name, \
                    language_code, password_hash, created_at) \
                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-        self.conn.prepare_cached(sql)?.execute(params![
-            next,
-            user.is_bot,
-            user.username,
-            user.username.to_lowercase(),
-            user.first_name,
-            user.last_name,
-            user.language_code,
-            user.password_hash,
-            user.created_at,
-        ])?;
+        self.db().execute(
+            sql,
+            args![
+                next,
+                user.is_bot,
+                user.username,
+                user.username.to_lowercase().as_str(),
+                user.first_name,
+                user.last_name,
+                user.language_code,
+                user.password_hash,
+                user.created_at,
+            ],
+        )?;
         Ok(next)
     }
 
     pub fn insert_bot(&mut self, user_id: i64, owner_id: i64, token_hash: &[u8], now: i64) -> Result<()> {
         let sql = "INSERT INTO bots (user_id, owner_id, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)";
-        self.conn.prepare_cached(sql)?.execute(params![user_id, owner_id, token_hash, now])?;
+        self.db().execute(sql, args![user_id, owner_id, token_hash, now])?;
         Ok(())
     }
 
     pub fn insert_session(&mut self, token_hash: &[u8], user_id: i64, now: i64) -> Result<()> {
         let sql = "INSERT INTO sessions (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)";
-        self.conn.prepare_cached(sql)?.execute(params![token_hash, user_id, now])?;
+        self.db().execute(sql, args![token_hash, user_id, now])?;
         Ok(())
     }
 
     pub fn delete_session(&mut self, token_hash: &[u8]) -> Result<bool> {
-        let sql = "DELETE FROM sessions WHERE token_hash = ?1";
-        Ok(self.conn.prepare_cached(sql)?.execute([token_hash])? > 0)
+        Ok(self.db().execute("DELETE FROM sessions WHERE token_hash = ?1", args![token_hash])? > 0)
     }
 
     /// Creates the private chat between two users, with both as members, and returns its id.
     pub fn create_private_chat(&mut self, a: i64, b: i64, now: i64) -> Result<i64> {
-        let chat_id: i64 = self
-            .conn
-            .prepare_cached("INSERT INTO chats (type, created_at) VALUES ('private', ?1) RETURNING id")?
-            .query_row([now], |r| r.get(0))?;
+        let chat_id: i64 =
+            self.db().one("INSERT INTO chats (type, created_at) VALUES ('private', ?1) RETURNING id", args![now])?;
         let (low, high) = if a <= b { (a, b) } else { (b, a) };
-        self.conn
-            .prepare_cached("INSERT INTO private_chats (user_low, user_high, chat_id) VALUES (?1, ?2, ?3)")?
-            .execute([low, high, chat_id])?;
-        let mut member = self
-            .conn
-            .prepare_cached("INSERT INTO chat_members (chat_id, user_id, joined_at) VALUES (?1, ?2, ?3)")?;
-        member.execute([chat_id, a, now])?;
+        self.db().execute(
+            "INSERT INTO private_chats (user_low, user_high, chat_id) VALUES (?1, ?2, ?3)",
+            args![low, high, chat_id],
+        )?;
+        let member = "INSERT INTO chat_members (chat_id, user_id, joined_at) VALUES (?1, ?2, ?3)";
+        self.db().execute(member, args![chat_id, a, now])?;
         if b != a {
-            member.execute([chat_id, b, now])?;
+            self.db().execute(member, args![chat_id, b, now])?;
         }
         Ok(chat_id)
     }
 
     /// Records that a member has written in a chat.
     pub fn mark_has_written(&mut self, chat_id: i64, user_id: i64) -> Result<()> {
-        let sql = "UPDATE chat_members SET has_written = 1 \
-                   WHERE chat_id = ?1 AND user_id = ?2 AND has_written = 0";
-        self.conn.prepare_cached(sql)?.execute([chat_id, user_id])?;
+        let sql = "UPDATE chat_members SET has_written = TRUE \
+                   WHERE chat_id = ?1 AND user_id = ?2 AND has_written = FALSE";
+        self.db().execute(sql, args![chat_id, user_id])?;
         Ok(())
     }
 
     /// Stores a message under the chat's next `message_id` and returns the stored row.
     pub fn insert_message(&mut self, message: NewMessage) -> Result<MessageRow> {
         let message_id: i64 = self
-            .conn
-            .prepare_cached(
+            .db()
+            .value(
                 "UPDATE chats SET last_message_id = last_message_id + 1, last_message_at = ?2 \
                  WHERE id = ?1 RETURNING last_message_id",
+                args![message.chat_id, message.date],
             )?
-            .query_row([message.chat_id, message.date], |r| r.get(0))
-            .optional()?
             .ok_or_else(|| StoreError::Database(format!("no chat {}", message.chat_id)))?;
         let sql = format!(
             "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?10)"
         );
-        self.conn.prepare_cached(&sql)?.execute(params![
-            message.chat_id,
-            message_id,
-            message.from_id,
-            message.date,
-            message.text,
-            message.entities,
-            message.reply_to_message_id,
-            message.reply_markup,
-            message.protect_content,
-            message.forward_origin,
-        ])?;
+        self.db().execute(
+            &sql,
+            args![
+                message.chat_id,
+                message_id,
+                message.from_id,
+                message.date,
+                &message.text,
+                &message.entities,
+                message.reply_to_message_id,
+                &message.reply_markup,
+                message.protect_content,
+                &message.forward_origin,
+            ],
+        )?;
         Ok(MessageRow {
             chat_id: message.chat_id,
             message_id,
@@ -134,21 +153,19 @@ impl Writer<'_> {
         payload: impl FnOnce(i64) -> Result<String>,
     ) -> Result<i64> {
         let update_id: i64 = self
-            .conn
-            .prepare_cached(
+            .db()
+            .value(
                 "UPDATE bots SET last_update_id = last_update_id + 1 WHERE user_id = ?1 \
                  RETURNING last_update_id",
+                args![bot_id],
             )?
-            .query_row([bot_id], |r| r.get(0))
-            .optional()?
             .ok_or_else(|| StoreError::Database(format!("no bot {bot_id}")))?;
         let payload = payload(update_id)?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO updates (bot_id, update_id, chat_key, created_at, payload) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![bot_id, update_id, chat_key, now, payload])?;
+        self.db().execute(
+            "INSERT INTO updates (bot_id, update_id, chat_key, created_at, payload) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            args![bot_id, update_id, chat_key, now, &payload],
+        )?;
         self.effect(crate::Effect::BotUpdate { bot_id, update_id });
         Ok(update_id)
     }
@@ -165,44 +182,26 @@ impl Writer<'_> {
     ) -> Result<()> {
         let sql = "UPDATE messages SET text = ?3, entities = ?4, reply_markup = ?5, edit_date = ?6 \
                    WHERE chat_id = ?1 AND message_id = ?2";
-        self.conn.prepare_cached(sql)?.execute(params![
-            chat_id,
-            message_id,
-            text,
-            entities,
-            reply_markup,
-            edit_date
-        ])?;
+        self.db().execute(sql, args![chat_id, message_id, text, entities, reply_markup, edit_date])?;
         Ok(())
     }
 
     /// Deletes a message (and its pin and reactions); false if there was none.
     pub fn delete_message(&mut self, chat_id: i64, message_id: i64) -> Result<bool> {
-        let deleted = self
-            .conn
-            .prepare_cached("DELETE FROM messages WHERE chat_id = ?1 AND message_id = ?2")?
-            .execute([chat_id, message_id])?;
-        self.conn
-            .prepare_cached("DELETE FROM pinned_messages WHERE chat_id = ?1 AND message_id = ?2")?
-            .execute([chat_id, message_id])?;
-        self.conn
-            .prepare_cached("DELETE FROM message_reactions WHERE chat_id = ?1 AND message_id = ?2")?
-            .execute([chat_id, message_id])?;
+        let key = args![chat_id, message_id];
+        let deleted = self.db().execute("DELETE FROM messages WHERE chat_id = ?1 AND message_id = ?2", key)?;
+        self.db().execute("DELETE FROM pinned_messages WHERE chat_id = ?1 AND message_id = ?2", key)?;
+        self.db().execute("DELETE FROM message_reactions WHERE chat_id = ?1 AND message_id = ?2", key)?;
         Ok(deleted > 0)
     }
 
     pub fn insert_callback_query(&mut self, row: &CallbackRow) -> Result<()> {
         let sql = "INSERT INTO callback_queries (id, bot_id, user_id, chat_id, message_id, data, created_at) \
                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-        self.conn.prepare_cached(sql)?.execute(params![
-            row.id,
-            row.bot_id,
-            row.user_id,
-            row.chat_id,
-            row.message_id,
-            row.data,
-            row.created_at
-        ])?;
+        self.db().execute(
+            sql,
+            args![&row.id, row.bot_id, row.user_id, row.chat_id, row.message_id, &row.data, row.created_at],
+        )?;
         Ok(())
     }
 
@@ -210,28 +209,24 @@ impl Writer<'_> {
     pub fn answer_callback_query(&mut self, id: &str, answer: &str, now: i64) -> Result<bool> {
         let sql =
             "UPDATE callback_queries SET answer = ?2, answered_at = ?3 WHERE id = ?1 AND answer IS NULL";
-        Ok(self.conn.prepare_cached(sql)?.execute(params![id, answer, now])? > 0)
+        Ok(self.db().execute(sql, args![id, answer, now])? > 0)
     }
 
     pub fn pin_message(&mut self, chat_id: i64, message_id: i64, now: i64) -> Result<()> {
         let sql = "INSERT INTO pinned_messages (chat_id, message_id, pinned_at) VALUES (?1, ?2, ?3) \
                    ON CONFLICT (chat_id, message_id) DO UPDATE SET pinned_at = excluded.pinned_at";
-        self.conn.prepare_cached(sql)?.execute([chat_id, message_id, now])?;
+        self.db().execute(sql, args![chat_id, message_id, now])?;
         Ok(())
     }
 
     /// Unpins one message, or all of a chat's with `None`; returns how many.
     pub fn unpin_messages(&mut self, chat_id: i64, message_id: Option<i64>) -> Result<usize> {
-        Ok(match message_id {
+        match message_id {
             Some(id) => self
-                .conn
-                .prepare_cached("DELETE FROM pinned_messages WHERE chat_id = ?1 AND message_id = ?2")?
-                .execute([chat_id, id])?,
-            None => self
-                .conn
-                .prepare_cached("DELETE FROM pinned_messages WHERE chat_id = ?1")?
-                .execute([chat_id])?,
-        })
+                .db()
+                .execute("DELETE FROM pinned_messages WHERE chat_id = ?1 AND message_id = ?2", args![chat_id, id]),
+            None => self.db().execute("DELETE FROM pinned_messages WHERE chat_id = ?1", args![chat_id]),
+        }
     }
 
     /// Sets (or with `None` clears) a member's reactions to a message.
@@ -243,15 +238,15 @@ impl Writer<'_> {
         reaction: Option<&str>,
     ) -> Result<()> {
         match reaction {
-            Some(json) => self.conn.prepare_cached(
+            Some(json) => self.db().execute(
                 "INSERT INTO message_reactions (chat_id, message_id, user_id, reaction) VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT (chat_id, message_id, user_id) DO UPDATE SET reaction = excluded.reaction",
-            )?
-            .execute(params![chat_id, message_id, user_id, json])?,
-            None => self
-                .conn
-                .prepare_cached("DELETE FROM message_reactions WHERE chat_id = ?1 AND message_id = ?2 AND user_id = ?3")?
-                .execute([chat_id, message_id, user_id])?,
+                args![chat_id, message_id, user_id, json],
+            )?,
+            None => self.db().execute(
+                "DELETE FROM message_reactions WHERE chat_id = ?1 AND message_id = ?2 AND user_id = ?3",
+                args![chat_id, message_id, user_id],
+            )?,
         };
         Ok(())
     }
@@ -260,11 +255,7 @@ impl Writer<'_> {
     pub fn reaction(&mut self, chat_id: i64, message_id: i64, user_id: i64) -> Result<Option<String>> {
         let sql =
             "SELECT reaction FROM message_reactions WHERE chat_id = ?1 AND message_id = ?2 AND user_id = ?3";
-        Ok(self
-            .conn
-            .prepare_cached(sql)?
-            .query_row([chat_id, message_id, user_id], |r| r.get(0))
-            .optional()?)
+        self.db().value(sql, args![chat_id, message_id, user_id])
     }
 
     /// Stores (or with `None` deletes) the commands of one scope and language.
@@ -276,15 +267,15 @@ impl Writer<'_> {
         commands: Option<&str>,
     ) -> Result<()> {
         match commands {
-            Some(json) => self.conn.prepare_cached(
+            Some(json) => self.db().execute(
                 "INSERT INTO bot_commands (bot_id, scope, language_code, commands) VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT (bot_id, scope, language_code) DO UPDATE SET commands = excluded.commands",
-            )?
-            .execute(params![bot_id, scope, language_code, json])?,
-            None => self
-                .conn
-                .prepare_cached("DELETE FROM bot_commands WHERE bot_id = ?1 AND scope = ?2 AND language_code = ?3")?
-                .execute(params![bot_id, scope, language_code])?,
+                args![bot_id, scope, language_code, json],
+            )?,
+            None => self.db().execute(
+                "DELETE FROM bot_commands WHERE bot_id = ?1 AND scope = ?2 AND language_code = ?3",
+                args![bot_id, scope, language_code],
+            )?,
         };
         Ok(())
     }
@@ -298,63 +289,52 @@ impl Writer<'_> {
         value: Option<&str>,
     ) -> Result<()> {
         match value {
-            Some(value) => self
-                .conn
-                .prepare_cached(
-                    "INSERT INTO bot_texts (bot_id, kind, language_code, value) VALUES (?1, ?2, ?3, ?4) \
+            Some(value) => self.db().execute(
+                "INSERT INTO bot_texts (bot_id, kind, language_code, value) VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT (bot_id, kind, language_code) DO UPDATE SET value = excluded.value",
-                )?
-                .execute(params![bot_id, kind, language_code, value])?,
-            None => self
-                .conn
-                .prepare_cached(
-                    "DELETE FROM bot_texts WHERE bot_id = ?1 AND kind = ?2 AND language_code = ?3",
-                )?
-                .execute(params![bot_id, kind, language_code])?,
+                args![bot_id, kind, language_code, value],
+            )?,
+            None => self.db().execute(
+                "DELETE FROM bot_texts WHERE bot_id = ?1 AND kind = ?2 AND language_code = ?3",
+                args![bot_id, kind, language_code],
+            )?,
         };
         Ok(())
     }
 
     /// Sets a bot's display name (its user's first name).
     pub fn set_first_name(&mut self, user_id: i64, first_name: &str) -> Result<()> {
-        let sql = "UPDATE users SET first_name = ?2 WHERE id = ?1";
-        self.conn.prepare_cached(sql)?.execute(params![user_id, first_name])?;
+        self.db().execute("UPDATE users SET first_name = ?2 WHERE id = ?1", args![user_id, first_name])?;
         Ok(())
     }
 
     /// Stores (or with `None` deletes) a menu button.
     pub fn set_menu_button(&mut self, bot_id: i64, chat_id: i64, button: Option<&str>) -> Result<()> {
         match button {
-            Some(json) => self
-                .conn
-                .prepare_cached(
-                    "INSERT INTO bot_menu_buttons (bot_id, chat_id, button) VALUES (?1, ?2, ?3) \
+            Some(json) => self.db().execute(
+                "INSERT INTO bot_menu_buttons (bot_id, chat_id, button) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (bot_id, chat_id) DO UPDATE SET button = excluded.button",
-                )?
-                .execute(params![bot_id, chat_id, json])?,
+                args![bot_id, chat_id, json],
+            )?,
             None => self
-                .conn
-                .prepare_cached("DELETE FROM bot_menu_buttons WHERE bot_id = ?1 AND chat_id = ?2")?
-                .execute([bot_id, chat_id])?,
+                .db()
+                .execute("DELETE FROM bot_menu_buttons WHERE bot_id = ?1 AND chat_id = ?2", args![bot_id, chat_id])?,
         };
         Ok(())
     }
 
     /// Deletes a bot's queued updates with `update_id < below`; returns how many.
     pub fn confirm_updates(&mut self, bot_id: i64, below: i64) -> Result<usize> {
-        let sql = "DELETE FROM updates WHERE bot_id = ?1 AND update_id < ?2";
-        Ok(self.conn.prepare_cached(sql)?.execute([bot_id, below])?)
+        self.db().execute("DELETE FROM updates WHERE bot_id = ?1 AND update_id < ?2", args![bot_id, below])
     }
 
     /// Deletes every queued update of a bot.
     pub fn drop_updates(&mut self, bot_id: i64) -> Result<usize> {
-        let sql = "DELETE FROM updates WHERE bot_id = ?1";
-        Ok(self.conn.prepare_cached(sql)?.execute([bot_id])?)
+        self.db().execute("DELETE FROM updates WHERE bot_id = ?1", args![bot_id])
     }
 
     pub fn set_allowed_updates(&mut self, bot_id: i64, allowed: Option<&str>) -> Result<()> {
-        let sql = "UPDATE bots SET allowed_updates = ?2 WHERE user_id = ?1";
-        self.conn.prepare_cached(sql)?.execute(params![bot_id, allowed])?;
+        self.db().execute("UPDATE bots SET allowed_updates = ?2 WHERE user_id = ?1", args![bot_id, allowed])?;
         Ok(())
     }
 
@@ -363,22 +343,24 @@ impl Writer<'_> {
     pub fn set_webhook(&mut self, bot_id: i64, settings: &WebhookSettings) -> Result<()> {
         let sql = "UPDATE bots SET webhook_url = ?2, webhook_secret = ?3, webhook_max_connections = ?4, \
                    webhook_ip_address = ?5, webhook_certificate = ?6, webhook_failures = 0 WHERE user_id = ?1";
-        self.conn.prepare_cached(sql)?.execute(params![
-            bot_id,
-            settings.url,
-            settings.secret,
-            settings.max_connections,
-            settings.ip_address,
-            settings.certificate,
-        ])?;
+        self.db().execute(
+            sql,
+            args![
+                bot_id,
+                &settings.url,
+                &settings.secret,
+                settings.max_connections,
+                &settings.ip_address,
+                &settings.certificate,
+            ],
+        )?;
         self.effect(crate::Effect::WebhookChanged { bot_id });
         Ok(())
     }
 
     /// Deletes one delivered update.
     pub fn ack_update(&mut self, bot_id: i64, update_id: i64) -> Result<()> {
-        let sql = "DELETE FROM updates WHERE bot_id = ?1 AND update_id = ?2";
-        self.conn.prepare_cached(sql)?.execute([bot_id, update_id])?;
+        self.db().execute("DELETE FROM updates WHERE bot_id = ?1 AND update_id = ?2", args![bot_id, update_id])?;
         Ok(())
     }
 
@@ -386,18 +368,13 @@ impl Writer<'_> {
     pub fn webhook_failed(&mut self, bot_id: i64, now: i64, message: &str) -> Result<i64> {
         let sql = "UPDATE bots SET webhook_failures = webhook_failures + 1, webhook_last_error_date = ?2, \
                    webhook_last_error_message = ?3 WHERE user_id = ?1 RETURNING webhook_failures";
-        Ok(self
-            .conn
-            .prepare_cached(sql)?
-            .query_row(params![bot_id, now, message], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0))
+        Ok(self.db().value(sql, args![bot_id, now, message])?.unwrap_or(0))
     }
 
     /// Records a successful delivery (ends a run of failures).
     pub fn webhook_succeeded(&mut self, bot_id: i64) -> Result<()> {
         let sql = "UPDATE bots SET webhook_failures = 0 WHERE user_id = ?1 AND webhook_failures <> 0";
-        self.conn.prepare_cached(sql)?.execute([bot_id])?;
+        self.db().execute(sql, args![bot_id])?;
         Ok(())
     }
 
@@ -405,9 +382,67 @@ impl Writer<'_> {
     pub fn disable_webhook(&mut self, bot_id: i64, now: i64, message: &str) -> Result<()> {
         let sql = "UPDATE bots SET webhook_url = '', webhook_last_error_date = ?2, \
                    webhook_last_error_message = ?3, webhook_failures = 0 WHERE user_id = ?1";
-        self.conn.prepare_cached(sql)?.execute(params![bot_id, now, message])?;
+        self.db().execute(sql, args![bot_id, now, message])?;
         self.effect(crate::Effect::WebhookChanged { bot_id });
         Ok(())
+    }
+
+    /// Takes or renews, for `owner`, the delivery lease of every bot with a webhook whose lease is
+    /// free, expired or already `owner`'s; returns the bots `owner` holds now. Times are Unix
+    /// milliseconds. Instances share the database's idea of expiry, so their clocks must agree to
+    /// well within the lease's length.
+    pub fn take_webhook_leases(&mut self, owner: &str, now_ms: i64, ttl_ms: i64) -> Result<Vec<i64>> {
+        let sql = "INSERT INTO webhook_leases (bot_id, owner, expires_at) \
+                   SELECT user_id, ?1, ?2 + ?3 FROM bots WHERE webhook_url <> '' \
+                   ON CONFLICT (bot_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \
+                   WHERE webhook_leases.owner = excluded.owner OR webhook_leases.expires_at < ?2 \
+                   RETURNING bot_id";
+        let mut bots = self.db().all(sql, args![owner, now_ms, ttl_ms], |r| r.get(0))?;
+        bots.sort_unstable();
+        Ok(bots)
+    }
+
+    /// Gives up every lease `owner` holds (a clean shutdown): another instance takes them at once.
+    pub fn release_webhook_leases(&mut self, owner: &str) -> Result<usize> {
+        self.db().execute("DELETE FROM webhook_leases WHERE owner = ?1", args![owner])
+    }
+
+    /// Takes one token from both buckets of `buckets` if both have one (refilled up to `now`,
+    /// Unix seconds); otherwise takes nothing and returns the seconds until both have one.
+    /// One statement on one row, so it holds across instances sharing the database.
+    pub fn take_rate_token(&mut self, buckets: &RateBuckets<'_>, now: f64) -> Result<f64> {
+        // The refilled level of each bucket, capped at its capacity (CASE: both backends have it).
+        const A: &str = "CASE WHEN rate_buckets.tokens_a + (?2 - rate_buckets.updated_at) * ?4 > ?3 THEN ?3 \
+                         ELSE rate_buckets.tokens_a + (?2 - rate_buckets.updated_at) * ?4 END";
+        const B: &str = "CASE WHEN rate_buckets.tokens_b + (?2 - rate_buckets.updated_at) * ?6 > ?5 THEN ?5 \
+                         ELSE rate_buckets.tokens_b + (?2 - rate_buckets.updated_at) * ?6 END";
+        let sql = format!(
+            "INSERT INTO rate_buckets (key, tokens_a, tokens_b, updated_at) VALUES (?1, ?3 - 1, ?5 - 1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET tokens_a = {A} - 1, tokens_b = {B} - 1, updated_at = ?2 \
+             WHERE {A} >= 1 AND {B} >= 1 RETURNING key"
+        );
+        let params = args![buckets.key, now, buckets.capacity_a, buckets.rate_a, buckets.capacity_b, buckets.rate_b];
+        if self.db().opt(&sql, params, |_| Ok(()))?.is_some() {
+            return Ok(0.0);
+        }
+        let sql = "SELECT tokens_a, tokens_b, updated_at FROM rate_buckets WHERE key = ?1";
+        let Some((a, b, at)) = self
+            .db()
+            .opt(sql, args![buckets.key], |r| Ok((r.get::<f64>(0)?, r.get::<f64>(1)?, r.get::<f64>(2)?)))?
+        else {
+            return Ok(0.0);
+        };
+        let elapsed = (now - at).max(0.0);
+        let wait = |tokens: f64, capacity: f64, rate: f64| {
+            let level = (tokens + elapsed * rate).min(capacity);
+            if level >= 1.0 || rate <= 0.0 { 0.0 } else { (1.0 - level) / rate }
+        };
+        Ok(wait(a, buckets.capacity_a, buckets.rate_a).max(wait(b, buckets.capacity_b, buckets.rate_b)).max(0.001))
+    }
+
+    /// Forgets rate buckets untouched since `before` (Unix seconds): they have refilled.
+    pub fn prune_rate_buckets(&mut self, before: f64) -> Result<usize> {
+        self.db().execute("DELETE FROM rate_buckets WHERE updated_at < ?1", args![before])
     }
 
     /// Appends an event to a person's stream under the next `seq`, announced after the commit.
@@ -418,35 +453,24 @@ impl Writer<'_> {
         payload: impl FnOnce(i64) -> Result<String>,
     ) -> Result<i64> {
         let seq: i64 = self
-            .conn
-            .prepare_cached("UPDATE users SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq")?
-            .query_row([user_id], |r| r.get(0))
-            .optional()?
+            .db()
+            .value("UPDATE users SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq", args![user_id])?
             .ok_or_else(|| StoreError::Database(format!("no user {user_id}")))?;
         let payload = payload(seq)?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO user_events (user_id, seq, created_at, payload) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![user_id, seq, now, payload])?;
+        self.db().execute(
+            "INSERT INTO user_events (user_id, seq, created_at, payload) VALUES (?1, ?2, ?3, ?4)",
+            args![user_id, seq, now, &payload],
+        )?;
         self.effect(crate::Effect::UserEvent { user_id, seq });
         Ok(seq)
     }
 
     /// Deletes updates and events created before `cutoff`s (retention); returns how many of each.
     pub fn expire(&mut self, updates_before: i64, events_before: i64) -> Result<(usize, usize)> {
-        let updates = self
-            .conn
-            .prepare_cached("DELETE FROM updates WHERE created_at < ?1")?
-            .execute([updates_before])?;
-        let events = self
-            .conn
-            .prepare_cached("DELETE FROM user_events WHERE created_at < ?1")?
-            .execute([events_before])?;
+        let updates = self.db().execute("DELETE FROM updates WHERE created_at < ?1", args![updates_before])?;
+        let events = self.db().execute("DELETE FROM user_events WHERE created_at < ?1", args![events_before])?;
         // Button presses are answerable for minutes; keep them as long as events.
-        self.conn
-            .prepare_cached("DELETE FROM callback_queries WHERE created_at < ?1")?
-            .execute([events_before])?;
+        self.db().execute("DELETE FROM callback_queries WHERE created_at < ?1", args![events_before])?;
         Ok((updates, events))
     }
 }

@@ -16,7 +16,8 @@ pub struct StoreArgs {
     /// Data directory [env: ROOST_DATA] [default: ./roost-data]
     #[arg(long, env = "ROOST_DATA", hide_env = true)]
     pub data: Option<PathBuf>,
-    /// Database URL [env: ROOST_DATABASE] [default: sqlite://<data>/roost.db]
+    /// Database URL: sqlite://PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE
+    /// [env: ROOST_DATABASE] [default: sqlite://<data>/roost.db]
     #[arg(long, env = "ROOST_DATABASE", hide_env = true)]
     pub database: Option<String>,
     /// Optional TOML configuration file; flags and environment override it [env: ROOST_CONFIG]
@@ -69,6 +70,8 @@ struct FileConfig {
     webhook_timeout_secs: Option<u64>,
     webhook_retry_base_ms: Option<u64>,
     webhook_retry_max_secs: Option<u64>,
+    webhook_lease_ms: Option<u64>,
+    postgres_connections: Option<u32>,
     rate_limits: Option<RateLimitsFile>,
 }
 
@@ -106,6 +109,11 @@ pub struct Config {
     pub webhook_retry_base: Duration,
     /// Longest pause between delivery attempts. Default 60 s.
     pub webhook_retry_max: Duration,
+    /// With PostgreSQL: how long an instance's claim on delivering a bot's webhook lasts without
+    /// renewal; when the instance dies another takes the bot over after at most this long.
+    pub webhook_lease: Duration,
+    /// With PostgreSQL: connections in this instance's pool.
+    pub postgres_connections: u32,
     /// Rate limits. Default on: 30 requests/s per bot; per chat 1 message/s (bursts of 3) and
     /// 20 messages/min.
     pub rate_limits: RateLimits,
@@ -125,6 +133,8 @@ impl Config {
             webhook_timeout: Duration::from_secs(30),
             webhook_retry_base: Duration::from_secs(1),
             webhook_retry_max: Duration::from_secs(60),
+            webhook_lease: Duration::from_secs(5),
+            postgres_connections: 16,
             rate_limits: RateLimits::default(),
         }
     }
@@ -163,6 +173,12 @@ impl Config {
         if let Some(ms) = file.webhook_retry_base_ms {
             config.webhook_retry_base = Duration::from_millis(ms);
         }
+        if let Some(ms) = file.webhook_lease_ms {
+            config.webhook_lease = Duration::from_millis(ms);
+        }
+        if let Some(n) = file.postgres_connections {
+            config.postgres_connections = n;
+        }
         if let Some(secs) = file.webhook_retry_max_secs {
             config.webhook_retry_max = Duration::from_secs(secs);
         }
@@ -184,14 +200,20 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        if !self.database.starts_with("sqlite:") && self.database.contains("://") {
+        if !self.database.starts_with("sqlite:")
+            && !roost_store::is_postgres_url(&self.database)
+            && self.database.contains("://")
+        {
             bail!(
-                "unsupported database URL {:?}: this build stores data in SQLite (sqlite://PATH)",
-                self.database
+                "unsupported database URL scheme in {:?}: use sqlite://PATH or postgres://USER@HOST/DATABASE",
+                self.database.split("://").next().unwrap_or_default()
             );
         }
         if self.webhook_timeout.is_zero() || self.webhook_retry_base.is_zero() {
             bail!("webhook_timeout_secs and webhook_retry_base_ms must be positive");
+        }
+        if self.webhook_lease < Duration::from_millis(300) {
+            bail!("webhook_lease_ms must be at least 300");
         }
         let r = &self.rate_limits;
         if [r.bot_requests_per_second, r.chat_messages_per_second, r.chat_burst, r.chat_messages_per_minute]

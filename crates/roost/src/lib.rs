@@ -17,9 +17,10 @@ use tokio::net::TcpListener;
 pub use config::Config;
 
 /// Opens the store of a configuration.
-pub fn open_core(config: &Config) -> anyhow::Result<Core> {
+pub async fn open_core(config: &Config) -> anyhow::Result<Core> {
     let store_options = StoreOptions {
         durability: if config.fsync { Durability::Power } else { Durability::Process },
+        postgres_connections: config.postgres_connections,
         ..StoreOptions::default()
     };
     let core_config = CoreConfig {
@@ -28,7 +29,7 @@ pub fn open_core(config: &Config) -> anyhow::Result<Core> {
         rate_limits: config.rate_limits.clone(),
         ..CoreConfig::default()
     };
-    Ok(Core::open(&config.database, store_options, core_config)?)
+    Ok(Core::open(&config.database, store_options, core_config).await?)
 }
 
 /// The webhook dispatcher's timing from a configuration.
@@ -37,6 +38,7 @@ pub fn webhook_options(config: &Config) -> WebhookOptions {
         timeout: config.webhook_timeout,
         retry_base: config.webhook_retry_base,
         retry_max: config.webhook_retry_max,
+        lease: config.webhook_lease,
     }
 }
 

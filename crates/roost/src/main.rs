@@ -110,7 +110,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => {
             let config = Config::load(&args.store, Some(&args))?;
             init_logging(config.log_format);
-            let core = roost::open_core(&config)?;
+            let core = roost::open_core(&config).await?;
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -121,7 +121,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin { store, command } => {
             let config = Config::load(&store, None)?;
             init_logging(LogFormat::Text);
-            let core = roost::open_core(&config)?;
+            let core = roost::open_core(&config).await?;
             let result = admin(&core, command).await;
             core.close().await;
             result

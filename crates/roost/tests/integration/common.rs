@@ -14,6 +14,8 @@ pub struct TestServer {
     pub core: roost_core::Core,
     pub http: reqwest::Client,
     dir: TempDirOrPath,
+    /// The PostgreSQL database of this server, in the PostgreSQL pass.
+    database: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), String>>>,
 }
@@ -52,6 +54,24 @@ pub fn must<T, E: std::fmt::Display>(result: Result<T, E>) -> T {
     result.unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The PostgreSQL server of the PostgreSQL pass (`ROOST_TEST_POSTGRES=postgres://user@host:port/`),
+/// or `None` in the SQLite pass.
+pub fn postgres_server() -> Option<String> {
+    std::env::var("ROOST_TEST_POSTGRES").ok().filter(|url| !url.is_empty())
+}
+
+/// In the PostgreSQL pass, a new empty database for one test; `None` in the SQLite pass.
+pub async fn fresh_database() -> Option<String> {
+    use sqlx::Connection;
+    let server = postgres_server()?;
+    let base = server.trim_end_matches('/');
+    let name = format!("roost_test_{:016x}", rand::random::<u64>());
+    let mut admin = must(sqlx::PgConnection::connect(&format!("{base}/postgres")).await);
+    must(sqlx::raw_sql(&format!("CREATE DATABASE {name}")).execute(&mut admin).await);
+    let _ = admin.close().await;
+    Some(format!("{base}/{name}"))
+}
+
 impl TestServer {
     pub async fn start() -> TestServer {
         Self::start_with(|_| {}).await
@@ -60,11 +80,30 @@ impl TestServer {
     /// A server whose configuration `adjust` changes first.
     pub async fn start_with(adjust: impl FnOnce(&mut roost::Config)) -> TestServer {
         let dir = must(tempfile::tempdir());
-        Self::start_in(TempDirOrPath::Temp(dir), adjust).await
+        let database = fresh_database().await;
+        Self::start_in(TempDirOrPath::Temp(dir), database, adjust).await
     }
 
-    async fn start_in(dir: TempDirOrPath, adjust: impl FnOnce(&mut roost::Config)) -> TestServer {
+    /// Another server over this one's store (a second instance on the same PostgreSQL database).
+    pub async fn another_instance(&self, adjust: impl FnOnce(&mut roost::Config)) -> TestServer {
+        let dir = must(tempfile::tempdir());
+        Self::start_in(TempDirOrPath::Temp(dir), self.database.clone(), adjust).await
+    }
+
+    /// The database URL, in the PostgreSQL pass.
+    pub fn database(&self) -> Option<&str> {
+        self.database.as_deref()
+    }
+
+    async fn start_in(
+        dir: TempDirOrPath,
+        database: Option<String>,
+        adjust: impl FnOnce(&mut roost::Config),
+    ) -> TestServer {
         let mut config = roost::Config::with_data_dir(dir.path());
+        if let Some(url) = &database {
+            config.database = url.clone();
+        }
         // Webhook receivers in tests listen on loopback over plain http, and retry fast.
         config.allow_insecure_webhooks = true;
         config.webhook_retry_base = std::time::Duration::from_millis(20);
@@ -74,7 +113,7 @@ impl TestServer {
         config.rate_limits.enabled = false;
         adjust(&mut config);
         let webhooks = roost::webhook_options(&config);
-        let core = must(roost::open_core(&config));
+        let core = must(roost::open_core(&config).await);
         let listener = must(tokio::net::TcpListener::bind("127.0.0.1:0").await);
         let addr = must(listener.local_addr());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -86,7 +125,7 @@ impl TestServer {
             .await
             .map_err(|e| e.to_string())
         });
-        TestServer { addr, core, http: reqwest::Client::new(), dir, stop: Some(stop), task: Some(task) }
+        TestServer { addr, core, http: reqwest::Client::new(), dir, database, stop: Some(stop), task: Some(task) }
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -97,7 +136,8 @@ impl TestServer {
     pub async fn restart(mut self) -> TestServer {
         self.shutdown().await;
         let dir = std::mem::replace(&mut self.dir, TempDirOrPath::Path(PathBuf::new()));
-        Self::start_in(dir, |_| {}).await
+        let database = self.database.take();
+        Self::start_in(dir, database, |_| {}).await
     }
 
     pub async fn shutdown(&mut self) {

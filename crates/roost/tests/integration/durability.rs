@@ -39,11 +39,12 @@ struct Process {
 }
 
 impl Process {
-    fn start(data: &Path) -> Process {
+    fn start(data: &Path, database: Option<&str>) -> Process {
         let mut child = must(
             Command::new(env!("CARGO_BIN_EXE_roost"))
                 .args(["serve", "--listen", "127.0.0.1:0", "--no-rate-limits", "--data"])
                 .arg(data)
+                .envs(database.map(|url| ("ROOST_DATABASE", url)))
                 .env("RUST_LOG", "info")
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
@@ -76,9 +77,15 @@ impl Process {
     }
 }
 
-fn admin(data: &Path, args: &[&str]) -> String {
+fn admin(data: &Path, database: Option<&str>, args: &[&str]) -> String {
     let output = must(
-        Command::new(env!("CARGO_BIN_EXE_roost")).arg("admin").arg("--data").arg(data).args(args).output(),
+        Command::new(env!("CARGO_BIN_EXE_roost"))
+            .arg("admin")
+            .arg("--data")
+            .arg(data)
+            .envs(database.map(|url| ("ROOST_DATABASE", url)))
+            .args(args)
+            .output(),
     );
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     must(String::from_utf8(output.stdout))
@@ -121,23 +128,25 @@ async fn say(http: &reqwest::Client, base: &str, session: &str, text: &str) {
 async fn acknowledged_writes_survive_kill_9() {
     let dir = must(tempfile::tempdir());
     let data = dir.path();
+    let database = crate::common::fresh_database().await;
+    let db = database.as_deref();
     // The admin commands work on the data directory with no server running…
     assert_eq!(
-        admin(data, &["create-user", "victor", "--password", "correct horse", "--first-name", "Victor"])
+        admin(data, db, &["create-user", "victor", "--password", "correct horse", "--first-name", "Victor"])
             .trim(),
         "1000000000"
     );
     let token =
-        admin(data, &["create-bot", "--owner", "victor", "--username", "crash_bot", "--name", "Crash"]);
+        admin(data, db, &["create-bot", "--owner", "victor", "--username", "crash_bot", "--name", "Crash"]);
     let token = token.trim_end_matches('\n');
     assert!(
         !token.contains('\n') && token.starts_with("1000000001:"),
         "create-bot prints the token only: {token:?}"
     );
 
-    let server = Process::start(data);
+    let server = Process::start(data, db);
     // …and beside a running one.
-    let late_token = admin(data, &["create-bot", "--owner", "victor", "--username", "late_bot"]);
+    let late_token = admin(data, db, &["create-bot", "--owner", "victor", "--username", "late_bot"]);
     let http = reqwest::Client::new();
     let base = format!("http://{}", server.addr);
     let session = login(&http, &base, "victor").await;
@@ -158,7 +167,7 @@ async fn acknowledged_writes_survive_kill_9() {
     }
     server.kill_9();
 
-    let server = Process::start(data);
+    let server = Process::start(data, db);
     let base = format!("http://{}", server.addr);
     let history = call(
         &http,
@@ -182,10 +191,12 @@ async fn acknowledged_writes_survive_kill_9() {
 async fn sigterm_stops_cleanly_and_loses_nothing() {
     let dir = must(tempfile::tempdir());
     let data = dir.path();
-    admin(data, &["create-user", "terry", "--password", "correct horse"]);
-    let token = admin(data, &["create-bot", "--owner", "terry", "--username", "term_bot"]);
+    let database = crate::common::fresh_database().await;
+    let db = database.as_deref();
+    admin(data, db, &["create-user", "terry", "--password", "correct horse"]);
+    let token = admin(data, db, &["create-bot", "--owner", "terry", "--username", "term_bot"]);
     let token = token.trim();
-    let server = Process::start(data);
+    let server = Process::start(data, db);
     let http = reqwest::Client::new();
     let base = format!("http://{}", server.addr);
     let session = login(&http, &base, "terry").await;
@@ -201,7 +212,7 @@ async fn sigterm_stops_cleanly_and_loses_nothing() {
     assert!(status.is_ok_and(|s| s.success()), "roost exits 0 on SIGTERM");
     assert_eq!(poll.await.ok().and_then(Result::ok), Some(200));
 
-    let server = Process::start(data);
+    let server = Process::start(data, db);
     let base = format!("http://{}", server.addr);
     // The poll confirmed /start (offset 2); the message itself is in the history, the session
     // still works, and the next update continues the numbering.
