@@ -71,6 +71,7 @@ struct FileConfig {
     webhook_retry_base_ms: Option<u64>,
     webhook_retry_max_secs: Option<u64>,
     webhook_lease_ms: Option<u64>,
+    shared_recheck_ms: Option<u64>,
     postgres_connections: Option<u32>,
     rate_limits: Option<RateLimitsFile>,
 }
@@ -112,6 +113,9 @@ pub struct Config {
     /// With PostgreSQL: how long an instance's claim on delivering a bot's webhook lasts without
     /// renewal; when the instance dies another takes the bot over after at most this long.
     pub webhook_lease: Duration,
+    /// With PostgreSQL: how often waiting long polls and event streams re-read their queue in
+    /// case a notification from another instance was lost.
+    pub shared_recheck: Duration,
     /// With PostgreSQL: connections in this instance's pool.
     pub postgres_connections: u32,
     /// Rate limits. Default on: 30 requests/s per bot; per chat 1 message/s (bursts of 3) and
@@ -135,6 +139,7 @@ impl Config {
             webhook_retry_max: Duration::from_secs(60),
             webhook_lease: Duration::from_secs(5),
             postgres_connections: 16,
+            shared_recheck: Duration::from_secs(5),
             rate_limits: RateLimits::default(),
         }
     }
@@ -175,6 +180,9 @@ impl Config {
         }
         if let Some(ms) = file.webhook_lease_ms {
             config.webhook_lease = Duration::from_millis(ms);
+        }
+        if let Some(ms) = file.shared_recheck_ms {
+            config.shared_recheck = Duration::from_millis(ms.max(100));
         }
         if let Some(n) = file.postgres_connections {
             config.postgres_connections = n;

@@ -27,6 +27,7 @@ pub async fn open_core(config: &Config) -> anyhow::Result<Core> {
         update_retention: Duration::from_secs(config.update_retention_hours * 3600),
         allow_insecure_webhooks: config.allow_insecure_webhooks,
         rate_limits: config.rate_limits.clone(),
+        shared_recheck: config.shared_recheck,
         ..CoreConfig::default()
     };
     Ok(Core::open(&config.database, store_options, core_config).await?)

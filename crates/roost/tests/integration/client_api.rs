@@ -177,9 +177,9 @@ async fn resolve_open_send_history_and_chat_list() {
     );
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(server: &TestServer, person: &Person, after: Option<i64>) -> Socket {
+pub(crate) async fn connect(server: &TestServer, person: &Person, after: Option<i64>) -> Socket {
     let mut url = format!("ws://{}/client/v1/events?token={}", server.addr, person.token);
     if let Some(after) = after {
         url.push_str(&format!("&after={after}"));
@@ -190,7 +190,7 @@ async fn connect(server: &TestServer, person: &Person, after: Option<i64>) -> So
     socket
 }
 
-async fn next_json(socket: &mut Socket) -> Value {
+pub(crate) async fn next_json(socket: &mut Socket) -> Value {
     loop {
         let frame = must(tokio::time::timeout(Duration::from_secs(10), socket.next()).await);
         match frame {

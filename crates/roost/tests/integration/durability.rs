@@ -33,17 +33,23 @@ async fn messages_and_unconfirmed_updates_survive_a_restart() {
 }
 
 /// A `roost serve` process over a data directory.
-struct Process {
+pub(crate) struct Process {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
 }
 
 impl Process {
-    fn start(data: &Path, database: Option<&str>) -> Process {
+    pub(crate) fn start(data: &Path, database: Option<&str>) -> Process {
+        Self::start_with(data, database, &[])
+    }
+
+    /// A server with extra command-line arguments.
+    pub(crate) fn start_with(data: &Path, database: Option<&str>, extra: &[&str]) -> Process {
         let mut child = must(
             Command::new(env!("CARGO_BIN_EXE_roost"))
                 .args(["serve", "--listen", "127.0.0.1:0", "--no-rate-limits", "--data"])
                 .arg(data)
+                .args(extra)
                 .envs(database.map(|url| ("ROOST_DATABASE", url)))
                 .env("RUST_LOG", "info")
                 .stdout(Stdio::null())
@@ -71,13 +77,13 @@ impl Process {
         must(self.child.wait())
     }
 
-    fn kill_9(mut self) {
+    pub(crate) fn kill_9(mut self) {
         must(self.child.kill()); // SIGKILL
         must(self.child.wait());
     }
 }
 
-fn admin(data: &Path, database: Option<&str>, args: &[&str]) -> String {
+pub(crate) fn admin(data: &Path, database: Option<&str>, args: &[&str]) -> String {
     let output = must(
         Command::new(env!("CARGO_BIN_EXE_roost"))
             .arg("admin")
@@ -91,7 +97,7 @@ fn admin(data: &Path, database: Option<&str>, args: &[&str]) -> String {
     must(String::from_utf8(output.stdout))
 }
 
-async fn call(http: &reqwest::Client, url: String, auth: Option<&str>, params: Value) -> Value {
+pub(crate) async fn call(http: &reqwest::Client, url: String, auth: Option<&str>, params: Value) -> Value {
     let mut request = http.post(url).json(&params).timeout(Duration::from_secs(20));
     if let Some(token) = auth {
         request = request.bearer_auth(token);
@@ -102,7 +108,7 @@ async fn call(http: &reqwest::Client, url: String, auth: Option<&str>, params: V
 }
 
 /// Logs a person in (password "correct horse") and returns the session token.
-async fn login(http: &reqwest::Client, base: &str, username: &str) -> String {
+pub(crate) async fn login(http: &reqwest::Client, base: &str, username: &str) -> String {
     let session = call(
         http,
         format!("{base}/client/v1/login"),
@@ -114,7 +120,7 @@ async fn login(http: &reqwest::Client, base: &str, username: &str) -> String {
 }
 
 /// The person writes `text` to the first bot (id 1000000001).
-async fn say(http: &reqwest::Client, base: &str, session: &str, text: &str) {
+pub(crate) async fn say(http: &reqwest::Client, base: &str, session: &str, text: &str) {
     call(
         http,
         format!("{base}/client/v1/sendMessage"),

@@ -8,4 +8,5 @@ mod client_api;
 mod durability;
 mod long_polling;
 mod rich_messaging;
+mod scale_out;
 mod webhooks;

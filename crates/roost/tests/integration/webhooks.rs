@@ -16,23 +16,23 @@ use crate::common::{Bot, Person, TestServer, assert_error, must};
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Call {
-    update: Value,
+pub(crate) struct Call {
+    pub(crate) update: Value,
     secret: Option<String>,
     at: Instant,
 }
 
 /// How the receiver answers.
 #[derive(Debug, Clone, Default)]
-struct Behavior {
+pub(crate) struct Behavior {
     /// Answer this many requests with 500 first.
-    fail_first: usize,
+    pub(crate) fail_first: usize,
     /// Hold each request this long before answering.
-    delay: Duration,
+    pub(crate) delay: Duration,
     /// Answer 2xx with this JSON body.
-    answer: Option<Value>,
+    pub(crate) answer: Option<Value>,
     /// Answer 2xx with a sendMessage that echoes the update's text into its chat.
-    echo: bool,
+    pub(crate) echo: bool,
 }
 
 #[derive(Default)]
@@ -45,13 +45,13 @@ struct ReceiverState {
     max_per_chat: Mutex<usize>,
 }
 
-struct Receiver {
+pub(crate) struct Receiver {
     addr: SocketAddr,
     state: Arc<ReceiverState>,
 }
 
 impl Receiver {
-    async fn start(behavior: Behavior) -> Receiver {
+    pub(crate) async fn start(behavior: Behavior) -> Receiver {
         let state = Arc::new(ReceiverState { behavior: Mutex::new(behavior), ..ReceiverState::default() });
         let app =
             axum::Router::new().route("/hook", axum::routing::post(receive)).with_state(Arc::clone(&state));
@@ -61,16 +61,16 @@ impl Receiver {
         Receiver { addr, state }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}/hook", self.addr)
     }
 
-    fn calls(&self) -> Vec<Call> {
+    pub(crate) fn calls(&self) -> Vec<Call> {
         self.state.calls.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
     /// Waits until at least `n` requests arrived.
-    async fn wait_for(&self, n: usize) -> Vec<Call> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Call> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let calls = self.calls();
