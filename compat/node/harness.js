@@ -11,11 +11,27 @@ const WebSocket = require('ws');
 const REPO = path.resolve(__dirname, '..', '..');
 const ROOST_BIN = process.env.ROOST_BIN || path.join(REPO, 'target', 'debug', 'roost');
 
+// In the PostgreSQL pass (ROOST_COMPAT_POSTGRES=postgres://user@host:port/) every server gets a new
+// database on that PostgreSQL server; otherwise SQLite in its data directory.
+const POSTGRES = (process.env.ROOST_COMPAT_POSTGRES || '').replace(/\/+$/, '');
+
+function roostEnv() {
+  const env = { ...process.env, RUST_LOG: 'info' };
+  delete env.ROOST_DATABASE;
+  if (POSTGRES) {
+    const name = `roost_compat_${require('node:crypto').randomBytes(8).toString('hex')}`;
+    execFileSync('psql', ['-q', `${POSTGRES}/postgres`, '-c', `CREATE DATABASE ${name}`]);
+    env.ROOST_DATABASE = `${POSTGRES}/${name}`;
+  }
+  return env;
+}
+
 async function startRoost() {
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'roost-compat-node-'));
+  const env = roostEnv();
   const child = spawn(ROOST_BIN, ['serve', '--listen', '127.0.0.1:0', '--data', data, '--allow-insecure-webhooks'], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, RUST_LOG: 'info' },
+    env,
   });
   const lines = readline.createInterface({ input: child.stderr });
   const base = await new Promise((resolve, reject) => {
@@ -31,7 +47,7 @@ async function startRoost() {
   });
   return {
     base,
-    admin: (...args) => execFileSync(ROOST_BIN, ['admin', '--data', data, ...args], { encoding: 'utf8' }).trim(),
+    admin: (...args) => execFileSync(ROOST_BIN, ['admin', '--data', data, ...args], { encoding: 'utf8', env }).trim(),
     async stop() {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

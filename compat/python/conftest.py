@@ -22,18 +22,34 @@ ROOST_BIN = os.environ.get("ROOST_BIN", str(REPO / "target" / "debug" / "roost")
 BOTS = Path(__file__).resolve().parent / "bots"
 
 
+# In the PostgreSQL pass (ROOST_COMPAT_POSTGRES=postgres://user@host:port/) every server gets a
+# new database on that PostgreSQL server; otherwise SQLite in its data directory.
+POSTGRES = os.environ.get("ROOST_COMPAT_POSTGRES", "").rstrip("/")
+
+
+def roost_env():
+    env = {**os.environ, "RUST_LOG": "info"}
+    env.pop("ROOST_DATABASE", None)
+    return env
+
+
 class Roost:
-    """A running `roost serve` over a temporary data directory."""
+    """A running `roost serve` over a temporary data directory (or a new PostgreSQL database)."""
 
     def __init__(self):
         self.dir = tempfile.TemporaryDirectory(prefix="roost-compat-")
         self.data = self.dir.name
+        self.env = roost_env()
+        if POSTGRES:
+            name = "roost_compat_" + os.urandom(8).hex()
+            subprocess.run(["psql", "-q", f"{POSTGRES}/postgres", "-c", f"CREATE DATABASE {name}"], check=True)
+            self.env["ROOST_DATABASE"] = f"{POSTGRES}/{name}"
         self.process = subprocess.Popen(
             [ROOST_BIN, "serve", "--listen", "127.0.0.1:0", "--data", self.data, "--allow-insecure-webhooks"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "RUST_LOG": "info"},
+            env=self.env,
         )
         self.log = []
         deadline = time.monotonic() + 30
@@ -57,7 +73,7 @@ class Roost:
 
     def admin(self, *args):
         out = subprocess.run(
-            [ROOST_BIN, "admin", "--data", self.data, *args], capture_output=True, text=True, check=True
+            [ROOST_BIN, "admin", "--data", self.data, *args], capture_output=True, text=True, check=True, env=self.env
         )
         return out.stdout.strip()
 

@@ -150,7 +150,9 @@ fn subscribe(map: &Mutex<HashMap<i64, watch::Sender<i64>>>, key: i64) -> watch::
 
 fn waited(map: &Mutex<HashMap<i64, watch::Sender<i64>>>) -> Vec<i64> {
     match map.lock() {
-        Ok(map) => map.iter().filter(|(_, sender)| sender.receiver_count() > 0).map(|(&key, _)| key).collect(),
+        Ok(map) => {
+            map.iter().filter(|(_, sender)| sender.receiver_count() > 0).map(|(&key, _)| key).collect()
+        }
         Err(_) => Vec::new(),
     }
 }

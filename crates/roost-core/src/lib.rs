@@ -111,7 +111,8 @@ impl Core {
     pub async fn open(database: &str, store_options: StoreOptions, config: CoreConfig) -> Result<Core> {
         let hub = Arc::new(Hub::default());
         let announce = Arc::clone(&hub);
-        let store = Store::connect(database, store_options, Arc::new(move |fx| announce.announce(fx))).await?;
+        let store =
+            Store::connect(database, store_options, Arc::new(move |fx| announce.announce(fx))).await?;
         let core = Core {
             inner: Arc::new(Inner {
                 rate_limiter: ratelimit::RateLimiter::new(store.is_shared()),

@@ -49,7 +49,13 @@ impl RateLimiter {
         take_shared(store, format!("b{bot}"), (rate, rate), (f64::MAX, 0.0)).await
     }
 
-    pub(crate) async fn check_chat(&self, store: &Store, limits: &RateLimits, bot: i64, chat: String) -> Result<()> {
+    pub(crate) async fn check_chat(
+        &self,
+        store: &Store,
+        limits: &RateLimits,
+        bot: i64,
+        chat: String,
+    ) -> Result<()> {
         if !limits.enabled {
             return Ok(());
         }
@@ -233,9 +239,10 @@ mod tests {
     async fn shared_buckets_allow_a_burst_then_the_rate() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = Store::connect(&url, roost_store::StoreOptions::default(), std::sync::Arc::new(|_: &[_]| {}))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let store =
+            Store::connect(&url, roost_store::StoreOptions::default(), std::sync::Arc::new(|_: &[_]| {}))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
         let limiter = RateLimiter::new(true);
         let limits = RateLimits::default();
         let mut outcomes = Vec::new();
@@ -251,7 +258,13 @@ mod tests {
         // With the clock held still: 30 tokens, then none; half a second later, 15 more.
         let allowed = store
             .write(|w| {
-                let bucket = RateBuckets { key: "b5", capacity_a: 30.0, rate_a: 30.0, capacity_b: f64::MAX, rate_b: 0.0 };
+                let bucket = RateBuckets {
+                    key: "b5",
+                    capacity_a: 30.0,
+                    rate_a: 30.0,
+                    capacity_b: f64::MAX,
+                    rate_b: 0.0,
+                };
                 let mut allowed = Vec::new();
                 for now in [1000.0, 1000.5] {
                     let mut n = 0;

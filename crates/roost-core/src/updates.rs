@@ -59,7 +59,8 @@ impl Core {
         // With a shared store the bot's next call may reach another instance, which knows nothing
         // of this one's floor: there the confirmation is committed before the call goes on.
         let in_background = !self.is_shared();
-        if let (Some(below), None, true, true) = (confirm_below, &allowed_changed, offset > 0, in_background) {
+        if let (Some(below), None, true, true) = (confirm_below, &allowed_changed, offset > 0, in_background)
+        {
             // A plain confirmation needs no answer before this call can go on: the read below
             // starts at `offset` anyway. Submitting it without waiting keeps the writer's latency
             // out of every long poll (a bot confirms on each call).

@@ -262,6 +262,14 @@ impl Core {
     }
 }
 
+/// The current Unix time in milliseconds.
+fn unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,7 +323,3 @@ mod tests {
     }
 }
 
-/// The current Unix time in milliseconds.
-fn unix_millis() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}

@@ -100,8 +100,14 @@ impl rusqlite::ToSql for Value<'_> {
 }
 
 /// A column type both backends decode.
-pub trait Column: rusqlite::types::FromSql + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> {}
-impl<T> Column for T where T: rusqlite::types::FromSql + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> {}
+pub trait Column:
+    rusqlite::types::FromSql + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>
+{
+}
+impl<T> Column for T where
+    T: rusqlite::types::FromSql + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>
+{
+}
 
 /// A result row of either backend.
 pub enum Row<'r, 's> {
@@ -212,7 +218,9 @@ impl Db<'_> {
                 }
                 Ok(out)
             }
-            Db::Postgres(link) => link.rows(sql, params)?.iter().map(|row| read(&Row::Postgres(row))).collect(),
+            Db::Postgres(link) => {
+                link.rows(sql, params)?.iter().map(|row| read(&Row::Postgres(row))).collect()
+            }
         }
     }
 
@@ -265,6 +273,9 @@ mod tests {
     #[test]
     fn placeholders_become_dollars() {
         assert_eq!(postgres_sql("SELECT 1"), "SELECT 1");
-        assert_eq!(postgres_sql("UPDATE t SET a = ?2 WHERE b = ?1 AND c = ?12"), "UPDATE t SET a = $2 WHERE b = $1 AND c = $12");
+        assert_eq!(
+            postgres_sql("UPDATE t SET a = ?2 WHERE b = ?1 AND c = ?12"),
+            "UPDATE t SET a = $2 WHERE b = $1 AND c = $12"
+        );
     }
 }

@@ -34,15 +34,18 @@ pub(crate) async fn run_postgres(pool: &sqlx::PgPool) -> Result<()> {
             .fetch_one(&mut *conn)
             .await?;
         if !exists {
-            sqlx::raw_sql("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-                .execute(&mut *conn)
-                .await?;
+            sqlx::raw_sql(
+                "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            )
+            .execute(&mut *conn)
+            .await?;
         }
         for &(version, sql) in POSTGRES {
-            let applied: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM schema_migrations WHERE version = $1")
-                .bind(version)
-                .fetch_one(&mut *conn)
-                .await?;
+            let applied: bool =
+                sqlx::query_scalar("SELECT COUNT(*) > 0 FROM schema_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_one(&mut *conn)
+                    .await?;
             if applied {
                 continue;
             }

@@ -54,7 +54,9 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await
-            .map_err(|e| StoreError::Database(format!("cannot connect to PostgreSQL: {}", redact(&e.to_string(), url))))?;
+            .map_err(|e| {
+                StoreError::Database(format!("cannot connect to PostgreSQL: {}", redact(&e.to_string(), url)))
+            })?;
         crate::migrate::run_postgres(&pool).await?;
         // Listen before serving: nothing committed after this point goes unheard.
         let mut listener = PgListener::connect_with(&pool).await?;
@@ -108,8 +110,10 @@ impl PgStore {
         let runtime = Handle::current();
         tokio::task::spawn_blocking(move || {
             let link = PgLink::new(conn, runtime);
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| query(&Reader::new(Db::Postgres(&link)))))
-                .unwrap_or_else(|_| Err(E::from(StoreError::Database("a read query panicked".into()))))
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                query(&Reader::new(Db::Postgres(&link)))
+            }))
+            .unwrap_or_else(|_| Err(E::from(StoreError::Database("a read query panicked".into()))))
         })
         .await
         .map_err(|e| E::from(StoreError::Database(format!("reader task failed: {e}"))))?

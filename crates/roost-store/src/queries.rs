@@ -406,7 +406,9 @@ pub trait Queries {
     fn events_after(&self, user_id: i64, after: i64, limit: i64) -> Result<Vec<StoredEvent>> {
         let sql = "SELECT seq, payload FROM user_events WHERE user_id = ?1 AND seq > ?2 \
                    ORDER BY seq LIMIT ?3";
-        self.db().all(sql, args![user_id, after, limit], |r| Ok(StoredEvent { seq: r.get(0)?, payload: r.get(1)? }))
+        self.db().all(sql, args![user_id, after, limit], |r| {
+            Ok(StoredEvent { seq: r.get(0)?, payload: r.get(1)? })
+        })
     }
 
     /// The sequence number of a person's newest event.

@@ -7,7 +7,9 @@
 //! writers on any number of instances get strictly increasing ids, committed in id order.
 
 use crate::db::args;
-use crate::queries::{CallbackRow, MESSAGE_COLUMNS, MessageRow, NewMessage, NewUser, Queries, WebhookSettings};
+use crate::queries::{
+    CallbackRow, MESSAGE_COLUMNS, MessageRow, NewMessage, NewUser, Queries, WebhookSettings,
+};
 use crate::writer::Writer;
 use crate::{Result, StoreError};
 
@@ -36,7 +38,8 @@ impl Writer<'_> {
             // Several writers: a sequence, never MAX() + 1.
             self.db().one("SELECT nextval('user_ids')", &[])?
         } else {
-            let max: Option<i64> = self.db().value::<Option<i64>>("SELECT MAX(id) FROM users", &[])?.flatten();
+            let max: Option<i64> =
+                self.db().value::<Option<i64>>("SELECT MAX(id) FROM users", &[])?.flatten();
             max.map_or(FIRST_USER_ID, |max| max + 1)
         };
         let sql = "INSERT INTO users (id, is_bot, username, username_key, first_name, last_name, \
@@ -77,8 +80,9 @@ impl Writer<'_> {
 
     /// Creates the private chat between two users, with both as members, and returns its id.
     pub fn create_private_chat(&mut self, a: i64, b: i64, now: i64) -> Result<i64> {
-        let chat_id: i64 =
-            self.db().one("INSERT INTO chats (type, created_at) VALUES ('private', ?1) RETURNING id", args![now])?;
+        let chat_id: i64 = self
+            .db()
+            .one("INSERT INTO chats (type, created_at) VALUES ('private', ?1) RETURNING id", args![now])?;
         let (low, high) = if a <= b { (a, b) } else { (b, a) };
         self.db().execute(
             "INSERT INTO private_chats (user_low, user_high, chat_id) VALUES (?1, ?2, ?3)",
@@ -189,7 +193,8 @@ impl Writer<'_> {
     /// Deletes a message (and its pin and reactions); false if there was none.
     pub fn delete_message(&mut self, chat_id: i64, message_id: i64) -> Result<bool> {
         let key = args![chat_id, message_id];
-        let deleted = self.db().execute("DELETE FROM messages WHERE chat_id = ?1 AND message_id = ?2", key)?;
+        let deleted =
+            self.db().execute("DELETE FROM messages WHERE chat_id = ?1 AND message_id = ?2", key)?;
         self.db().execute("DELETE FROM pinned_messages WHERE chat_id = ?1 AND message_id = ?2", key)?;
         self.db().execute("DELETE FROM message_reactions WHERE chat_id = ?1 AND message_id = ?2", key)?;
         Ok(deleted > 0)
@@ -222,9 +227,10 @@ impl Writer<'_> {
     /// Unpins one message, or all of a chat's with `None`; returns how many.
     pub fn unpin_messages(&mut self, chat_id: i64, message_id: Option<i64>) -> Result<usize> {
         match message_id {
-            Some(id) => self
-                .db()
-                .execute("DELETE FROM pinned_messages WHERE chat_id = ?1 AND message_id = ?2", args![chat_id, id]),
+            Some(id) => self.db().execute(
+                "DELETE FROM pinned_messages WHERE chat_id = ?1 AND message_id = ?2",
+                args![chat_id, id],
+            ),
             None => self.db().execute("DELETE FROM pinned_messages WHERE chat_id = ?1", args![chat_id]),
         }
     }
@@ -316,9 +322,10 @@ impl Writer<'_> {
                  ON CONFLICT (bot_id, chat_id) DO UPDATE SET button = excluded.button",
                 args![bot_id, chat_id, json],
             )?,
-            None => self
-                .db()
-                .execute("DELETE FROM bot_menu_buttons WHERE bot_id = ?1 AND chat_id = ?2", args![bot_id, chat_id])?,
+            None => self.db().execute(
+                "DELETE FROM bot_menu_buttons WHERE bot_id = ?1 AND chat_id = ?2",
+                args![bot_id, chat_id],
+            )?,
         };
         Ok(())
     }
@@ -334,7 +341,8 @@ impl Writer<'_> {
     }
 
     pub fn set_allowed_updates(&mut self, bot_id: i64, allowed: Option<&str>) -> Result<()> {
-        self.db().execute("UPDATE bots SET allowed_updates = ?2 WHERE user_id = ?1", args![bot_id, allowed])?;
+        self.db()
+            .execute("UPDATE bots SET allowed_updates = ?2 WHERE user_id = ?1", args![bot_id, allowed])?;
         Ok(())
     }
 
@@ -360,7 +368,8 @@ impl Writer<'_> {
 
     /// Deletes one delivered update.
     pub fn ack_update(&mut self, bot_id: i64, update_id: i64) -> Result<()> {
-        self.db().execute("DELETE FROM updates WHERE bot_id = ?1 AND update_id = ?2", args![bot_id, update_id])?;
+        self.db()
+            .execute("DELETE FROM updates WHERE bot_id = ?1 AND update_id = ?2", args![bot_id, update_id])?;
         Ok(())
     }
 
@@ -421,7 +430,8 @@ impl Writer<'_> {
              ON CONFLICT (key) DO UPDATE SET tokens_a = {A} - 1, tokens_b = {B} - 1, updated_at = ?2 \
              WHERE {A} >= 1 AND {B} >= 1 RETURNING key"
         );
-        let params = args![buckets.key, now, buckets.capacity_a, buckets.rate_a, buckets.capacity_b, buckets.rate_b];
+        let params =
+            args![buckets.key, now, buckets.capacity_a, buckets.rate_a, buckets.capacity_b, buckets.rate_b];
         if self.db().opt(&sql, params, |_| Ok(()))?.is_some() {
             return Ok(0.0);
         }
@@ -437,7 +447,9 @@ impl Writer<'_> {
             let level = (tokens + elapsed * rate).min(capacity);
             if level >= 1.0 || rate <= 0.0 { 0.0 } else { (1.0 - level) / rate }
         };
-        Ok(wait(a, buckets.capacity_a, buckets.rate_a).max(wait(b, buckets.capacity_b, buckets.rate_b)).max(0.001))
+        Ok(wait(a, buckets.capacity_a, buckets.rate_a)
+            .max(wait(b, buckets.capacity_b, buckets.rate_b))
+            .max(0.001))
     }
 
     /// Forgets rate buckets untouched since `before` (Unix seconds): they have refilled.
@@ -454,7 +466,10 @@ impl Writer<'_> {
     ) -> Result<i64> {
         let seq: i64 = self
             .db()
-            .value("UPDATE users SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq", args![user_id])?
+            .value(
+                "UPDATE users SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq",
+                args![user_id],
+            )?
             .ok_or_else(|| StoreError::Database(format!("no user {user_id}")))?;
         let payload = payload(seq)?;
         self.db().execute(
@@ -467,8 +482,10 @@ impl Writer<'_> {
 
     /// Deletes updates and events created before `cutoff`s (retention); returns how many of each.
     pub fn expire(&mut self, updates_before: i64, events_before: i64) -> Result<(usize, usize)> {
-        let updates = self.db().execute("DELETE FROM updates WHERE created_at < ?1", args![updates_before])?;
-        let events = self.db().execute("DELETE FROM user_events WHERE created_at < ?1", args![events_before])?;
+        let updates =
+            self.db().execute("DELETE FROM updates WHERE created_at < ?1", args![updates_before])?;
+        let events =
+            self.db().execute("DELETE FROM user_events WHERE created_at < ?1", args![events_before])?;
         // Button presses are answerable for minutes; keep them as long as events.
         self.db().execute("DELETE FROM callback_queries WHERE created_at < ?1", args![events_before])?;
         Ok((updates, events))

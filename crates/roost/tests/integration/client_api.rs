@@ -177,7 +177,8 @@ async fn resolve_open_send_history_and_chat_list() {
     );
 }
 
-pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub(crate) async fn connect(server: &TestServer, person: &Person, after: Option<i64>) -> Socket {
     let mut url = format!("ws://{}/client/v1/events?token={}", server.addr, person.token);

@@ -125,7 +125,15 @@ impl TestServer {
             .await
             .map_err(|e| e.to_string())
         });
-        TestServer { addr, core, http: reqwest::Client::new(), dir, database, stop: Some(stop), task: Some(task) }
+        TestServer {
+            addr,
+            core,
+            http: reqwest::Client::new(),
+            dir,
+            database,
+            stop: Some(stop),
+            task: Some(task),
+        }
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -92,8 +92,13 @@ async fn ids_stay_strictly_increasing_with_writers_on_two_instances() {
         let url = server.url(&format!("/bot{token}/sendMessage"));
         let person_id = person.id;
         tasks.spawn(async move {
-            let body: serde_json::Value =
-                must(must(http.post(url).json(&json!({"chat_id": person_id, "text": format!("b{i}")})).send().await).json().await);
+            let body: serde_json::Value = must(
+                must(
+                    http.post(url).json(&json!({"chat_id": person_id, "text": format!("b{i}")})).send().await,
+                )
+                .json()
+                .await,
+            );
             body["result"]["message_id"].as_i64().unwrap_or(-1)
         });
         let (http, session) = (server.http.clone(), person.token.clone());
@@ -101,9 +106,15 @@ async fn ids_stay_strictly_increasing_with_writers_on_two_instances() {
         let bot_id = bot.id;
         tasks.spawn(async move {
             let body: serde_json::Value = must(
-                must(http.post(url).bearer_auth(session).json(&json!({"chat_id": bot_id, "text": format!("p{i}")})).send().await)
-                    .json()
-                    .await,
+                must(
+                    http.post(url)
+                        .bearer_auth(session)
+                        .json(&json!({"chat_id": bot_id, "text": format!("p{i}")}))
+                        .send()
+                        .await,
+                )
+                .json()
+                .await,
             );
             body["result"]["message_id"].as_i64().unwrap_or(-1)
         });
@@ -123,7 +134,10 @@ async fn ids_stay_strictly_increasing_with_writers_on_two_instances() {
     let update_ids: Vec<i64> = updates.iter().filter_map(|u| u["update_id"].as_i64()).collect();
     assert_eq!(update_ids, (1..=41).collect::<Vec<i64>>());
     let message_ids: Vec<i64> = updates.iter().filter_map(|u| u["message"]["message_id"].as_i64()).collect();
-    assert!(message_ids.windows(2).all(|w| w[0] < w[1]), "update order follows message order: {message_ids:?}");
+    assert!(
+        message_ids.windows(2).all(|w| w[0] < w[1]),
+        "update order follows message order: {message_ids:?}"
+    );
 }
 
 #[tokio::test]
@@ -140,7 +154,8 @@ async fn rate_limits_hold_across_instances() {
     let mut codes = Vec::new();
     for i in 0..4 {
         let server = if i % 2 == 0 { &a } else { &b };
-        let (code, _) = server.bot_call(&bot.token, "sendMessage", json!({"chat_id": person.id, "text": "x"})).await;
+        let (code, _) =
+            server.bot_call(&bot.token, "sendMessage", json!({"chat_id": person.id, "text": "x"})).await;
         codes.push(code);
     }
     assert_eq!(codes, [200, 200, 200, 429]);
@@ -167,7 +182,8 @@ async fn webhook_delivery_moves_to_another_instance_when_its_owner_is_killed() {
     let base_a = format!("http://{}", first.addr);
     let session = login(&http, &base_a, "wendy").await;
     // A slow receiver, one connection: a backlog builds up.
-    let receiver = Receiver::start(Behavior { delay: Duration::from_millis(150), ..Behavior::default() }).await;
+    let receiver =
+        Receiver::start(Behavior { delay: Duration::from_millis(150), ..Behavior::default() }).await;
     call(
         &http,
         format!("{base_a}/bot{token}/setWebhook"),
