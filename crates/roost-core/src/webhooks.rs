@@ -322,4 +322,3 @@ mod tests {
         assert!(check_webhook_url("http://127.0.0.1:9000/hook", true).is_ok());
     }
 }
-

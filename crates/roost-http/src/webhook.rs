@@ -173,13 +173,20 @@ impl Leases {
 
     /// Takes and renews leases; returns the bots gained and the bots lost.
     async fn renew(&mut self, core: &Core) -> (Vec<i64>, Vec<i64>) {
-        let now_owned: HashSet<i64> = match core.take_webhook_leases(&self.owner, self.length).await {
-            Ok(bots) => {
+        // A renewal stuck on an unreachable database must not outlive the leases it renews.
+        let renewal =
+            tokio::time::timeout(self.length / 3, core.take_webhook_leases(&self.owner, self.length));
+        let now_owned: HashSet<i64> = match renewal.await {
+            Ok(Ok(bots)) => {
                 self.renewed_at = Instant::now();
                 bots.into_iter().collect()
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot renew webhook leases");
+            failed => {
+                let reason = match failed {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "timed out".to_owned(),
+                };
+                tracing::warn!(error = %reason, "cannot renew webhook leases");
                 // Keep delivering while the leases are surely still ours; then stop everything.
                 if self.renewed_at.elapsed() < self.length * 2 / 3 {
                     return (Vec::new(), Vec::new());
