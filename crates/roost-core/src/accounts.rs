@@ -89,6 +89,7 @@ impl Core {
         let user = self
             .store()
             .write(move |w| {
+                w.serialize_on(&format!("username:{}", spec.username.to_lowercase()))?;
                 if w.user_by_username(&spec.username)?.is_some() {
                     return Err(Error::from(ApiError::USERNAME_OCCUPIED));
                 }
@@ -217,6 +218,7 @@ impl Core {
                     .user_by_username(&owner_username)?
                     .filter(|u| !u.is_bot)
                     .ok_or(ApiError::USER_NOT_FOUND)?;
+                w.serialize_on(&format!("username:{}", username.to_lowercase()))?;
                 if w.user_by_username(&username)?.is_some() {
                     return Err(Error::from(ApiError::USERNAME_OCCUPIED));
                 }

@@ -62,7 +62,11 @@ impl Hub {
                     // No receiver just means no dispatcher is running (the admin CLI).
                     let _ = self.webhooks.send(bot_id);
                 }
-                Effect::Resync => self.resync.notify_one(),
+                Effect::Resync => {
+                    self.resync.notify_one();
+                    // Webhook changes may have been missed too: bot 0 means "every bot".
+                    let _ = self.webhooks.send(0);
+                }
             }
         }
     }
@@ -92,7 +96,7 @@ impl Hub {
         }
     }
 
-    /// Bots whose webhook settings change from now on.
+    /// Bots whose webhook settings change from now on (0: any bot's may have changed).
     pub fn subscribe_webhook_changes(&self) -> broadcast::Receiver<i64> {
         self.webhooks.subscribe()
     }

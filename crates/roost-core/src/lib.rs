@@ -170,10 +170,11 @@ impl Core {
         let updates_before = now - self.inner.config.update_retention.as_secs() as i64;
         let events_before = now - self.inner.config.event_retention.as_secs() as i64;
         let shared = self.is_shared();
+        let refilled = ratelimit::refilled_after(&self.inner.config.rate_limits).as_secs_f64();
         self.store()
             .write(move |w| {
                 if shared {
-                    w.prune_rate_buckets(ratelimit::unix_seconds() - ratelimit::IDLE.as_secs_f64())?;
+                    w.prune_rate_buckets(ratelimit::unix_seconds() - refilled)?;
                 }
                 w.expire(updates_before, events_before).map_err(Error::from)
             })

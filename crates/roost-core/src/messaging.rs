@@ -211,9 +211,7 @@ impl Core {
         self.store()
             .write(move |w| {
                 let peer = resolve_peer(&*w, &target).map_err(|_| Error::from(ApiError::PEER_ID_INVALID))?;
-                if w.private_chat(person, peer.id)?.is_none() {
-                    w.create_private_chat(person, peer.id, unix_now())?;
-                }
+                w.private_chat_or_create(person, peer.id, unix_now())?;
                 Ok(render::private_chat(&peer))
             })
             .await
@@ -243,10 +241,7 @@ impl Core {
         self.store()
             .write(move |w| {
                 let peer = resolve_peer(&*w, &chat_id)?;
-                let chat = match w.private_chat(person, peer.id)? {
-                    Some(chat) => chat,
-                    None => w.create_private_chat(person, peer.id, unix_now())?,
-                };
+                let chat = w.private_chat_or_create(person, peer.id, unix_now())?;
                 let mut renderer = Renderer::default();
                 renderer.seed_user(peer);
                 let row = append_message(w, chat, person, body, &mut renderer)?;

@@ -26,6 +26,16 @@ pub(crate) fn unix_seconds() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
+/// How long after its last use every bucket of these limits is full again (at least [`IDLE`]):
+/// forgetting a bucket earlier would hand out tokens it did not have.
+pub(crate) fn refilled_after(limits: &RateLimits) -> Duration {
+    let slowest = [1.0, limits.chat_burst.max(1.0) / limits.chat_messages_per_second, 60.0]
+        .into_iter()
+        .filter(|s| s.is_finite())
+        .fold(0.0_f64, f64::max);
+    IDLE.max(Duration::from_secs_f64(slowest.min(86_400.0)))
+}
+
 /// The limiter: in memory, or in the shared store.
 pub(crate) struct RateLimiter {
     local: LocalLimiter,
@@ -78,6 +88,7 @@ async fn take_shared(store: &Store, key: String, a: (f64, f64), b: (f64, f64)) -
         .write(move |w| {
             let buckets =
                 RateBuckets { key: &key, capacity_a: a.0, rate_a: a.1, capacity_b: b.0, rate_b: b.1 };
+            w.relax_durability()?;
             w.take_rate_token(&buckets, unix_seconds()).map_err(Error::from)
         })
         .await?;

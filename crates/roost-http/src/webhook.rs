@@ -80,11 +80,16 @@ async fn supervise(core: Core, options: WebhookOptions) {
     // With a shared store, a bot's webhook is delivered by the one instance holding its lease;
     // alone, this process delivers every bot's.
     let mut leases = core.is_shared().then(|| Leases::new(&options));
+    // Until when workers may start deliveries: forever alone; with leases, a little less than
+    // the leases' life from the last renewal that began (see `Leases::renew`).
+    let valid_until = watch::channel(None::<Instant>).0;
+    let options = &options;
+    let run = Run { core: &core, options, valid_until: &valid_until };
     if leases.is_none() {
         match core.webhook_bots().await {
             Ok(bots) => {
                 for bot in bots {
-                    restart(&core, &options, &mut workers, bot).await;
+                    run.restart(&mut workers, bot).await;
                 }
             }
             Err(e) => tracing::error!(error = %e, "cannot list the bots with webhooks"),
@@ -99,37 +104,50 @@ async fn supervise(core: Core, options: WebhookOptions) {
         };
         tokio::select! {
             change = changes.recv() => match change {
+                // Bot 0: changes may have been missed (another instance's notifications were
+                // lost); every worker re-reads its settings.
+                Ok(0) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    let bots: HashSet<i64> = match &mut leases {
+                        Some(leases) => {
+                            leases.renew.reset_immediately();
+                            workers.keys().copied().collect()
+                        }
+                        None => workers.keys().copied().chain(core.webhook_bots().await.unwrap_or_default()).collect(),
+                    };
+                    for bot in bots {
+                        run.restart(&mut workers, bot).await;
+                    }
+                }
                 Ok(bot) => match &mut leases {
                     Some(leases) if !leases.owned.contains(&bot) => {
                         // Perhaps a new webhook: claim it now rather than at the next renewal.
                         leases.renew.reset_immediately();
                     }
-                    _ => restart(&core, &options, &mut workers, bot).await,
-                },
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    // Missed some changes: look at every bot again.
-                    let bots: HashSet<i64> = workers.keys().copied()
-                        .chain(core.webhook_bots().await.unwrap_or_default())
-                        .filter(|bot| leases.as_ref().is_none_or(|l| l.owned.contains(bot)))
-                        .collect();
-                    for bot in bots {
-                        restart(&core, &options, &mut workers, bot).await;
+                    _ => {
+                        run.restart(&mut workers, bot).await;
                     }
-                }
+                },
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             _ = renewal => {
                 if let Some(leases) = &mut leases {
-                    let (gained, lost) = leases.renew(&core).await;
-                    for bot in lost {
-                        if let Some(worker) = workers.remove(&bot) {
-                            tracing::info!(bot, "webhook lease lost; another instance delivers now");
-                            let _ = worker.stop.send(true);
-                            let _ = worker.task.await;
-                        }
+                    let (gained, lost) = leases.renew(&core, &valid_until).await;
+                    // Stop every lost worker first, then wait for them.
+                    let stopping: Vec<Worker> = lost.iter().filter_map(|bot| workers.remove(bot)).collect();
+                    for worker in &stopping {
+                        let _ = worker.stop.send(true);
+                    }
+                    for worker in stopping {
+                        let _ = worker.task.await;
+                    }
+                    if !lost.is_empty() {
+                        tracing::info!(bots = ?lost, "webhook leases lost; another instance delivers them now");
                     }
                     for bot in gained {
-                        restart(&core, &options, &mut workers, bot).await;
+                        if !run.restart(&mut workers, bot).await {
+                            // Not started: claim it as gained again at the next renewal.
+                            leases.owned.remove(&bot);
+                        }
                     }
                 }
             }
@@ -154,8 +172,6 @@ struct Leases {
     length: Duration,
     renew: tokio::time::Interval,
     owned: HashSet<i64>,
-    /// When the last renewal succeeded; past `length` the leases may belong to others already.
-    renewed_at: Instant,
 }
 
 impl Leases {
@@ -167,31 +183,34 @@ impl Leases {
             length: options.lease,
             renew,
             owned: HashSet::new(),
-            renewed_at: Instant::now(),
         }
     }
 
-    /// Takes and renews leases; returns the bots gained and the bots lost.
-    async fn renew(&mut self, core: &Core) -> (Vec<i64>, Vec<i64>) {
-        // A renewal stuck on an unreachable database must not outlive the leases it renews.
+    /// Takes and renews leases; returns the bots gained and the bots lost. On success, workers
+    /// may start deliveries until nine tenths of the lease's life after the renewal *began* (the
+    /// database counts the lease from a moment after that): the fence that keeps two instances
+    /// from delivering one bot when renewals stall or fail. A failed renewal changes nothing; the
+    /// fence runs out by itself.
+    async fn renew(
+        &mut self,
+        core: &Core,
+        valid_until: &watch::Sender<Option<Instant>>,
+    ) -> (Vec<i64>, Vec<i64>) {
+        let began = Instant::now();
         let renewal =
             tokio::time::timeout(self.length / 3, core.take_webhook_leases(&self.owner, self.length));
         let now_owned: HashSet<i64> = match renewal.await {
             Ok(Ok(bots)) => {
-                self.renewed_at = Instant::now();
+                valid_until.send_replace(Some(began + self.length * 9 / 10));
                 bots.into_iter().collect()
             }
-            failed => {
-                let reason = match failed {
-                    Ok(Err(e)) => e.to_string(),
-                    _ => "timed out".to_owned(),
-                };
-                tracing::warn!(error = %reason, "cannot renew webhook leases");
-                // Keep delivering while the leases are surely still ours; then stop everything.
-                if self.renewed_at.elapsed() < self.length * 2 / 3 {
-                    return (Vec::new(), Vec::new());
-                }
-                HashSet::new()
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot renew webhook leases");
+                return (Vec::new(), Vec::new());
+            }
+            Err(_) => {
+                tracing::warn!("renewing webhook leases timed out");
+                return (Vec::new(), Vec::new());
             }
         };
         let gained = now_owned.difference(&self.owned).copied().collect();
@@ -201,23 +220,35 @@ impl Leases {
     }
 }
 
-/// Stops the bot's worker, if any, and starts a new one if the bot has a webhook.
-async fn restart(core: &Core, options: &WebhookOptions, workers: &mut HashMap<i64, Worker>, bot: i64) {
-    if let Some(worker) = workers.remove(&bot) {
-        let _ = worker.stop.send(true);
-        let _ = worker.task.await;
-    }
-    let hook = match core.webhook(bot).await {
-        Ok(Some(hook)) if !hook.url.is_empty() => hook,
-        Ok(_) => return,
-        Err(e) => {
-            tracing::error!(bot, error = %e, "cannot read webhook settings");
-            return;
+/// What starting a worker needs.
+struct Run<'a> {
+    core: &'a Core,
+    options: &'a WebhookOptions,
+    valid_until: &'a watch::Sender<Option<Instant>>,
+}
+
+impl Run<'_> {
+    /// Stops the bot's worker, if any, and starts a new one if the bot has a webhook. False if
+    /// the settings could not be read (nothing started).
+    async fn restart(&self, workers: &mut HashMap<i64, Worker>, bot: i64) -> bool {
+        if let Some(worker) = workers.remove(&bot) {
+            let _ = worker.stop.send(true);
+            let _ = worker.task.await;
         }
-    };
-    let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(deliver(core.clone(), options.clone(), hook, stopped));
-    workers.insert(bot, Worker { stop, task });
+        let hook = match self.core.webhook(bot).await {
+            Ok(Some(hook)) if !hook.url.is_empty() => hook,
+            Ok(_) => return true,
+            Err(e) => {
+                tracing::error!(bot, error = %e, "cannot read webhook settings");
+                return false;
+            }
+        };
+        let (stop, stopped) = watch::channel(false);
+        let fence = self.valid_until.subscribe();
+        let task = tokio::spawn(deliver(self.core.clone(), self.options.clone(), hook, stopped, fence));
+        workers.insert(bot, Worker { stop, task });
+        true
+    }
 }
 
 /// How one delivery ended.
@@ -229,7 +260,13 @@ struct Outcome {
     result: Result<(String, bytes::Bytes), String>,
 }
 
-async fn deliver(core: Core, options: WebhookOptions, hook: WebhookRow, mut stop: watch::Receiver<bool>) {
+async fn deliver(
+    core: Core,
+    options: WebhookOptions,
+    hook: WebhookRow,
+    mut stop: watch::Receiver<bool>,
+    mut valid_until: watch::Receiver<Option<Instant>>,
+) {
     let bot = hook.bot_id;
     let allow_insecure = core.config().allow_insecure_webhooks;
     // The server may have restarted with stricter settings than when the webhook was set.
@@ -284,7 +321,9 @@ async fn deliver(core: Core, options: WebhookOptions, hook: WebhookRow, mut stop
                 }
             }
         }
-        if retry_at.is_none() && in_flight.len() < max_in_flight {
+        // With leases: no new delivery unless this instance surely still holds the bot's lease.
+        let leased = valid_until.borrow_and_update().is_none_or(|until| Instant::now() < until);
+        if retry_at.is_none() && leased && in_flight.len() < max_in_flight {
             // In update_id order; a chat with an earlier update in flight or left waiting blocks
             // its later ones.
             let mut blocked: HashSet<i64> = HashSet::new();
@@ -360,6 +399,8 @@ async fn deliver(core: Core, options: WebhookOptions, hook: WebhookRow, mut stop
                 more_to_read = true;
             }
             _ = retry => retry_at = None,
+            // A renewal extended the fence.
+            Ok(()) = valid_until.changed() => {}
             _ = stop.changed() => break,
             _ = closing.changed() => break,
         }

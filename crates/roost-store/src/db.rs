@@ -174,6 +174,9 @@ fn bind_all<'q>(
             Value::Int(v) => query.bind(v),
             Value::Float(v) => query.bind(v),
             Value::Bool(v) => query.bind(v),
+            // PostgreSQL's text cannot hold U+0000 (SQLite's can): the character becomes U+FFFD
+            // rather than failing the whole statement.
+            Value::Text(Some(v)) if v.contains('\0') => query.bind(v.replace('\0', "\u{FFFD}")),
             Value::Text(v) => query.bind(v),
             Value::Bytes(v) => query.bind(v),
         };

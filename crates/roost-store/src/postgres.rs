@@ -3,14 +3,17 @@
 //! Unlike SQLite there is no single writer: every write job runs in its own transaction on a
 //! pooled connection, beside other jobs of this instance and of other instances. Correctness
 //! comes from row locks (see `writes.rs`: counters are taken by `UPDATE … RETURNING`, which holds
-//! the row until commit). PostgreSQL shares WAL flushes between concurrent commits by itself.
+//! the row until commit).
 //!
-//! A job's effects are sent with `pg_notify` inside its transaction, so every instance (this one
-//! included) hears of them exactly when the commit becomes visible. Each instance listens on one
-//! connection and hands what it hears to the same `on_commit` callback as its own commits; the
-//! callback treats ids as "at least this", so hearing an effect twice is harmless. When the
-//! listening connection drops, notifications may have been lost: the listener reconnects and
-//! announces [`Effect::Resync`], and the core re-reads what its waiters wait for.
+//! A job's effects are announced to this instance's `on_commit` callback right after the commit,
+//! and to every other instance with `pg_notify` on the same connection just after that, outside
+//! the transaction: a NOTIFY inside it would hold PostgreSQL's cluster-wide notification lock
+//! through the commit's WAL flush and serialise every writer of every instance. Each instance
+//! listens on one connection and hands what others announced to the same callback (its own
+//! announcements, recognised by the instance id at the head of the payload, are skipped). A
+//! notification can be lost — the process dies between commit and NOTIFY, or the listening
+//! connection drops — so the core also re-reads waited-on queues periodically, and the listener
+//! announces [`Effect::Resync`] when its connection was lost.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +36,8 @@ pub(crate) struct PgStore {
     pool: sqlx::PgPool,
     on_commit: OnCommit,
     listener: JoinHandle<()>,
+    /// This instance's name at the head of its notifications.
+    instance: Arc<str>,
 }
 
 impl Drop for PgStore {
@@ -61,8 +66,9 @@ impl PgStore {
         // Listen before serving: nothing committed after this point goes unheard.
         let mut listener = PgListener::connect_with(&pool).await?;
         listener.listen(CHANNEL).await?;
-        let listener = tokio::spawn(listen(listener, Arc::clone(&on_commit)));
-        Ok(PgStore { pool, on_commit, listener })
+        let instance: Arc<str> = format!("{:016x}", rand_u64()).into();
+        let listener = tokio::spawn(listen(listener, Arc::clone(&on_commit), Arc::clone(&instance)));
+        Ok(PgStore { pool, on_commit, listener, instance })
     }
 
     pub(crate) async fn write<T, E, F>(&self, job: F) -> Result<T, E>
@@ -74,6 +80,7 @@ impl PgStore {
         let conn = self.pool.acquire().await.map_err(|e| E::from(e.into()))?;
         let runtime = Handle::current();
         let on_commit = Arc::clone(&self.on_commit);
+        let instance = Arc::clone(&self.instance);
         tokio::task::spawn_blocking(move || {
             let link = PgLink::new(conn, runtime);
             link.simple("BEGIN").map_err(E::from)?;
@@ -81,7 +88,7 @@ impl PgStore {
             let result = run_caught(&mut writer, job);
             let effects = std::mem::take(&mut writer.effects);
             let finished = match &result {
-                Ok(_) => notify(&link, &effects).and_then(|()| link.simple("COMMIT")),
+                Ok(_) => link.simple("COMMIT"),
                 Err(_) => link.simple("ROLLBACK"),
             };
             if let Err(e) = finished {
@@ -93,6 +100,10 @@ impl PgStore {
             }
             if result.is_ok() && !effects.is_empty() {
                 on_commit(&effects);
+                // Committed: a failed NOTIFY only delays other instances until their re-check.
+                if let Err(e) = notify(&link, &instance, &effects) {
+                    tracing::warn!(error = %e, "cannot notify other instances");
+                }
             }
             result
         })
@@ -125,26 +136,36 @@ impl PgStore {
     }
 }
 
-/// Sends a transaction's effects to every instance; delivered on commit, dropped on rollback.
-fn notify(link: &PgLink, effects: &[Effect]) -> Result<()> {
-    if effects.is_empty() {
-        return Ok(());
-    }
+/// Sends committed effects to the other instances: `<instance>;<effect>,<effect>,…`, in as many
+/// notifications as the payload limit needs.
+fn notify(link: &PgLink, instance: &str, effects: &[Effect]) -> Result<()> {
     let db = Db::Postgres(link);
-    let mut payload = String::new();
+    let head = format!("{instance};");
+    let mut payload = head.clone();
     for effect in effects {
         let item = encode(effect);
-        if !payload.is_empty() && payload.len() + 1 + item.len() > PAYLOAD_MAX {
+        if payload.len() > head.len() && payload.len() + 1 + item.len() > PAYLOAD_MAX {
             db.execute("SELECT pg_notify('roost', ?1)", crate::db::args![payload.as_str()])?;
-            payload.clear();
+            payload.truncate(head.len());
         }
-        if !payload.is_empty() {
+        if payload.len() > head.len() {
             payload.push(',');
         }
         payload.push_str(&item);
     }
     db.execute("SELECT pg_notify('roost', ?1)", crate::db::args![payload.as_str()])?;
     Ok(())
+}
+
+/// A random instance name: new at every start.
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0),
+    );
+    hasher.write_u32(std::process::id());
+    hasher.finish()
 }
 
 fn encode(effect: &Effect) -> String {
@@ -156,7 +177,15 @@ fn encode(effect: &Effect) -> String {
     }
 }
 
-/// The effects of one notification payload; unknown items are skipped.
+/// The sender and effects of one notification payload; unknown items are skipped.
+pub(crate) fn decode_notification(payload: &str) -> (&str, Vec<Effect>) {
+    match payload.split_once(';') {
+        Some((instance, items)) => (instance, decode(items)),
+        None => ("", decode(payload)),
+    }
+}
+
+/// The effects of a list of encoded items; unknown items are skipped.
 pub(crate) fn decode(payload: &str) -> Vec<Effect> {
     let pair = |rest: &str| {
         let (a, b) = rest.split_once(':')?;
@@ -177,12 +206,13 @@ pub(crate) fn decode(payload: &str) -> Vec<Effect> {
         .collect()
 }
 
-async fn listen(mut listener: PgListener, on_commit: OnCommit) {
+async fn listen(mut listener: PgListener, on_commit: OnCommit, instance: Arc<str>) {
     loop {
         match listener.try_recv().await {
             Ok(Some(notification)) => {
-                let effects = decode(notification.payload());
-                if !effects.is_empty() {
+                let (sender, effects) = decode_notification(notification.payload());
+                // This instance announced its own commits already.
+                if sender != &*instance && !effects.is_empty() {
                     on_commit(&effects);
                 }
             }
@@ -227,5 +257,149 @@ mod tests {
         let payload = effects.iter().map(encode).collect::<Vec<_>>().join(",");
         assert_eq!(decode(&payload), effects);
         assert_eq!(decode("x1,b2,u3:x,,b4:5"), [Effect::BotUpdate { bot_id: 4, update_id: 5 }]);
+        let tagged = format!("abc;{payload}");
+        let (sender, decoded) = decode_notification(&tagged);
+        assert_eq!((sender, decoded.as_slice()), ("abc", &effects[..]));
+    }
+
+    /// The write path on a real PostgreSQL (`ROOST_TEST_POSTGRES=postgres://user@host:port/`; the
+    /// test script's PostgreSQL pass runs it): failed and panicking jobs leave no trace and
+    /// announce nothing, the pool survives them, concurrent check-then-insert jobs and counters
+    /// stay correct, and text with U+0000 is stored.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_on_postgres_are_all_or_nothing() {
+        use std::sync::Mutex;
+
+        use sqlx::Connection;
+
+        use crate::{NewUser, Queries, Store};
+        let _: Option<NewUser<'_>> = None;
+
+        let Some(server) = std::env::var("ROOST_TEST_POSTGRES").ok().filter(|s| !s.is_empty()) else {
+            eprintln!("writes_on_postgres_are_all_or_nothing: ROOST_TEST_POSTGRES is not set");
+            return;
+        };
+        let base = server.trim_end_matches('/');
+        let name = format!("roost_store_{:016x}", rand_u64());
+        let mut admin =
+            sqlx::PgConnection::connect(&format!("{base}/postgres")).await.unwrap_or_else(|e| panic!("{e}"));
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let announced: Arc<Mutex<Vec<Effect>>> = Arc::default();
+        let sink = Arc::clone(&announced);
+        let store = Store::connect(
+            &format!("{base}/{name}"),
+            StoreOptions::default(),
+            Arc::new(move |fx: &[Effect]| sink.lock().map(|mut v| v.extend_from_slice(fx)).unwrap_or(())),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+        // 30 jobs at once: every third fails after writing, one panics.
+        let mut jobs = tokio::task::JoinSet::new();
+        for i in 0..30 {
+            let store = store.clone();
+            jobs.spawn(async move {
+                store
+                    .write(move |w| {
+                        let name = format!("user_{i:02}");
+                        let id = w.insert_user(&NewUser { username: &name, ..person_row(&name) })?;
+                        w.push_event(id, 0, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
+                        if i == 3 {
+                            panic!("a job that panics");
+                        }
+                        if i % 3 == 0 {
+                            return Err(StoreError::Database("refused".into()));
+                        }
+                        Ok(id)
+                    })
+                    .await
+            });
+        }
+        let mut ok = 0;
+        while let Some(joined) = jobs.join_next().await {
+            ok += usize::from(matches!(joined, Ok(Ok(_))));
+        }
+        assert_eq!(ok, 20);
+        let names = store
+            .read(|r| {
+                let mut found = Vec::new();
+                for i in 0..30 {
+                    if r.user_by_username(&format!("user_{i:02}"))?.is_some() {
+                        found.push(i);
+                    }
+                }
+                Ok::<_, StoreError>(found)
+            })
+            .await
+            .unwrap_or_default();
+        assert_eq!(names, (0..30).filter(|i| i % 3 != 0).collect::<Vec<_>>());
+        // Only committed jobs were announced, each once (this instance skips its own NOTIFY).
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(announced.lock().map(|v| v.len()).unwrap_or(0), 20);
+
+        // Concurrent first contacts make one private chat; counters never repeat.
+        let (a, b) = store
+            .write(|w| {
+                Ok::<_, StoreError>((
+                    w.insert_user(&person_row("alpha_one"))?,
+                    w.insert_user(&person_row("beta_two"))?,
+                ))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut jobs = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let store = store.clone();
+            jobs.spawn(async move {
+                store
+                    .write(move |w| {
+                        let chat = w.private_chat_or_create(
+                            if i % 2 == 0 { a } else { b },
+                            if i % 2 == 0 { b } else { a },
+                            0,
+                        )?;
+                        let seq = w.push_event(a, 0, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
+                        Ok::<_, StoreError>((chat, seq))
+                    })
+                    .await
+            });
+        }
+        let mut chats = std::collections::BTreeSet::new();
+        let mut seqs = Vec::new();
+        while let Some(joined) = jobs.join_next().await {
+            let (chat, seq) = joined.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
+            chats.insert(chat);
+            seqs.push(seq);
+        }
+        seqs.sort_unstable();
+        assert_eq!(chats.len(), 1, "one private chat: {chats:?}");
+        assert_eq!(seqs, (1..=8).collect::<Vec<i64>>());
+
+        // U+0000 does not fail a statement.
+        let stored = store
+            .write(move |w| {
+                w.set_first_name(a, "nul\0here")?;
+                Ok::<_, StoreError>(w.user(a)?.map(|u| u.first_name))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(stored.as_deref(), Some("nul\u{FFFD}here"));
+        store.close().await;
+        let _ = sqlx::raw_sql(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).await;
+    }
+
+    fn person_row(name: &str) -> crate::NewUser<'_> {
+        crate::NewUser {
+            is_bot: false,
+            username: name,
+            first_name: name,
+            last_name: None,
+            language_code: None,
+            password_hash: None,
+            created_at: 0,
+        }
     }
 }

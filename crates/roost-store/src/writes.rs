@@ -96,6 +96,38 @@ impl Writer<'_> {
         Ok(chat_id)
     }
 
+    /// Makes this job wait for, and then exclude, every other job serialised on the same `key`
+    /// until it commits. SQLite's single writer runs one job at a time anyway; on PostgreSQL this
+    /// takes a transaction-scoped advisory lock, so a check-then-insert (a free username, a
+    /// private chat not yet created) stays atomic with several writers and answers as on SQLite.
+    pub fn serialize_on(&mut self, key: &str) -> Result<()> {
+        if self.db().is_postgres() {
+            self.db().execute("SELECT pg_advisory_xact_lock(hashtext(?1))", args![key])?;
+        }
+        Ok(())
+    }
+
+    /// The private chat between two users, created (with both as members) if it does not exist.
+    pub fn private_chat_or_create(&mut self, a: i64, b: i64, now: i64) -> Result<i64> {
+        let (low, high) = if a <= b { (a, b) } else { (b, a) };
+        self.serialize_on(&format!("private:{low}:{high}"))?;
+        match self.private_chat(a, b)? {
+            Some(chat) => Ok(chat),
+            None => self.create_private_chat(a, b, now),
+        }
+    }
+
+    /// Skips waiting for this transaction's commit to reach the disk (PostgreSQL
+    /// `synchronous_commit = off`; nothing on SQLite). Only for bookkeeping whose loss in a crash
+    /// is harmless, such as rate-limit buckets: a crash cannot corrupt anything, it only forgets
+    /// the last fraction of a second.
+    pub fn relax_durability(&mut self) -> Result<()> {
+        if self.db().is_postgres() {
+            self.db().execute("SET LOCAL synchronous_commit = off", &[])?;
+        }
+        Ok(())
+    }
+
     /// Records that a member has written in a chat.
     pub fn mark_has_written(&mut self, chat_id: i64, user_id: i64) -> Result<()> {
         let sql = "UPDATE chat_members SET has_written = TRUE \
@@ -411,7 +443,8 @@ impl Writer<'_> {
         Ok(bots)
     }
 
-    /// Gives up every lease `owner` holds (a clean shutdown): another instance takes them at once.
+    /// Gives up every lease `owner` holds (a clean shutdown): other instances take them at their
+    /// next renewal.
     pub fn release_webhook_leases(&mut self, owner: &str) -> Result<usize> {
         self.db().execute("DELETE FROM webhook_leases WHERE owner = ?1", args![owner])
     }
@@ -421,14 +454,20 @@ impl Writer<'_> {
     /// One statement on one row, so it holds across instances sharing the database.
     pub fn take_rate_token(&mut self, buckets: &RateBuckets<'_>, now: f64) -> Result<f64> {
         // The refilled level of each bucket, capped at its capacity (CASE: both backends have it).
-        const A: &str = "CASE WHEN rate_buckets.tokens_a + (?2 - rate_buckets.updated_at) * ?4 > ?3 THEN ?3 \
-                         ELSE rate_buckets.tokens_a + (?2 - rate_buckets.updated_at) * ?4 END";
-        const B: &str = "CASE WHEN rate_buckets.tokens_b + (?2 - rate_buckets.updated_at) * ?6 > ?5 THEN ?5 \
-                         ELSE rate_buckets.tokens_b + (?2 - rate_buckets.updated_at) * ?6 END";
+        // Time never runs backwards for a bucket (instances' clocks differ slightly).
+        const ELAPSED: &str =
+            "(CASE WHEN ?2 > rate_buckets.updated_at THEN ?2 - rate_buckets.updated_at ELSE 0 END)";
+        let a = format!(
+            "CASE WHEN rate_buckets.tokens_a + {ELAPSED} * ?4 > ?3 THEN ?3 ELSE rate_buckets.tokens_a + {ELAPSED} * ?4 END"
+        );
+        let b = format!(
+            "CASE WHEN rate_buckets.tokens_b + {ELAPSED} * ?6 > ?5 THEN ?5 ELSE rate_buckets.tokens_b + {ELAPSED} * ?6 END"
+        );
         let sql = format!(
             "INSERT INTO rate_buckets (key, tokens_a, tokens_b, updated_at) VALUES (?1, ?3 - 1, ?5 - 1, ?2) \
-             ON CONFLICT (key) DO UPDATE SET tokens_a = {A} - 1, tokens_b = {B} - 1, updated_at = ?2 \
-             WHERE {A} >= 1 AND {B} >= 1 RETURNING key"
+             ON CONFLICT (key) DO UPDATE SET tokens_a = {a} - 1, tokens_b = {b} - 1, \
+             updated_at = CASE WHEN ?2 > rate_buckets.updated_at THEN ?2 ELSE rate_buckets.updated_at END \
+             WHERE {a} >= 1 AND {b} >= 1 RETURNING key"
         );
         let params =
             args![buckets.key, now, buckets.capacity_a, buckets.rate_a, buckets.capacity_b, buckets.rate_b];
