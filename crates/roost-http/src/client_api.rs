@@ -129,8 +129,8 @@ async fn events(
     // Small buffers: tens of thousands of mostly idle streams must fit in little memory, and
     // clients send nothing but control frames (events are server → client only).
     upgrade
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
+        .write_buffer_size(0)
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| stream_events(core, person, start, wake, socket))
 }

@@ -71,17 +71,109 @@ async fn serve_http(
 ) -> anyhow::Result<()> {
     let maintenance = tokio::spawn(maintain(core.clone()));
     let app = roost_http::app(core.clone());
-    let closing_core = core.clone();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down");
-            // Waiting long polls and event streams return now, so in-flight requests finish fast.
-            closing_core.hub().close();
-        })
-        .await;
+    // Connections watch `draining`; each holds a clone of `open` until it ends, so the server
+    // knows when the last one has finished.
+    let (draining, _) = tokio::sync::watch::channel(false);
+    let (open, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(serve_connection(stream, app.clone(), draining.subscribe(), open.clone()));
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment instead of spinning.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            () = &mut shutdown => break,
+        }
+    }
+    tracing::info!("shutting down");
+    drop(listener);
+    // Waiting long polls and event streams return now, so in-flight requests finish fast.
+    core.hub().close();
+    draining.send_replace(true);
+    drop(open);
+    let _ = all_closed.recv().await;
     maintenance.abort();
-    Ok(result?)
+    Ok(())
+}
+
+/// Serves one connection (HTTP/1.1 with upgrades to WebSocket, or HTTP/2 with prior knowledge)
+/// until it ends or, after `draining` turns true, until its requests in flight are answered.
+///
+/// Two choices differ from `axum::serve`, both for memory per idle connection (measured with
+/// `roost-bench idle`, see docs/performance.md):
+/// - The protocol is chosen by peeking at the socket (an HTTP/2 connection starts with `PRI`, no
+///   HTTP/1 method does) instead of hyper-util's auto builder, which keeps a buffer of its own
+///   for every connection.
+/// - HTTP/1 half-close: otherwise hyper keeps reading a connection while its request is being
+///   handled (to notice a client that went away) and holds a second 8 KiB read buffer for every
+///   waiting long poll. A poll whose client vanished simply runs to its timeout or is superseded
+///   by the bot's next poll; nothing is confirmed by an answer nobody read.
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    app: axum::Router,
+    mut draining: tokio::sync::watch::Receiver<bool>,
+    _open: tokio::sync::mpsc::Sender<()>,
+) {
+    use tower::ServiceExt;
+    let service = hyper_util::service::TowerToHyperService::new(
+        app.map_request(|req: axum::http::Request<hyper::body::Incoming>| req.map(axum::body::Body::new)),
+    );
+    let http2 = match starts_like_http2(&stream).await {
+        Some(http2) => http2,
+        None => return, // closed before sending anything
+    };
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let result = if http2 {
+        let mut builder = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+        builder.enable_connect_protocol();
+        // Boxed: the HTTP/1 path, nearly every connection, does not pay for its size.
+        let mut conn = Box::pin(builder.serve_connection(io, service));
+        tokio::select! {
+            result = conn.as_mut() => result,
+            _ = draining.changed() => {
+                conn.as_mut().graceful_shutdown();
+                conn.as_mut().await
+            }
+        }
+    } else {
+        let conn = hyper::server::conn::http1::Builder::new()
+            .half_close(true)
+            .serve_connection(io, service)
+            .with_upgrades();
+        let mut conn = std::pin::pin!(conn);
+        tokio::select! {
+            result = conn.as_mut() => result,
+            // `draining` only ever turns true (or its sender goes away with the server).
+            _ = draining.changed() => {
+                conn.as_mut().graceful_shutdown();
+                conn.as_mut().await
+            }
+        }
+    };
+    if let Err(e) = result {
+        tracing::trace!(error = %e, "connection ended with an error");
+    }
+}
+
+/// Whether a new connection speaks HTTP/2 with prior knowledge (its first bytes are `PRI`), read
+/// without consuming anything; `None` if it closed first.
+async fn starts_like_http2(stream: &tokio::net::TcpStream) -> Option<bool> {
+    let mut head = [0u8; 3];
+    loop {
+        match stream.peek(&mut head).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) if n >= head.len() || !b"PRI".starts_with(&head[..n]) => return Some(&head[..n] == b"PRI"),
+            // A byte or two so far, and they could begin `PRI`: wait for more.
+            Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+        }
+    }
 }
 
 /// Background upkeep: retention and the wake-up registry.

@@ -29,6 +29,22 @@ async fn get_me_describes_the_bot() {
     assert_eq!(server.bot(&bot, "close", json!({})).await, json!(true));
 }
 
+/// Plain-text HTTP/2 (prior knowledge) is served beside HTTP/1.1 on the same port.
+#[tokio::test]
+async fn http2_with_prior_knowledge_is_served_too() {
+    let server = TestServer::start().await;
+    let owner = server.register("owner_h2").await;
+    let bot = server.create_bot(&owner, "h2c_bot").await;
+    let h2 = must(reqwest::Client::builder().http2_prior_knowledge().build());
+    let response =
+        must(h2.post(server.url(&format!("/bot{}/getMe", bot.token))).json(&json!({})).send().await);
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    let body: Value = must(response.json().await);
+    assert_eq!(body["result"]["username"], "h2c_bot");
+    let response = must(server.http.get(server.url(&format!("/bot{}/getMe", bot.token))).send().await);
+    assert_eq!(response.version(), reqwest::Version::HTTP_11);
+}
+
 #[tokio::test]
 async fn tokens_and_methods_are_checked_like_telegram() {
     let server = TestServer::start().await;
