@@ -38,6 +38,8 @@ enum Command {
     ServeChild {
         #[arg(long)]
         data: std::path::PathBuf,
+        #[arg(long)]
+        database: Option<String>,
     },
     /// (internal) Runs the baseline server.
     #[command(hide = true)]
@@ -86,6 +88,10 @@ pub struct Options {
     /// The data directory of the server given with --url.
     #[arg(long)]
     pub data: Option<std::path::PathBuf>,
+    /// The store, when not SQLite in the data directory: `postgres://…` (an empty database, or
+    /// one the bench has used before) measures Roost on PostgreSQL.
+    #[arg(long)]
+    pub database: Option<String>,
 }
 
 impl Options {
@@ -114,7 +120,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {
-            Command::ServeChild { data } => servers::serve_child(&data).await,
+            Command::ServeChild { data, database } => servers::serve_child(&data, database).await,
             Command::BaselineChild => servers::baseline_child().await,
             Command::Send(o) => scenarios::run(&["send"], &o.effective()).await,
             Command::Deliver(o) => scenarios::run(&["deliver"], &o.effective()).await,

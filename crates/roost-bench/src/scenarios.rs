@@ -65,7 +65,11 @@ impl World {
                 (Some(dir), path)
             }
         };
-        let core = roost::open_core(&roost::Config::with_data_dir(&data)).await?;
+        let mut config = roost::Config::with_data_dir(&data);
+        if let Some(url) = &o.database {
+            config.database = url.clone();
+        }
+        let core = roost::open_core(&config).await?;
         let owner = format!("owner{run}x");
         core.create_user(Register {
             username: Some(owner.clone()),
@@ -94,7 +98,11 @@ impl World {
             Some(url) => (url.trim_end_matches('/').to_owned(), None),
             None => {
                 let data = data.to_str().context("data path")?.to_owned();
-                let server = ChildServer::spawn(&["serve-child", "--data", &data]).await?;
+                let mut args = vec!["serve-child", "--data", &data];
+                if let Some(url) = &o.database {
+                    args.extend(["--database", url.as_str()]);
+                }
+                let server = ChildServer::spawn(&args).await?;
                 (server.base.clone(), Some(server))
             }
         };

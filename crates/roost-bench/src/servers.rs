@@ -21,8 +21,11 @@ pub fn raise_file_limit() {
 
 /// `roost-bench serve-child`: a Roost server over `data` with rate limits off and local webhooks
 /// allowed; prints `addr=…` when it listens.
-pub async fn serve_child(data: &Path) -> anyhow::Result<()> {
+pub async fn serve_child(data: &Path, database: Option<String>) -> anyhow::Result<()> {
     let mut config = roost::Config::with_data_dir(data);
+    if let Some(url) = database {
+        config.database = url;
+    }
     config.rate_limits.enabled = false;
     config.allow_insecure_webhooks = true;
     let core = roost::open_core(&config).await?;
