@@ -19,6 +19,8 @@ pub mod db;
 mod migrate;
 mod postgres;
 mod queries;
+#[cfg(test)]
+mod testing;
 mod writer;
 mod writes;
 

@@ -268,12 +268,9 @@ mod tests {
     /// stay correct, and text with U+0000 is stored.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn writes_on_postgres_are_all_or_nothing() {
-        use std::sync::Mutex;
-
         use sqlx::Connection;
 
-        use crate::{NewUser, Queries, Store};
-        let _: Option<NewUser<'_>> = None;
+        use crate::{Queries, Store};
 
         let Some(server) = std::env::var("ROOST_TEST_POSTGRES").ok().filter(|s| !s.is_empty()) else {
             eprintln!("writes_on_postgres_are_all_or_nothing: ROOST_TEST_POSTGRES is not set");
@@ -287,65 +284,18 @@ mod tests {
             .execute(&mut admin)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let announced: Arc<Mutex<Vec<Effect>>> = Arc::default();
-        let sink = Arc::clone(&announced);
-        let store = Store::connect(
-            &format!("{base}/{name}"),
-            StoreOptions::default(),
-            Arc::new(move |fx: &[Effect]| sink.lock().map(|mut v| v.extend_from_slice(fx)).unwrap_or(())),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-
-        // 30 jobs at once: every third fails after writing, one panics.
-        let mut jobs = tokio::task::JoinSet::new();
-        for i in 0..30 {
-            let store = store.clone();
-            jobs.spawn(async move {
-                store
-                    .write(move |w| {
-                        let name = format!("user_{i:02}");
-                        let id = w.insert_user(&NewUser { username: &name, ..person_row(&name) })?;
-                        w.push_event(id, 0, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
-                        if i == 3 {
-                            panic!("a job that panics");
-                        }
-                        if i % 3 == 0 {
-                            return Err(StoreError::Database("refused".into()));
-                        }
-                        Ok(id)
-                    })
-                    .await
-            });
-        }
-        let mut ok = 0;
-        while let Some(joined) = jobs.join_next().await {
-            ok += usize::from(matches!(joined, Ok(Ok(_))));
-        }
-        assert_eq!(ok, 20);
-        let names = store
-            .read(|r| {
-                let mut found = Vec::new();
-                for i in 0..30 {
-                    if r.user_by_username(&format!("user_{i:02}"))?.is_some() {
-                        found.push(i);
-                    }
-                }
-                Ok::<_, StoreError>(found)
-            })
+        let (announced, on_commit) = crate::testing::recorder();
+        let store = Store::connect(&format!("{base}/{name}"), StoreOptions::default(), on_commit)
             .await
-            .unwrap_or_default();
-        assert_eq!(names, (0..30).filter(|i| i % 3 != 0).collect::<Vec<_>>());
-        // Only committed jobs were announced, each once (this instance skips its own NOTIFY).
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(announced.lock().map(|v| v.len()).unwrap_or(0), 20);
+            .unwrap_or_else(|e| panic!("{e}"));
+        crate::testing::failed_jobs_leave_no_trace(&store, &announced).await;
 
         // Concurrent first contacts make one private chat; counters never repeat.
         let (a, b) = store
             .write(|w| {
                 Ok::<_, StoreError>((
-                    w.insert_user(&person_row("alpha_one"))?,
-                    w.insert_user(&person_row("beta_two"))?,
+                    w.insert_user(&crate::testing::person("alpha_one"))?,
+                    w.insert_user(&crate::testing::person("beta_two"))?,
                 ))
             })
             .await
@@ -389,17 +339,5 @@ mod tests {
         assert_eq!(stored.as_deref(), Some("nul\u{FFFD}here"));
         store.close().await;
         let _ = sqlx::raw_sql(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).await;
-    }
-
-    fn person_row(name: &str) -> crate::NewUser<'_> {
-        crate::NewUser {
-            is_bot: false,
-            username: name,
-            first_name: name,
-            last_name: None,
-            language_code: None,
-            password_hash: None,
-            created_at: 0,
-        }
     }
 }

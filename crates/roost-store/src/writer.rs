@@ -233,70 +233,17 @@ fn writer_loop(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
     use super::*;
+    use crate::testing::{failed_jobs_leave_no_trace, person, recorder};
     use crate::{NewUser, Store, StoreOptions};
-
-    fn person(name: &str) -> NewUser<'_> {
-        NewUser {
-            is_bot: false,
-            username: name,
-            first_name: name,
-            last_name: None,
-            language_code: None,
-            password_hash: None,
-            created_at: 0,
-        }
-    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_job_leaves_no_trace_and_spares_its_batch() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let announced: Arc<Mutex<Vec<Effect>>> = Arc::default();
-        let sink = Arc::clone(&announced);
-        let store = Store::open(
-            &dir.path().join("t.db"),
-            StoreOptions::default(),
-            Arc::new(move |fx| sink.lock().map(|mut v| v.extend_from_slice(fx)).unwrap_or(())),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-
-        // Many jobs at once, so that they share transactions; every third one fails after writing.
-        let jobs = (0..30).map(|i| {
-            let store = store.clone();
-            async move {
-                store
-                    .write(move |w| {
-                        let name = format!("user_{i:02}");
-                        let id = w.insert_user(&person(&name))?;
-                        w.push_event(id, 0, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
-                        if i % 3 == 0 {
-                            return Err(StoreError::Database("refused".into()));
-                        }
-                        Ok(id)
-                    })
-                    .await
-            }
-        });
-        let results: Vec<Result<i64>> = futures_join(jobs).await;
-        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 20);
-
-        let names = store
-            .read(|r| {
-                let mut names = Vec::new();
-                for i in 0..30 {
-                    if r.user_by_username(&format!("user_{i:02}"))?.is_some() {
-                        names.push(i);
-                    }
-                }
-                Ok::<_, StoreError>(names)
-            })
-            .await
-            .unwrap_or_default();
-        assert_eq!(names, (0..30).filter(|i| i % 3 != 0).collect::<Vec<_>>());
-        // Only the committed jobs' effects were announced.
-        assert_eq!(announced.lock().map(|v| v.len()).unwrap_or(0), 20);
+        let (announced, on_commit) = recorder();
+        let store = Store::open(&dir.path().join("t.db"), StoreOptions::default(), on_commit)
+            .unwrap_or_else(|e| panic!("{e}"));
+        failed_jobs_leave_no_trace(&store, &announced).await;
         store.close().await;
         // After close, writes fail cleanly instead of hanging.
         let late = store.write(|w| w.insert_user(&person("too_late"))).await;
@@ -328,21 +275,5 @@ mod tests {
             .await;
         assert_eq!(counts.ok(), Some(((2, 1), 1, 2)));
         store.close().await;
-    }
-
-    async fn futures_join<F: std::future::Future + Send + 'static>(
-        jobs: impl Iterator<Item = F>,
-    ) -> Vec<F::Output>
-    where
-        F::Output: Send + 'static,
-    {
-        let handles: Vec<_> = jobs.map(tokio::spawn).collect();
-        let mut out = Vec::new();
-        for handle in handles {
-            if let Ok(value) = handle.await {
-                out.push(value);
-            }
-        }
-        out
     }
 }
