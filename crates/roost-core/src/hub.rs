@@ -62,6 +62,7 @@ impl Hub {
                     // No receiver just means no dispatcher is running (the admin CLI).
                     let _ = self.webhooks.send(bot_id);
                 }
+                Effect::PollStarted { bot_id } => self.supersede_polls(bot_id),
                 Effect::Resync => {
                     self.resync.notify_one();
                     // Webhook changes may have been missed too: bot 0 means "every bot".
@@ -117,6 +118,15 @@ impl Hub {
                 (mine, receiver)
             }
             Err(_) => (0, watch::channel(0).1),
+        }
+    }
+
+    /// Ends the bot's waiting getUpdates calls here with 409: a newer one began elsewhere.
+    fn supersede_polls(&self, bot_id: i64) {
+        if let Ok(polls) = self.polls.lock()
+            && let Some(sender) = polls.get(&bot_id)
+        {
+            sender.send_modify(|n| *n += 1);
         }
     }
 

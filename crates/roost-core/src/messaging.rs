@@ -143,7 +143,11 @@ pub(crate) fn append_message(
         protect_content: body.protect_content,
         forward_origin: body.forward_origin,
     })?;
-    w.mark_has_written(chat, sender)?;
+    // Once set the flag never changes back: skip the update when the members were read already.
+    if !renderer.has_written(chat, sender) {
+        w.mark_has_written(chat, sender)?;
+        renderer.mark_written(chat, sender);
+    }
     fan_out(w, &row, false, renderer)?;
     Ok(row)
 }
@@ -169,7 +173,7 @@ pub(crate) fn bot_send_target(
     if !members.iter().any(|&(id, has_written)| id == peer.id && has_written) {
         return Err(ApiError::BOT_CANT_INITIATE.into());
     }
-    renderer.seed_members(chat, members.iter().map(|&(id, _)| id).collect());
+    renderer.seed_members(chat, &members);
     renderer.seed_user(peer.clone());
     Ok((chat, peer))
 }

@@ -42,6 +42,8 @@ pub(crate) fn private_chat(peer: &UserRow) -> Chat {
 pub(crate) struct Renderer {
     users: HashMap<i64, UserRow>,
     members: HashMap<i64, Vec<i64>>,
+    /// (chat, member) pairs known to have written in the chat (the flag never turns back).
+    written: std::collections::HashSet<(i64, i64)>,
 }
 
 /// Only inline keyboards belong to a message as bots see it (Telegram's Message.reply_markup);
@@ -56,9 +58,20 @@ impl Renderer {
         self.users.insert(row.id, row);
     }
 
-    /// Remembers a chat's members the caller already has.
-    pub(crate) fn seed_members(&mut self, chat: i64, members: Vec<i64>) {
-        self.members.insert(chat, members);
+    /// Remembers a chat's members the caller already has, with whether each has written there.
+    pub(crate) fn seed_members(&mut self, chat: i64, members: &[(i64, bool)]) {
+        self.members.insert(chat, members.iter().map(|&(id, _)| id).collect());
+        self.written.extend(members.iter().filter(|&&(_, written)| written).map(|&(id, _)| (chat, id)));
+    }
+
+    /// Whether `member` is known to have written in `chat` already.
+    pub(crate) fn has_written(&self, chat: i64, member: i64) -> bool {
+        self.written.contains(&(chat, member))
+    }
+
+    /// Remembers that `member` has written in `chat`.
+    pub(crate) fn mark_written(&mut self, chat: i64, member: i64) {
+        self.written.insert((chat, member));
     }
 
     pub(crate) fn user_row(&mut self, q: &impl Queries, id: i64) -> Result<&UserRow> {

@@ -41,6 +41,17 @@ impl Core {
         let offset = req.offset.unwrap_or(0);
 
         let (this_poll, mut newer_poll) = self.hub().begin_poll(bot);
+        if self.is_shared() {
+            // A call of this bot waiting on another instance is superseded too.
+            let store = self.store().clone();
+            tokio::spawn(async move {
+                if let Err(e) =
+                    store.tell_others(vec![roost_store::Effect::PollStarted { bot_id: bot }]).await
+                {
+                    tracing::warn!(bot, error = %e, "cannot tell other instances of a new getUpdates call");
+                }
+            });
+        }
         let mut wake = self.hub().subscribe_bot(bot);
         let (state, first_pending) =
             self.store().read(move |r| Ok::<_, Error>((r.bot(bot)?, r.first_pending_update(bot)?))).await?;

@@ -229,6 +229,15 @@ impl Store {
         .map_err(|e| StoreError::Database(format!("reader task failed: {e}")))?
     }
 
+    /// Announces effects to the other instances sharing this store (nothing to do alone): for
+    /// what is decided in memory but concerns every instance, such as a getUpdates call beginning.
+    pub async fn tell_others(&self, effects: Vec<Effect>) -> Result<()> {
+        match &*self.inner {
+            Inner::Sqlite(_) => Ok(()),
+            Inner::Postgres(pg) => pg.tell_others(effects).await,
+        }
+    }
+
     /// Finishes the jobs already submitted, commits them and stops the writer thread.
     pub async fn close(&self) {
         match &*self.inner {

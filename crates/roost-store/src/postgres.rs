@@ -130,6 +130,16 @@ impl PgStore {
         .map_err(|e| E::from(StoreError::Database(format!("reader task failed: {e}"))))?
     }
 
+    /// Sends effects to the other instances only (nothing was committed).
+    pub(crate) async fn tell_others(&self, effects: Vec<Effect>) -> Result<()> {
+        let conn = self.pool.acquire().await?;
+        let runtime = Handle::current();
+        let instance = Arc::clone(&self.instance);
+        tokio::task::spawn_blocking(move || notify(&PgLink::new(conn, runtime), &instance, &effects))
+            .await
+            .map_err(|e| StoreError::Database(format!("notify task failed: {e}")))?
+    }
+
     pub(crate) async fn close(&self) {
         self.listener.abort();
         self.pool.close().await;
@@ -174,6 +184,7 @@ fn encode(effect: &Effect) -> String {
         Effect::UserEvent { user_id, seq } => format!("u{user_id}:{seq}"),
         Effect::WebhookChanged { bot_id } => format!("w{bot_id}"),
         Effect::Resync => "r".to_owned(),
+        Effect::PollStarted { bot_id } => format!("p{bot_id}"),
     }
 }
 
@@ -200,6 +211,7 @@ pub(crate) fn decode(payload: &str) -> Vec<Effect> {
                 "u" => pair(rest).map(|(user_id, seq)| Effect::UserEvent { user_id, seq }),
                 "w" => rest.parse().ok().map(|bot_id| Effect::WebhookChanged { bot_id }),
                 "r" => Some(Effect::Resync),
+                "p" => rest.parse().ok().map(|bot_id| Effect::PollStarted { bot_id }),
                 _ => None,
             }
         })
@@ -253,6 +265,7 @@ mod tests {
             Effect::UserEvent { user_id: 1_000_000_000, seq: 7 },
             Effect::WebhookChanged { bot_id: 5 },
             Effect::Resync,
+            Effect::PollStarted { bot_id: 9 },
         ];
         let payload = effects.iter().map(encode).collect::<Vec<_>>().join(",");
         assert_eq!(decode(&payload), effects);

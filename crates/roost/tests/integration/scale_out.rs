@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::client_api::{connect, next_json};
-use crate::common::{TestServer, fresh_database, must, postgres_server};
+use crate::common::{TestServer, assert_error, fresh_database, must, postgres_server};
 use crate::durability::{Process, admin, call, login, say};
 use crate::webhooks::{Behavior, Receiver};
 
@@ -163,6 +163,31 @@ async fn rate_limits_hold_across_instances() {
         codes.push(code);
     }
     assert_eq!(codes, [200, 200, 200, 429]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_updates_on_another_instance_supersedes_the_waiting_one() {
+    if skip_without_postgres("a_get_updates_on_another_instance_supersedes_the_waiting_one") {
+        return;
+    }
+    let a = TestServer::start_with(notifications_only).await;
+    let b = a.another_instance(notifications_only).await;
+    let (_person, bot) = a.person_and_bot("twice_here", "two_places_bot").await;
+    a.bot(&bot, "getUpdates", json!({"offset": 2})).await;
+    let started = Instant::now();
+    let first = a.bot_call(&bot.token, "getUpdates", json!({"offset": 2, "timeout": 20}));
+    let second = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        b.bot_call(&bot.token, "getUpdates", json!({"offset": 2, "timeout": 1})).await
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert_error(
+        &first,
+        409,
+        "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+    );
+    assert!(started.elapsed() < Duration::from_secs(10), "the first call waited for its timeout");
+    assert_eq!(second.0, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
