@@ -231,12 +231,16 @@ impl Core {
         self.store().read(move |r| r.pending_updates(bot, from, limit).map_err(Error::from)).await
     }
 
-    /// Records a delivery that the webhook acknowledged with a 2xx: the update leaves the queue.
-    pub async fn webhook_delivered(&self, bot: i64, update_id: i64) -> Result<()> {
+    /// Records a delivery that the webhook acknowledged with a 2xx: the update leaves the queue, and
+    /// with `reset_failures` (the worker saw failures since the last success) the run of failures
+    /// ends.
+    pub async fn webhook_delivered(&self, bot: i64, update_id: i64, reset_failures: bool) -> Result<()> {
         self.store()
             .write(move |w| {
                 w.ack_update(bot, update_id)?;
-                w.webhook_succeeded(bot)?;
+                if reset_failures {
+                    w.webhook_succeeded(bot)?;
+                }
                 Ok::<_, Error>(())
             })
             .await

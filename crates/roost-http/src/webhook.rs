@@ -292,7 +292,7 @@ async fn deliver(
     // Updates read from the queue and not in flight, by update_id. Reading moves forward from
     // `read_from` only; a failed delivery puts its update back here, so the store is read once per
     // update, not once per event.
-    let mut waiting: BTreeMap<i64, StoredUpdate> = BTreeMap::new();
+    let mut waiting = Waiting::default();
     // Updates below the floor of a getUpdates confirmation still being deleted are not sent.
     let mut read_from = core.confirmed_floor(bot);
     let mut more_to_read = true;
@@ -300,19 +300,23 @@ async fn deliver(
     // chat's backlog, and reading further finds other chats.
     let mut stalled = false;
     let mut failures: u32 = 0;
+    // Whether the stored count of consecutive failures may be above zero (it is reset by the next
+    // recorded success): most deliveries then record the delivery alone.
+    let mut stored_failures = hook.failures > 0;
     let mut retry_at: Option<Instant> = None;
     loop {
         if *stop.borrow() || *closing.borrow() {
             break;
         }
-        let room = waiting.len() < FILL_LIMIT as usize / 2 || (stalled && waiting.len() < MAX_BUFFERED);
+        let buffered = waiting.updates.len();
+        let room = buffered < FILL_LIMIT as usize / 2 || (stalled && buffered < MAX_BUFFERED);
         if more_to_read && room {
             match core.queued_updates_from(bot, read_from, FILL_LIMIT).await {
                 Ok(queued) => {
                     more_to_read = queued.len() as i64 == FILL_LIMIT;
                     for update in queued {
                         read_from = read_from.max(update.update_id + 1);
-                        waiting.insert(update.update_id, update);
+                        waiting.insert(update);
                     }
                 }
                 Err(e) => {
@@ -326,22 +330,22 @@ async fn deliver(
         if retry_at.is_none() && leased && in_flight.len() < max_in_flight {
             // In update_id order; a chat with an earlier update in flight or left waiting blocks
             // its later ones.
-            let mut blocked: HashSet<i64> = HashSet::new();
+            // The scan stops once every chat with waiting updates has been seen: a long backlog of
+            // busy chats costs one look per chat, not one per update.
+            let mut seen: HashSet<i64> = HashSet::new();
             let mut ready = Vec::new();
-            for (&id, update) in &waiting {
-                if in_flight.len() + ready.len() >= max_in_flight {
+            for (&id, update) in &waiting.updates {
+                if in_flight.len() + ready.len() >= max_in_flight || seen.len() == waiting.per_chat.len() {
                     break;
                 }
-                let chat = if update.chat_key == 0 { -id } else { update.chat_key };
-                if busy_chats.contains(&chat) || !blocked.insert(chat) {
-                    blocked.insert(chat);
-                    continue;
+                let chat = chat_of(update);
+                if seen.insert(chat) && !busy_chats.contains(&chat) {
+                    ready.push((id, chat));
                 }
-                ready.push((id, chat));
             }
-            stalled = ready.is_empty() && !waiting.is_empty();
+            stalled = ready.is_empty() && !waiting.updates.is_empty();
             for (id, chat) in ready {
-                let Some(update) = waiting.remove(&id) else { continue };
+                let Some(update) = waiting.remove(id) else { continue };
                 busy_chats.insert(chat);
                 in_flight.spawn(post(client.clone(), hook.url.clone(), hook.secret.clone(), update, chat));
             }
@@ -358,12 +362,13 @@ async fn deliver(
                 match outcome.result {
                     Ok((content_type, body)) => {
                         failures = 0;
+                        let reset_failures = std::mem::take(&mut stored_failures);
                         // Recorded beside the loop (other chats go on meanwhile); the worker never
                         // reads this update again, and if the process dies first it is delivered
                         // again after the restart.
                         let (recorder, update_id, chat) = (core.clone(), outcome.update.update_id, outcome.chat);
                         finishing.spawn(async move {
-                            if let Err(e) = recorder.webhook_delivered(bot, update_id).await {
+                            if let Err(e) = recorder.webhook_delivered(bot, update_id, reset_failures).await {
                                 tracing::error!(bot, error = %e, "cannot record a delivery");
                             }
                             run_answer(&recorder, bot, &content_type, &body).await;
@@ -373,8 +378,9 @@ async fn deliver(
                     Err(message) => {
                         busy_chats.remove(&outcome.chat);
                         failures = failures.saturating_add(1);
+                        stored_failures = true;
                         tracing::debug!(bot, update_id = outcome.update.update_id, %message, "webhook delivery failed");
-                        waiting.insert(outcome.update.update_id, outcome.update);
+                        waiting.insert(outcome.update);
                         match core.webhook_failed(bot, message).await {
                             Ok(true) => {
                                 tracing::warn!(bot, "webhook switched off after repeated failures");
@@ -410,6 +416,39 @@ async fn deliver(
     // again.
     in_flight.abort_all();
     while finishing.join_next().await.is_some() {}
+}
+
+/// The unit of in-order delivery of an update: its chat, or the update alone when it has none.
+fn chat_of(update: &StoredUpdate) -> i64 {
+    if update.chat_key == 0 { -update.update_id } else { update.chat_key }
+}
+
+/// Updates read from the queue and not in flight, in `update_id` order, with how many each chat has.
+#[derive(Default)]
+struct Waiting {
+    updates: BTreeMap<i64, StoredUpdate>,
+    per_chat: HashMap<i64, usize>,
+}
+
+impl Waiting {
+    fn insert(&mut self, update: StoredUpdate) {
+        let chat = chat_of(&update);
+        if self.updates.insert(update.update_id, update).is_none() {
+            *self.per_chat.entry(chat).or_insert(0) += 1;
+        }
+    }
+
+    fn remove(&mut self, id: i64) -> Option<StoredUpdate> {
+        let update = self.updates.remove(&id)?;
+        let chat = chat_of(&update);
+        if let Some(count) = self.per_chat.get_mut(&chat) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_chat.remove(&chat);
+            }
+        }
+        Some(update)
+    }
 }
 
 /// The pause after the `failures`-th consecutive failure: `retry_base · 2^(failures−1)`, capped.
