@@ -125,9 +125,13 @@ async fn serve_connection(
     let service = hyper_util::service::TowerToHyperService::new(
         app.map_request(|req: axum::http::Request<hyper::body::Incoming>| req.map(axum::body::Body::new)),
     );
-    let http2 = match starts_like_http2(&stream).await {
-        Some(http2) => http2,
-        None => return, // closed before sending anything
+    // A client that connected and has sent nothing yet must not hold the shutdown up.
+    let http2 = tokio::select! {
+        http2 = starts_like_http2(&stream) => match http2 {
+            Some(http2) => http2,
+            None => return, // closed before sending anything
+        },
+        _ = draining.changed() => return,
     };
     let io = hyper_util::rt::TokioIo::new(stream);
     let result = if http2 {

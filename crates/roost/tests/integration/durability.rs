@@ -213,9 +213,17 @@ async fn sigterm_stops_cleanly_and_loses_nothing() {
         let url = format!("{base}/bot{token}/getUpdates?offset=2&timeout=50");
         async move { http.get(url).send().await.map(|r| r.status().as_u16()) }
     });
+    // A client that connected and sent nothing does not hold the shutdown up.
+    let silent = must(std::net::TcpStream::connect(server.addr));
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let status = tokio::task::spawn_blocking(move || server.terminate()).await;
+    let status = tokio::time::timeout(
+        Duration::from_secs(20),
+        tokio::task::spawn_blocking(move || server.terminate()),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("roost did not stop within 20 s of SIGTERM"));
     assert!(status.is_ok_and(|s| s.success()), "roost exits 0 on SIGTERM");
+    drop(silent);
     assert_eq!(poll.await.ok().and_then(Result::ok), Some(200));
 
     let server = Process::start(data, db);
