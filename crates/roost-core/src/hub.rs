@@ -22,7 +22,8 @@ pub struct Hub {
     webhooks: broadcast::Sender<i64>,
     /// Per bot, a counter bumped by every getUpdates call: a waiting call that sees it move was
     /// superseded by a newer one and ends with 409, as in Telegram.
-    polls: Mutex<HashMap<i64, watch::Sender<u64>>>,
+    /// With the Unix time (ms) at which this process's newest call of the bot began.
+    polls: Mutex<HashMap<i64, (watch::Sender<u64>, i64)>>,
     /// Asks the re-check task (shared stores only) to look at every waited-on queue now.
     resync: Notify,
 }
@@ -62,7 +63,7 @@ impl Hub {
                     // No receiver just means no dispatcher is running (the admin CLI).
                     let _ = self.webhooks.send(bot_id);
                 }
-                Effect::PollStarted { bot_id } => self.supersede_polls(bot_id),
+                Effect::PollStarted { bot_id, started_ms } => self.supersede_polls(bot_id, started_ms),
                 Effect::Resync => {
                     self.resync.notify_one();
                     // Webhook changes may have been missed too: bot 0 means "every bot".
@@ -104,10 +105,11 @@ impl Hub {
 
     /// Registers a new getUpdates call of a bot: returns its number and a receiver that changes
     /// when a newer call begins.
-    pub fn begin_poll(&self, bot_id: i64) -> (u64, watch::Receiver<u64>) {
+    pub fn begin_poll(&self, bot_id: i64, started_ms: i64) -> (u64, watch::Receiver<u64>) {
         match self.polls.lock() {
             Ok(mut polls) => {
-                let sender = polls.entry(bot_id).or_insert_with(|| watch::channel(0).0);
+                let (sender, newest) = polls.entry(bot_id).or_insert_with(|| (watch::channel(0).0, 0));
+                *newest = (*newest).max(started_ms);
                 let mut mine = 0;
                 sender.send_modify(|n| {
                     *n += 1;
@@ -121,10 +123,13 @@ impl Hub {
         }
     }
 
-    /// Ends the bot's waiting getUpdates calls here with 409: a newer one began elsewhere.
-    fn supersede_polls(&self, bot_id: i64) {
+    /// Ends the bot's waiting getUpdates call here with 409 if it began before `started_ms`, when
+    /// a call began on another instance. (A late notice of an older call elsewhere — the bot's
+    /// previous call, answered there before this one began — must not end the newest call.)
+    fn supersede_polls(&self, bot_id: i64, started_ms: i64) {
         if let Ok(polls) = self.polls.lock()
-            && let Some(sender) = polls.get(&bot_id)
+            && let Some((sender, newest)) = polls.get(&bot_id)
+            && *newest < started_ms
         {
             sender.send_modify(|n| *n += 1);
         }
@@ -148,7 +153,7 @@ impl Hub {
             }
         }
         if let Ok(mut polls) = self.polls.lock() {
-            polls.retain(|_, sender| sender.receiver_count() > 0);
+            polls.retain(|_, (sender, _)| sender.receiver_count() > 0);
         }
     }
 }

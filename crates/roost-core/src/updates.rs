@@ -40,14 +40,14 @@ impl Core {
         let allowed = req.allowed_updates.as_deref().map(allowed_updates_json).transpose()?;
         let offset = req.offset.unwrap_or(0);
 
-        let (this_poll, mut newer_poll) = self.hub().begin_poll(bot);
+        let started_ms = crate::webhooks::unix_millis();
+        let (this_poll, mut newer_poll) = self.hub().begin_poll(bot, started_ms);
         if self.is_shared() {
-            // A call of this bot waiting on another instance is superseded too.
+            // A call of this bot waiting on another instance (begun earlier) is superseded too.
             let store = self.store().clone();
+            let started = roost_store::Effect::PollStarted { bot_id: bot, started_ms };
             tokio::spawn(async move {
-                if let Err(e) =
-                    store.tell_others(vec![roost_store::Effect::PollStarted { bot_id: bot }]).await
-                {
+                if let Err(e) = store.tell_others(vec![started]).await {
                     tracing::warn!(bot, error = %e, "cannot tell other instances of a new getUpdates call");
                 }
             });

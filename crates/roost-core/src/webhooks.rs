@@ -267,7 +267,7 @@ impl Core {
 }
 
 /// The current Unix time in milliseconds.
-fn unix_millis() -> i64 {
+pub(crate) fn unix_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

@@ -287,7 +287,7 @@ async fn deliver(
     let mut in_flight: JoinSet<Outcome> = JoinSet::new();
     // Delivered updates being recorded and their answer methods run; each keeps its chat busy
     // until done, so a chat's answers run in order, and the worker waits for them before it ends.
-    let mut finishing: JoinSet<i64> = JoinSet::new();
+    let mut finishing: JoinSet<(i64, bool)> = JoinSet::new();
     let mut busy_chats: HashSet<i64> = HashSet::new();
     // Updates read from the queue and not in flight, by update_id. Reading moves forward from
     // `read_from` only; a failed delivery puts its update back here, so the store is read once per
@@ -302,7 +302,9 @@ async fn deliver(
     let mut failures: u32 = 0;
     // Whether the stored count of consecutive failures may be above zero (it is reset by the next
     // recorded success): most deliveries then record the delivery alone.
-    let mut stored_failures = hook.failures > 0;
+    // With a shared store another instance's last attempts may still be counting up: the first
+    // success here resets the count in any case.
+    let mut stored_failures = hook.failures > 0 || core.is_shared();
     let mut retry_at: Option<Instant> = None;
     loop {
         if *stop.borrow() || *closing.borrow() {
@@ -368,11 +370,13 @@ async fn deliver(
                         // again after the restart.
                         let (recorder, update_id, chat) = (core.clone(), outcome.update.update_id, outcome.chat);
                         finishing.spawn(async move {
-                            if let Err(e) = recorder.webhook_delivered(bot, update_id, reset_failures).await {
+                            let recorded = recorder.webhook_delivered(bot, update_id, reset_failures).await;
+                            if let Err(e) = &recorded {
                                 tracing::error!(bot, error = %e, "cannot record a delivery");
                             }
                             run_answer(&recorder, bot, &content_type, &body).await;
-                            chat
+                            // A reset that was not recorded is due again.
+                            (chat, reset_failures && recorded.is_err())
                         });
                     }
                     Err(message) => {
@@ -394,8 +398,9 @@ async fn deliver(
                 }
             }
             Some(finished) = finishing.join_next() => {
-                if let Ok(chat) = finished {
+                if let Ok((chat, reset_lost)) = finished {
                     busy_chats.remove(&chat);
+                    stored_failures |= reset_lost;
                 }
             }
             changed = wake.changed() => {

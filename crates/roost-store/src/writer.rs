@@ -29,9 +29,10 @@ pub enum Effect {
     /// Notifications from other instances may have been lost (the listening connection dropped):
     /// every waiter should look at the store again.
     Resync,
-    /// Another instance began a getUpdates call for this bot: a call waiting here is superseded.
-    /// (Sent with [`Store::tell_others`](crate::Store::tell_others), never by a commit.)
-    PollStarted { bot_id: i64 },
+    /// Another instance began a getUpdates call for this bot at `started_ms` (Unix ms): a call
+    /// waiting here that began earlier is superseded. (Sent with
+    /// [`Store::tell_others`](crate::Store::tell_others), never by a commit.)
+    PollStarted { bot_id: i64, started_ms: i64 },
 }
 
 /// Called on the writer thread after each commit with the effects of the jobs in it.

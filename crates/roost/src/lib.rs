@@ -143,7 +143,7 @@ async fn serve_connection(
             result = conn.as_mut() => result,
             _ = draining.changed() => {
                 conn.as_mut().graceful_shutdown();
-                conn.as_mut().await
+                finish_within_grace(conn.as_mut()).await
             }
         }
     } else {
@@ -157,12 +157,29 @@ async fn serve_connection(
             // `draining` only ever turns true (or its sender goes away with the server).
             _ = draining.changed() => {
                 conn.as_mut().graceful_shutdown();
-                conn.as_mut().await
+                finish_within_grace(conn.as_mut()).await
             }
         }
     };
     if let Err(e) = result {
         tracing::trace!(error = %e, "connection ended with an error");
+    }
+}
+
+/// How long a connection may take to finish its requests once shutdown began; then it is dropped
+/// (a client trickling a request head or body must not keep the server up).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+async fn finish_within_grace<F, E>(conn: F) -> Result<(), E>
+where
+    F: Future<Output = Result<(), E>>,
+{
+    match tokio::time::timeout(SHUTDOWN_GRACE, conn).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::debug!("a connection did not finish within the shutdown grace period");
+            Ok(())
+        }
     }
 }
 
