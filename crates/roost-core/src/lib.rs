@@ -55,6 +55,12 @@ pub(crate) fn decode_stored<T: serde::de::DeserializeOwned + Default>(json: Opti
     }
 }
 
+/// The time since the Unix epoch, finer than [`roost_store::unix_now`]'s seconds (rate buckets,
+/// leases and poll start times need fractions).
+pub(crate) fn since_epoch() -> Duration {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
+}
+
 /// Settings of the service layer.
 #[derive(Debug, Clone)]
 pub struct CoreConfig {
@@ -174,7 +180,7 @@ impl Core {
         self.store()
             .write(move |w| {
                 if shared {
-                    w.prune_rate_buckets(ratelimit::unix_seconds() - refilled)?;
+                    w.prune_rate_buckets(since_epoch().as_secs_f64() - refilled)?;
                 }
                 w.expire(updates_before, events_before).map_err(Error::from)
             })

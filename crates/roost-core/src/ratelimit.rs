@@ -21,11 +21,6 @@ use crate::{Error, Result};
 /// Buckets untouched this long have refilled and are forgotten.
 pub(crate) const IDLE: Duration = Duration::from_secs(120);
 
-/// The current Unix time in fractional seconds.
-pub(crate) fn unix_seconds() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
-}
-
 /// How long after its last use every bucket of these limits is full again (at least [`IDLE`]):
 /// forgetting a bucket earlier would hand out tokens it did not have.
 pub(crate) fn refilled_after(limits: &RateLimits) -> Duration {
@@ -89,7 +84,7 @@ async fn take_shared(store: &Store, key: String, a: (f64, f64), b: (f64, f64)) -
             let buckets =
                 RateBuckets { key: &key, capacity_a: a.0, rate_a: a.1, capacity_b: b.0, rate_b: b.1 };
             w.relax_durability()?;
-            w.take_rate_token(&buckets, unix_seconds()).map_err(Error::from)
+            w.take_rate_token(&buckets, crate::since_epoch().as_secs_f64()).map_err(Error::from)
         })
         .await?;
     if wait > 0.0 { Err(too_many(wait).into()) } else { Ok(()) }

@@ -40,7 +40,7 @@ impl Core {
         let allowed = req.allowed_updates.as_deref().map(allowed_updates_json).transpose()?;
         let offset = req.offset.unwrap_or(0);
 
-        let started_ms = crate::webhooks::unix_millis();
+        let started_ms = crate::since_epoch().as_millis() as i64;
         let (this_poll, mut newer_poll) = self.hub().begin_poll(bot, started_ms);
         if self.is_shared() {
             // A call of this bot waiting on another instance (begun earlier) is superseded too.

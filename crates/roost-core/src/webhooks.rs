@@ -210,7 +210,10 @@ impl Core {
         let owner = owner.to_owned();
         let ttl_ms = lease.as_millis() as i64;
         self.store()
-            .write(move |w| w.take_webhook_leases(&owner, unix_millis(), ttl_ms).map_err(Error::from))
+            .write(move |w| {
+                w.take_webhook_leases(&owner, crate::since_epoch().as_millis() as i64, ttl_ms)
+                    .map_err(Error::from)
+            })
             .await
     }
 
@@ -264,14 +267,6 @@ impl Core {
             })
             .await
     }
-}
-
-/// The current Unix time in milliseconds.
-pub(crate) fn unix_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -332,8 +332,9 @@ async fn deliver(
         if retry_at.is_none() && leased && in_flight.len() < max_in_flight {
             // In update_id order; a chat with an earlier update in flight or left waiting blocks
             // its later ones.
-            // The scan stops once every chat with waiting updates has been seen: a long backlog of
-            // busy chats costs one look per chat, not one per update.
+            // The scan stops once every chat with waiting updates has been seen, so busy chats cost
+            // one look per chat, not one per buffered update (a busy chat whose backlog comes
+            // before other chats' updates is still walked: per-chat queues would avoid that).
             let mut seen: HashSet<i64> = HashSet::new();
             let mut ready = Vec::new();
             for (&id, update) in &waiting.updates {
