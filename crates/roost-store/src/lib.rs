@@ -15,6 +15,7 @@
 //! the async runtime (one writer thread, readers on the blocking pool) means no request ever holds
 //! a database connection across an `.await`.
 
+mod cache;
 pub mod db;
 mod migrate;
 mod postgres;

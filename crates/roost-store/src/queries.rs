@@ -192,14 +192,33 @@ pub struct StoredEvent {
     pub payload: String,
 }
 
+// The three lookups every message makes, as functions so the writer's cache (`cache.rs`) can
+// run them on a miss.
+
+pub(crate) fn user_by_id(db: Db<'_>, id: i64) -> Result<Option<UserRow>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+    db.opt(&sql, args![id], user_row)
+}
+
+pub(crate) fn private_chat_between(db: Db<'_>, a: i64, b: i64) -> Result<Option<i64>> {
+    let (low, high) = if a <= b { (a, b) } else { (b, a) };
+    let sql = "SELECT chat_id FROM private_chats WHERE user_low = ?1 AND user_high = ?2";
+    db.value(sql, args![low, high])
+}
+
+pub(crate) fn members_of(db: Db<'_>, chat_id: i64) -> Result<Vec<(i64, bool)>> {
+    let sql = "SELECT user_id, has_written FROM chat_members WHERE chat_id = ?1 \
+               ORDER BY joined_at, user_id";
+    db.all(sql, args![chat_id], |r| Ok((r.get(0)?, r.get(1)?)))
+}
+
 /// Read queries, available on read connections and inside write jobs.
 pub trait Queries {
     /// The connection the queries run on.
     fn db(&self) -> Db<'_>;
 
     fn user(&self, id: i64) -> Result<Option<UserRow>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
-        self.db().opt(&sql, args![id], user_row)
+        user_by_id(self.db(), id)
     }
 
     /// Looks a username up without regard to case.
@@ -246,16 +265,12 @@ pub trait Queries {
 
     /// The private chat between two users, if it exists.
     fn private_chat(&self, a: i64, b: i64) -> Result<Option<i64>> {
-        let (low, high) = if a <= b { (a, b) } else { (b, a) };
-        let sql = "SELECT chat_id FROM private_chats WHERE user_low = ?1 AND user_high = ?2";
-        self.db().value(sql, args![low, high])
+        private_chat_between(self.db(), a, b)
     }
 
     /// Members of a chat with whether each has written there, in join order.
     fn chat_members(&self, chat_id: i64) -> Result<Vec<(i64, bool)>> {
-        let sql = "SELECT user_id, has_written FROM chat_members WHERE chat_id = ?1 \
-                   ORDER BY joined_at, user_id";
-        self.db().all(sql, args![chat_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        members_of(self.db(), chat_id)
     }
 
     fn message(&self, chat_id: i64, message_id: i64) -> Result<Option<MessageRow>> {

@@ -6,6 +6,7 @@
 //! and only then hands each job its result. Throughput grows with load (one fsync serves many
 //! requests) while each request still sees its own all-or-nothing change.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -13,8 +14,9 @@ use std::thread;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::cache::{self, Key, RowCache};
 use crate::db::Db;
-use crate::queries::Queries;
+use crate::queries::{Queries, UserRow};
 use crate::{Result, StoreError};
 
 /// Something other parts of the server must hear about once a transaction has committed.
@@ -43,11 +45,38 @@ pub type OnCommit = Arc<dyn Fn(&[Effect]) + Send + Sync>;
 pub struct Writer<'c> {
     db: Db<'c>,
     pub(crate) effects: Vec<Effect>,
+    /// The SQLite writer's rows kept across jobs (see `cache.rs`); `None` on PostgreSQL.
+    cache: Option<&'c RefCell<RowCache>>,
 }
 
 impl<'c> Writer<'c> {
+    /// A writer that asks the database for every row (PostgreSQL, where others write too).
     pub(crate) fn new(db: Db<'c>) -> Self {
-        Writer { db, effects: Vec::new() }
+        Writer { db, effects: Vec::new(), cache: None }
+    }
+
+    /// The single SQLite writer's: lookups go through `cache`.
+    fn cached(db: Db<'c>, cache: &'c RefCell<RowCache>) -> Self {
+        Writer { db, effects: Vec::new(), cache: Some(cache) }
+    }
+
+    /// A write statement changed (or may have changed) this cached row.
+    pub(crate) fn forget(&self, key: Key) {
+        if let Some(cache) = self.cache {
+            cache.borrow_mut().forget(key);
+        }
+    }
+
+    fn begin_job(&self) {
+        if let Some(cache) = self.cache {
+            cache.borrow_mut().begin_job();
+        }
+    }
+
+    fn job_failed(&self) {
+        if let Some(cache) = self.cache {
+            cache.borrow_mut().job_failed();
+        }
     }
 
     /// Records an effect to announce after the commit. Dropped if the job fails.
@@ -59,6 +88,27 @@ impl<'c> Writer<'c> {
 impl Queries for Writer<'_> {
     fn db(&self) -> Db<'_> {
         self.db
+    }
+
+    fn user(&self, id: i64) -> Result<Option<UserRow>> {
+        match self.cache {
+            Some(cache) => cache::user(cache, self.db, id),
+            None => crate::queries::user_by_id(self.db, id),
+        }
+    }
+
+    fn private_chat(&self, a: i64, b: i64) -> Result<Option<i64>> {
+        match self.cache {
+            Some(cache) => cache::private_chat(cache, self.db, a, b),
+            None => crate::queries::private_chat_between(self.db, a, b),
+        }
+    }
+
+    fn chat_members(&self, chat_id: i64) -> Result<Vec<(i64, bool)>> {
+        match self.cache {
+            Some(cache) => cache::members(cache, self.db, chat_id),
+            None => crate::queries::members_of(self.db, chat_id),
+        }
     }
 }
 
@@ -118,6 +168,7 @@ where
 {
     let effects_before = writer.effects.len();
     savepoint(conn, "SAVEPOINT job").map_err(|e| E::from(e.into()))?;
+    writer.begin_job();
     let result = run_caught(writer, job);
     let end = match result {
         Ok(_) => savepoint(conn, "RELEASE job"),
@@ -125,6 +176,7 @@ where
     };
     if result.is_err() || end.is_err() {
         writer.effects.truncate(effects_before);
+        writer.job_failed();
     }
     match end {
         Ok(()) => result,
@@ -171,6 +223,7 @@ fn writer_loop(
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     let mut completions: Vec<Completion> = Vec::with_capacity(max_batch);
     let mut shutdown: Option<oneshot::Sender<()>> = None;
+    let cache = RefCell::new(RowCache::default());
     while shutdown.is_none() {
         match receiver.blocking_recv() {
             Some(Command::Job(job)) => batch.push(job),
@@ -187,7 +240,7 @@ fn writer_loop(
         if batch.is_empty() {
             continue;
         }
-        let mut writer = Writer::new(Db::Sqlite(&conn));
+        let mut writer = Writer::cached(Db::Sqlite(&conn), &cache);
         let outcome = match conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => {
                 for job in batch.drain(..) {
@@ -215,6 +268,9 @@ fn writer_loop(
                 Err(StoreError::from(e))
             }
         };
+        if outcome.is_err() {
+            cache.borrow_mut().clear();
+        }
         if outcome.is_ok() && !writer.effects.is_empty() {
             on_commit(&writer.effects);
         }
@@ -252,6 +308,84 @@ mod tests {
         // After close, writes fail cleanly instead of hanging.
         let late = store.write(|w| w.insert_user(&person("too_late"))).await;
         assert!(matches!(late, Err(StoreError::Closed)));
+    }
+
+    /// The writer's row cache (cache.rs) never answers with a row a failed job made, nor with a
+    /// row as it was before a write.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writers_row_cache_follows_writes_and_rollbacks() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store =
+            Store::open(&dir.path().join("t.db"), StoreOptions::default(), Arc::new(|_: &[Effect]| {}))
+                .unwrap_or_else(|e| panic!("{e}"));
+        let ids = store
+            .write(|w| {
+                let ids = ["ann", "bob", "cat", "dan"].map(|name| w.insert_user(&person(name)));
+                let [a, b, c, d] = ids;
+                Ok::<_, StoreError>([a?, b?, c?, d?])
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let [ann, bob, cat, dan] = ids;
+        // A job creates a chat, looks at it (filling the cache), then fails: its chat id is
+        // handed out again to the next chat, which must not inherit the first one's rows.
+        let failed = store
+            .write(move |w| {
+                let chat = w.create_private_chat(ann, bob, 0)?;
+                assert_eq!(w.private_chat(ann, bob)?, Some(chat));
+                assert_eq!(w.chat_members(chat)?.len(), 2);
+                assert!(w.user(ann)?.is_some());
+                Err::<i64, _>(StoreError::Database("refused".into()))
+            })
+            .await;
+        assert!(failed.is_err());
+        let (first, second) = store
+            .write(move |w| {
+                let none = w.private_chat(ann, bob)?;
+                let chat = w.create_private_chat(cat, dan, 0)?;
+                Ok::<_, StoreError>((none, chat))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(first, None, "a rolled-back chat is not remembered");
+        let members = store
+            .write(move |w| {
+                let members = w.chat_members(second)?;
+                // Writes are seen by the next lookup, in the same job and in later ones.
+                w.mark_has_written(second, cat)?;
+                let after_mark = w.chat_members(second)?;
+                w.set_first_name(cat, "Catherine")?;
+                let renamed = w.user(cat)?.map(|u| u.first_name);
+                Ok::<_, StoreError>((members, after_mark, renamed))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(members.0, vec![(cat, false), (dan, false)]);
+        assert_eq!(members.1, vec![(cat, true), (dan, false)]);
+        assert_eq!(members.2.as_deref(), Some("Catherine"));
+        let later = store
+            .write(move |w| {
+                Ok::<_, StoreError>((w.chat_members(second)?, w.user(cat)?.map(|u| u.first_name)))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(later.0, vec![(cat, true), (dan, false)]);
+        assert_eq!(later.1.as_deref(), Some("Catherine"));
+        // A failed job's writes are undone, and so is what the cache learnt from them.
+        let failed = store
+            .write(move |w| {
+                w.set_first_name(dan, "Daniel")?;
+                assert_eq!(w.user(dan)?.map(|u| u.first_name).as_deref(), Some("Daniel"));
+                Err::<(), _>(StoreError::Database("refused".into()))
+            })
+            .await;
+        assert!(failed.is_err());
+        let name = store
+            .write(move |w| Ok::<_, StoreError>(w.user(dan)?.map(|u| u.first_name)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(name.as_deref(), Some("dan"));
+        store.close().await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,7 @@
 //! sequential; on PostgreSQL the statement locks the row until the transaction ends, so concurrent
 //! writers on any number of instances get strictly increasing ids, committed in id order.
 
+use crate::cache::Key;
 use crate::db::args;
 use crate::queries::{
     CallbackRow, MESSAGE_COLUMNS, MessageRow, NewMessage, NewUser, Queries, WebhookSettings,
@@ -59,6 +60,7 @@ impl Writer<'_> {
                 user.created_at,
             ],
         )?;
+        self.forget(Key::User(next));
         Ok(next)
     }
 
@@ -93,6 +95,8 @@ impl Writer<'_> {
         if b != a {
             self.db().execute(member, args![chat_id, b, now])?;
         }
+        self.forget(Key::PrivateChat(low, high));
+        self.forget(Key::Members(chat_id));
         Ok(chat_id)
     }
 
@@ -133,6 +137,7 @@ impl Writer<'_> {
         let sql = "UPDATE chat_members SET has_written = TRUE \
                    WHERE chat_id = ?1 AND user_id = ?2 AND has_written = FALSE";
         self.db().execute(sql, args![chat_id, user_id])?;
+        self.forget(Key::Members(chat_id));
         Ok(())
     }
 
@@ -343,6 +348,7 @@ impl Writer<'_> {
     /// Sets a bot's display name (its user's first name).
     pub fn set_first_name(&mut self, user_id: i64, first_name: &str) -> Result<()> {
         self.db().execute("UPDATE users SET first_name = ?2 WHERE id = ?1", args![user_id, first_name])?;
+        self.forget(Key::User(user_id));
         Ok(())
     }
 
