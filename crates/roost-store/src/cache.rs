@@ -84,6 +84,14 @@ impl RowCache {
     }
 }
 
+/// Keeps a row, emptying the map first when it is full.
+fn remember<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
+    if map.len() >= MAX_ROWS {
+        map.clear();
+    }
+    map.insert(key, value);
+}
+
 fn ordered(a: i64, b: i64) -> (i64, i64) {
     if a <= b { (a, b) } else { (b, a) }
 }
@@ -96,10 +104,7 @@ pub(crate) fn user(cache: &RefCell<RowCache>, db: Db<'_>, id: i64) -> Result<Opt
     let row = queries::user_by_id(db, id)?;
     if let Some(row) = &row {
         let mut cache = cache.borrow_mut();
-        if cache.users.len() >= MAX_ROWS {
-            cache.users.clear();
-        }
-        cache.users.insert(id, row.clone());
+        remember(&mut cache.users, id, row.clone());
         cache.filled(Key::User(id));
     }
     Ok(row)
@@ -113,10 +118,7 @@ pub(crate) fn private_chat(cache: &RefCell<RowCache>, db: Db<'_>, a: i64, b: i64
     let chat = queries::private_chat_between(db, a, b)?;
     if let Some(chat) = chat {
         let mut cache = cache.borrow_mut();
-        if cache.private_chats.len() >= MAX_ROWS {
-            cache.private_chats.clear();
-        }
-        cache.private_chats.insert(key, chat);
+        remember(&mut cache.private_chats, key, chat);
         cache.filled(Key::PrivateChat(key.0, key.1));
     }
     Ok(chat)
@@ -129,10 +131,7 @@ pub(crate) fn members(cache: &RefCell<RowCache>, db: Db<'_>, chat: i64) -> Resul
     let members = queries::members_of(db, chat)?;
     if !members.is_empty() {
         let mut cache = cache.borrow_mut();
-        if cache.members.len() >= MAX_ROWS {
-            cache.members.clear();
-        }
-        cache.members.insert(chat, members.clone());
+        remember(&mut cache.members, chat, members.clone());
         cache.filled(Key::Members(chat));
     }
     Ok(members)
