@@ -4,7 +4,8 @@
 //! chats, starts a Roost server as a child process (so that the server's memory can be read
 //! alone) or targets one given with `--url`/`--data`, runs the scenario, and reports a table and
 //! JSON. Every throughput figure of `send` comes with the same load against `baseline`, a minimal
-//! axum handler with no storage, measured in the same run, so the machine's noise cancels out.
+//! axum handler with no storage, measured in the same run and interleaved with it in rounds of
+//! about two seconds, so the machine's drift cancels out.
 
 mod report;
 mod scenarios;

@@ -189,8 +189,12 @@ async fn closed_loop(
     (all, started.elapsed())
 }
 
-/// `send`: bots send into their chats.
-async fn send(o: &Options) -> anyhow::Result<Value> {
+/// `send`: bots send into their chats, with `baseline` measured in the same run.
+///
+/// The two loads take turns in rounds of about two seconds (Roost, baseline, baseline, Roost, …)
+/// until each has had `duration`: these machines drift in speed within minutes, and interleaving
+/// keeps the ratio from reading that drift.
+async fn send_and_baseline(o: &Options) -> anyhow::Result<(Value, Value)> {
     let world = World::build(o, o.bots, o.people, true).await?;
     let base = world.base.as_str();
     let requests: Vec<(String, Value)> = world
@@ -205,30 +209,57 @@ async fn send(o: &Options) -> anyhow::Result<Value> {
             })
         })
         .collect();
-    let (samples, elapsed) =
-        closed_loop(&world.http, Arc::new(requests), o.connections, Duration::from_secs(o.duration)).await;
-    let mut result = samples.summary(elapsed);
+    let requests = Arc::new(requests);
+    let baseline_server = ChildServer::spawn(&["baseline-child"]).await?;
+    let baseline_http = http_client(o.connections)?;
+    let baseline_requests = Arc::new(baseline_requests(&baseline_server.base));
+    let rounds = if o.smoke { 1 } else { o.duration.div_ceil(2).max(1) };
+    let round = Duration::from_secs_f64(o.duration as f64 / rounds as f64);
+    let (mut sent, mut sent_for) = (Samples::default(), Duration::ZERO);
+    let (mut answered, mut answered_for) = (Samples::default(), Duration::ZERO);
+    for turn in 0..rounds {
+        for roost_now in if turn % 2 == 0 { [true, false] } else { [false, true] } {
+            if roost_now {
+                let (samples, elapsed) =
+                    closed_loop(&world.http, Arc::clone(&requests), o.connections, round).await;
+                sent.merge(samples);
+                sent_for += elapsed;
+            } else {
+                let (samples, elapsed) =
+                    closed_loop(&baseline_http, Arc::clone(&baseline_requests), o.connections, round).await;
+                answered.merge(samples);
+                answered_for += elapsed;
+            }
+        }
+    }
+    baseline_server.stop().await;
+    let mut result = sent.summary(sent_for);
     if let Some(server) = &world.server {
         result["cold_start_ms"] = json!(server.cold_start.as_secs_f64() * 1000.0);
     }
     world.stop().await;
-    Ok(result)
+    Ok((result, answered.summary(answered_for)))
 }
 
-/// `baseline`: the request shape of `send` against the minimal handler.
-async fn baseline(o: &Options) -> anyhow::Result<Value> {
-    let server = ChildServer::spawn(&["baseline-child"]).await?;
-    let http = http_client(o.connections)?;
-    let requests: Vec<(String, Value)> = (0..64)
+/// The request shape of `send`, addressed to the minimal handler.
+fn baseline_requests(base: &str) -> Vec<(String, Value)> {
+    (0..64)
         .map(|i| {
             (
-                format!("{}/bot1000000001:token/sendMessage", server.base),
+                format!("{base}/bot1000000001:token/sendMessage"),
                 json!({"chat_id": 1_000_000_000 + i, "text": "bench message"}),
             )
         })
-        .collect();
+        .collect()
+}
+
+/// `baseline` alone: the request shape of `send` against the minimal handler.
+async fn baseline(o: &Options) -> anyhow::Result<Value> {
+    let server = ChildServer::spawn(&["baseline-child"]).await?;
+    let http = http_client(o.connections)?;
+    let requests = Arc::new(baseline_requests(&server.base));
     let (samples, elapsed) =
-        closed_loop(&http, Arc::new(requests), o.connections, Duration::from_secs(o.duration)).await;
+        closed_loop(&http, requests, o.connections, Duration::from_secs(o.duration)).await;
     server.stop().await;
     Ok(samples.summary(elapsed))
 }
@@ -443,11 +474,9 @@ pub async fn run(names: &[&str], o: &Options) -> anyhow::Result<()> {
     for &name in names {
         match name {
             "send" => {
-                let measured = send(o).await?;
+                let (mut measured, base) = send_and_baseline(o).await?;
                 print_row("send", &measured);
-                let base = baseline(o).await?;
                 print_row("baseline", &base);
-                let mut measured = measured;
                 let ratio = measured["per_second"].as_f64().unwrap_or(0.0)
                     / base["per_second"].as_f64().unwrap_or(1.0).max(1e-9);
                 measured["ratio_to_baseline"] = json!(ratio);
