@@ -47,17 +47,20 @@ pub struct Writer<'c> {
     pub(crate) effects: Vec<Effect>,
     /// The SQLite writer's rows kept across jobs (see `cache.rs`); `None` on PostgreSQL.
     cache: Option<&'c RefCell<RowCache>>,
+    /// A job's savepoint could not be closed, so its writes may still be in the transaction: the
+    /// batch must not commit.
+    poisoned: bool,
 }
 
 impl<'c> Writer<'c> {
     /// A writer that asks the database for every row (PostgreSQL, where others write too).
     pub(crate) fn new(db: Db<'c>) -> Self {
-        Writer { db, effects: Vec::new(), cache: None }
+        Writer { db, effects: Vec::new(), cache: None, poisoned: false }
     }
 
     /// The single SQLite writer's: lookups go through `cache`.
     fn cached(db: Db<'c>, cache: &'c RefCell<RowCache>) -> Self {
-        Writer { db, effects: Vec::new(), cache: Some(cache) }
+        Writer { db, effects: Vec::new(), cache: Some(cache), poisoned: false }
     }
 
     /// A write statement changed (or may have changed) this cached row.
@@ -180,9 +183,12 @@ where
     }
     match end {
         Ok(()) => result,
-        // If the savepoint cannot be closed the whole transaction is suspect: fail this job; the
-        // commit that follows reports the rest.
-        Err(e) => Err(E::from(e.into())),
+        // The savepoint could not be closed: the job's writes may still be in the transaction,
+        // so the whole batch is rolled back (every job in it fails) rather than committed.
+        Err(e) => {
+            writer.poisoned = true;
+            Err(E::from(e.into()))
+        }
     }
 }
 
@@ -244,15 +250,20 @@ fn writer_loop(
         let outcome = match conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => {
                 for job in batch.drain(..) {
-                    if conn.is_autocommit() {
-                        // SQLite dropped the transaction (disk full, I/O error): running more jobs
-                        // would commit each on its own. Fail them unrun; their callers get an error.
+                    if conn.is_autocommit() || writer.poisoned {
+                        // SQLite dropped the transaction (disk full, I/O error), or it will be
+                        // rolled back: running more jobs would commit each on its own, or waste
+                        // the work. Fail them unrun; their callers get an error.
                         continue;
                     }
                     completions.push(job(&conn, &mut writer));
                 }
                 if conn.is_autocommit() {
                     Err(StoreError::Database("the write transaction was rolled back by SQLite".into()))
+                } else if writer.poisoned {
+                    tracing::error!("a job's savepoint could not be closed; rolling back the batch");
+                    let _ = conn.execute_batch("ROLLBACK");
+                    Err(StoreError::Database("the write transaction was rolled back".into()))
                 } else {
                     conn.execute_batch("COMMIT").map_err(|e| {
                         tracing::error!(error = %e, "commit failed; rolling back the batch");
@@ -308,6 +319,54 @@ mod tests {
         // After close, writes fail cleanly instead of hanging.
         let late = store.write(|w| w.insert_user(&person("too_late"))).await;
         assert!(matches!(late, Err(StoreError::Closed)));
+    }
+
+    /// A job whose savepoint cannot be closed (here: the job released it itself) may have left
+    /// its writes in the transaction: the batch is rolled back, and exactly the jobs that were
+    /// answered with success have their rows stored.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_savepoint_that_cannot_be_closed_rolls_the_batch_back() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store =
+            Store::open(&dir.path().join("t.db"), StoreOptions::default(), Arc::new(|_: &[Effect]| {}))
+                .unwrap_or_else(|e| panic!("{e}"));
+        let mut jobs = tokio::task::JoinSet::new();
+        for i in 0..30 {
+            let store = store.clone();
+            jobs.spawn(async move {
+                let name = format!("user_{i:02}");
+                let answer = store
+                    .write(move |w| {
+                        w.insert_user(&person(&name))?;
+                        if i == 7 {
+                            w.db().execute("RELEASE job", &[])?;
+                        }
+                        Ok::<_, StoreError>(())
+                    })
+                    .await;
+                (i, answer.is_ok())
+            });
+        }
+        let mut answers = Vec::new();
+        while let Some(joined) = jobs.join_next().await {
+            answers.push(joined.unwrap_or_else(|e| panic!("{e}")));
+        }
+        let stored = store
+            .read(|r| {
+                (0..30).map(|i| r.user_by_username(&format!("user_{i:02}")).map(|u| u.is_some())).collect()
+            })
+            .await;
+        let stored: Vec<bool> = stored.unwrap_or_else(|e: StoreError| panic!("{e}"));
+        for (i, ok) in answers {
+            assert_eq!(stored[i], ok, "job {i}: answered ok = {ok}, stored = {}", stored[i]);
+            if i == 7 {
+                assert!(!ok, "the job whose savepoint was released by hand must fail");
+            }
+        }
+        // The writer goes on.
+        let later = store.write(|w| w.insert_user(&person("later"))).await;
+        assert!(later.is_ok());
+        store.close().await;
     }
 
     /// The writer's row cache (cache.rs) never answers with a row a failed job made, nor with a
