@@ -28,6 +28,7 @@ pub async fn serve_child(data: &Path, database: Option<String>) -> anyhow::Resul
     }
     config.rate_limits.enabled = false;
     config.allow_insecure_webhooks = true;
+    let _lock = roost::lock_store(&config)?;
     let core = roost::open_core(&config).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("addr={}", listener.local_addr()?);

@@ -33,6 +33,40 @@ pub async fn open_core(config: &Config) -> anyhow::Result<Core> {
     Ok(Core::open(&config.database, store_options, core_config).await?)
 }
 
+/// Keeps a second `roost serve` off this server's SQLite database for as long as the returned file
+/// is open. Two servers on one SQLite file would each miss the other's writes: the writer keeps
+/// rows between jobs, and wake-ups, confirmation floors and rate buckets live in the process.
+/// `roost admin` does not take the lock (it only adds users and bots, rows a running server has
+/// never seen). Nothing to lock on PostgreSQL, which instances share by design.
+pub fn lock_store(config: &Config) -> anyhow::Result<Option<std::fs::File>> {
+    use anyhow::Context;
+    if roost_store::is_postgres_url(&config.database) {
+        return Ok(None);
+    }
+    let mut path = roost_store::sqlite_path(&config.database)?.into_os_string();
+    path.push(".serve-lock");
+    let path = std::path::PathBuf::from(path);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another roost serve is using {} (SQLite has one server per database; use PostgreSQL for several)",
+            config.database
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
 /// The webhook dispatcher's timing from a configuration.
 pub fn webhook_options(config: &Config) -> WebhookOptions {
     WebhookOptions {

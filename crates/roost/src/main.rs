@@ -110,6 +110,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => {
             let config = Config::load(&args.store, Some(&args))?;
             init_logging(config.log_format);
+            let _lock = roost::lock_store(&config)?;
             let core = roost::open_core(&config).await?;
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await

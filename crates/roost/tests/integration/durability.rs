@@ -83,6 +83,14 @@ impl Process {
     }
 }
 
+impl Drop for Process {
+    /// A test that fails half-way must not leave its servers running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 pub(crate) fn admin(data: &Path, database: Option<&str>, args: &[&str]) -> String {
     let output = must(
         Command::new(env!("CARGO_BIN_EXE_roost"))
@@ -239,4 +247,50 @@ async fn sigterm_stops_cleanly_and_loses_nothing() {
     assert_eq!(updates[0]["update_id"], 2);
     assert_eq!(updates[0]["message"]["text"], "again");
     server.kill_9();
+}
+
+/// One `roost serve` per SQLite database: a second one over the same data directory refuses to
+/// start (it would miss the first one's writes); the lock goes with the process, even after
+/// `kill -9`.
+#[tokio::test]
+async fn a_second_server_on_one_database_refuses_to_start_on_sqlite() {
+    // The PostgreSQL pass skips this test: instances share PostgreSQL by design (scale_out.rs).
+    if crate::common::postgres_server().is_some() {
+        return;
+    }
+    let dir = must(tempfile::tempdir());
+    let data = dir.path();
+    let first = Process::start(data, None);
+    let mut second = must(
+        Command::new(env!("CARGO_BIN_EXE_roost"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn(),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = must(second.try_wait()) {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            must(second.kill());
+            panic!("a second server started on the same database");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    must(std::io::Read::read_to_string(&mut must(second.stderr.take().ok_or("no stderr")), &mut stderr));
+    assert!(stderr.contains("another roost serve is using"), "{stderr}");
+    // The first one is unharmed, and after it is killed a new one starts.
+    let http = reqwest::Client::new();
+    let health = must(http.get(format!("http://{}/healthz", first.addr)).send().await);
+    assert!(health.status().is_success());
+    first.kill_9();
+    let again = Process::start(data, None);
+    let health = must(http.get(format!("http://{}/healthz", again.addr)).send().await);
+    assert!(health.status().is_success());
+    again.kill_9();
 }
