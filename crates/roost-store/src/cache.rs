@@ -92,10 +92,6 @@ fn remember<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: 
     map.insert(key, value);
 }
 
-fn ordered(a: i64, b: i64) -> (i64, i64) {
-    if a <= b { (a, b) } else { (b, a) }
-}
-
 /// The cached lookups, falling back to the store's queries on a miss.
 pub(crate) fn user(cache: &RefCell<RowCache>, db: Db<'_>, id: i64) -> Result<Option<UserRow>> {
     if let Some(row) = cache.borrow().users.get(&id) {
@@ -111,7 +107,7 @@ pub(crate) fn user(cache: &RefCell<RowCache>, db: Db<'_>, id: i64) -> Result<Opt
 }
 
 pub(crate) fn private_chat(cache: &RefCell<RowCache>, db: Db<'_>, a: i64, b: i64) -> Result<Option<i64>> {
-    let key = ordered(a, b);
+    let key = queries::private_pair(a, b);
     if let Some(&chat) = cache.borrow().private_chats.get(&key) {
         return Ok(Some(chat));
     }

@@ -200,8 +200,13 @@ pub(crate) fn user_by_id(db: Db<'_>, id: i64) -> Result<Option<UserRow>> {
     db.opt(&sql, args![id], user_row)
 }
 
+/// The two parties of a private chat as stored: lower user id first.
+pub(crate) fn private_pair(a: i64, b: i64) -> (i64, i64) {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
 pub(crate) fn private_chat_between(db: Db<'_>, a: i64, b: i64) -> Result<Option<i64>> {
-    let (low, high) = if a <= b { (a, b) } else { (b, a) };
+    let (low, high) = private_pair(a, b);
     let sql = "SELECT chat_id FROM private_chats WHERE user_low = ?1 AND user_high = ?2";
     db.value(sql, args![low, high])
 }

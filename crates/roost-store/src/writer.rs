@@ -308,6 +308,12 @@ mod tests {
     use crate::testing::{failed_jobs_leave_no_trace, person, recorder};
     use crate::{NewUser, Store, StoreOptions};
 
+    /// A store in `dir` whose commits announce to nobody.
+    fn quiet_store(dir: &std::path::Path) -> Store {
+        Store::open(&dir.join("t.db"), StoreOptions::default(), Arc::new(|_: &[Effect]| {}))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_job_leaves_no_trace_and_spares_its_batch() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -327,9 +333,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_savepoint_that_cannot_be_closed_rolls_the_batch_back() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store =
-            Store::open(&dir.path().join("t.db"), StoreOptions::default(), Arc::new(|_: &[Effect]| {}))
-                .unwrap_or_else(|e| panic!("{e}"));
+        let store = quiet_store(dir.path());
         let mut jobs = tokio::task::JoinSet::new();
         for i in 0..30 {
             let store = store.clone();
@@ -374,9 +378,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_writers_row_cache_follows_writes_and_rollbacks() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store =
-            Store::open(&dir.path().join("t.db"), StoreOptions::default(), Arc::new(|_: &[Effect]| {}))
-                .unwrap_or_else(|e| panic!("{e}"));
+        let store = quiet_store(dir.path());
         let ids = store
             .write(|w| {
                 let ids = ["ann", "bob", "cat", "dan"].map(|name| w.insert_user(&person(name)));
@@ -450,9 +452,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn expiry_deletes_only_what_is_older_than_the_cutoff() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store =
-            Store::open(&dir.path().join("t.db"), StoreOptions::default(), Arc::new(|_: &[Effect]| {}))
-                .unwrap_or_else(|e| panic!("{e}"));
+        let store = quiet_store(dir.path());
         let counts = store
             .write(|w| {
                 let owner = w.insert_user(&person("owner_one"))?;

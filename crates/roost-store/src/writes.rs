@@ -9,7 +9,7 @@
 use crate::cache::Key;
 use crate::db::args;
 use crate::queries::{
-    CallbackRow, MESSAGE_COLUMNS, MessageRow, NewMessage, NewUser, Queries, WebhookSettings,
+    CallbackRow, MESSAGE_COLUMNS, MessageRow, NewMessage, NewUser, Queries, WebhookSettings, private_pair,
 };
 use crate::writer::Writer;
 use crate::{Result, StoreError};
@@ -85,7 +85,7 @@ impl Writer<'_> {
         let chat_id: i64 = self
             .db()
             .one("INSERT INTO chats (type, created_at) VALUES ('private', ?1) RETURNING id", args![now])?;
-        let (low, high) = if a <= b { (a, b) } else { (b, a) };
+        let (low, high) = private_pair(a, b);
         self.db().execute(
             "INSERT INTO private_chats (user_low, user_high, chat_id) VALUES (?1, ?2, ?3)",
             args![low, high, chat_id],
@@ -113,7 +113,7 @@ impl Writer<'_> {
 
     /// The private chat between two users, created (with both as members) if it does not exist.
     pub fn private_chat_or_create(&mut self, a: i64, b: i64, now: i64) -> Result<i64> {
-        let (low, high) = if a <= b { (a, b) } else { (b, a) };
+        let (low, high) = private_pair(a, b);
         self.serialize_on(&format!("private:{low}:{high}"))?;
         match self.private_chat(a, b)? {
             Some(chat) => Ok(chat),
