@@ -5,6 +5,15 @@
 //! so the writer can keep them across jobs and batches instead of asking SQLite each time (three
 //! to four statements of the eleven a `sendMessage` runs).
 //!
+//! It also keeps the counters: the newest `message_id` of each chat and the newest event `seq` of
+//! each person. Counting in SQLite (`UPDATE … SET n = n + 1 … RETURNING n`) was a fifth of the
+//! writer's time. The stored columns (`chats.last_message_id`, `users.event_seq`) are then only a
+//! floor, raised when rows are deleted; a counter is loaded as the larger of its floor and the
+//! newest row, so after a crash it resumes above every id a committed row ever had:
+//! - a counter is only advanced here, and only by the job that stores the row with the new id;
+//! - every statement that deletes messages or events first raises the floor to the ids it
+//!   deletes (`writes.rs`), in the same transaction.
+//!
 //! What keeps it true:
 //! - every statement that changes a cached table is a method of `Writer` in `writes.rs`, and each
 //!   of those forgets the rows it changes ([`RowCache::forget`]);
@@ -32,6 +41,15 @@ pub(crate) enum Key {
     /// By the lower and the higher user id.
     PrivateChat(i64, i64),
     Members(i64),
+    /// A chat's or a person's counter.
+    Counter(Counter, i64),
+}
+
+/// The counters kept: the newest `message_id` of a chat, the newest event `seq` of a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Counter {
+    MessageId,
+    EventSeq,
 }
 
 #[derive(Default)]
@@ -39,6 +57,8 @@ pub(crate) struct RowCache {
     users: HashMap<i64, UserRow>,
     private_chats: HashMap<(i64, i64), i64>,
     members: HashMap<i64, Vec<(i64, bool)>>,
+    message_ids: HashMap<i64, i64>,
+    event_seqs: HashMap<i64, i64>,
     /// Rows the running job filled in: forgotten if it fails.
     filled: Vec<Key>,
 }
@@ -61,6 +81,8 @@ impl RowCache {
         self.users.clear();
         self.private_chats.clear();
         self.members.clear();
+        self.message_ids.clear();
+        self.event_seqs.clear();
         self.filled.clear();
     }
 
@@ -76,6 +98,16 @@ impl RowCache {
             Key::Members(chat) => {
                 self.members.remove(&chat);
             }
+            Key::Counter(counter, id) => {
+                self.counters(counter).remove(&id);
+            }
+        }
+    }
+
+    fn counters(&mut self, counter: Counter) -> &mut HashMap<i64, i64> {
+        match counter {
+            Counter::MessageId => &mut self.message_ids,
+            Counter::EventSeq => &mut self.event_seqs,
         }
     }
 
@@ -131,4 +163,36 @@ pub(crate) fn members(cache: &RefCell<RowCache>, db: Db<'_>, chat: i64) -> Resul
         cache.filled(Key::Members(chat));
     }
     Ok(members)
+}
+
+/// The chat's next `message_id`: one above the newest handed out. `None` if there is no such chat.
+pub(crate) fn next_message_id(cache: &RefCell<RowCache>, db: Db<'_>, chat: i64) -> Result<Option<i64>> {
+    advance(cache, Counter::MessageId, chat, || queries::last_message_id(db, chat))
+}
+
+/// The person's next event `seq`, as [`next_message_id`]. `None` if there is no such user.
+pub(crate) fn next_event_seq(cache: &RefCell<RowCache>, db: Db<'_>, user: i64) -> Result<Option<i64>> {
+    advance(cache, Counter::EventSeq, user, || queries::last_event_seq_of(db, user))
+}
+
+/// Advances a counter, reading it from the store (`load`) when it is not kept.
+fn advance(
+    cache: &RefCell<RowCache>,
+    counter: Counter,
+    id: i64,
+    load: impl FnOnce() -> Result<Option<i64>>,
+) -> Result<Option<i64>> {
+    let kept = cache.borrow_mut().counters(counter).get(&id).copied();
+    let last = match kept {
+        Some(last) => last,
+        None => match load()? {
+            Some(last) => last,
+            None => return Ok(None),
+        },
+    };
+    let mut cache = cache.borrow_mut();
+    remember(cache.counters(counter), id, last + 1);
+    // Filled in or advanced: if the job fails, its row is gone and the counter is read again.
+    cache.filled(Key::Counter(counter, id));
+    Ok(Some(last + 1))
 }

@@ -330,6 +330,9 @@ fn open_connection(path: &Path, durability: Durability, read_only: bool) -> Resu
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     if !read_only {
+        if let Ok(size) = std::env::var("ROOST_EXP_PAGE") {
+            conn.pragma_update(None, "page_size", size.parse::<i64>().unwrap_or(4096))?;
+        }
         conn.pragma_update(None, "journal_mode", "WAL")?;
     }
     let synchronous = match durability {
@@ -337,7 +340,11 @@ fn open_connection(path: &Path, durability: Durability, read_only: bool) -> Resu
         Durability::Power => "FULL",
     };
     conn.pragma_update(None, "synchronous", synchronous)?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(
+        None,
+        "foreign_keys",
+        if std::env::var("ROOST_EXP_NOFK").is_ok() { "OFF" } else { "ON" },
+    )?;
     // The bundled SQLite is built with STAT4, which lets the planner re-plan a statement whenever a
     // bound value might change its estimate: a cached statement was then parsed and planned again
     // on every run (the chat-members lookup of every sendMessage, about a fifth of the writer's

@@ -10,6 +10,7 @@ const SQLITE: &[(i64, &str)] = &[
     (2, include_str!("../migrations/sqlite/0002_webhooks.sql")),
     (3, include_str!("../migrations/sqlite/0003_rich_messaging.sql")),
     (4, include_str!("../migrations/sqlite/0004_scale_out.sql")),
+    (5, include_str!("../migrations/sqlite/0005_counters.sql")),
 ];
 
 /// PostgreSQL migrations: the same versions as [`SQLITE`], one file each.
@@ -18,6 +19,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (2, include_str!("../migrations/postgres/0002_webhooks.sql")),
     (3, include_str!("../migrations/postgres/0003_rich_messaging.sql")),
     (4, include_str!("../migrations/postgres/0004_scale_out.sql")),
+    (5, include_str!("../migrations/postgres/0005_counters.sql")),
 ];
 
 /// Any number from this program, so that instances starting together migrate one at a time.

@@ -291,7 +291,7 @@ mod tests {
     /// The write path on a real PostgreSQL (`ROOST_TEST_POSTGRES=postgres://user@host:port/`; the
     /// test script's PostgreSQL pass runs it): failed and panicking jobs leave no trace and
     /// announce nothing, the pool survives them, concurrent check-then-insert jobs and counters
-    /// stay correct, and text with U+0000 is stored.
+    /// stay correct, text with U+0000 is stored, and counters never repeat an id (as on SQLite).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn writes_on_postgres_are_all_or_nothing() {
         use sqlx::Connection;
@@ -364,6 +364,16 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(stored.as_deref(), Some("nul\u{FFFD}here"));
         store.close().await;
+
+        let url = format!("{base}/{name}");
+        crate::testing::counters_never_repeat(|| {
+            let url = url.clone();
+            async move {
+                let quiet: OnCommit = std::sync::Arc::new(|_: &[Effect]| {});
+                Store::connect(&url, StoreOptions::default(), quiet).await.unwrap_or_else(|e| panic!("{e}"))
+            }
+        })
+        .await;
         let _ = sqlx::raw_sql(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).await;
     }
 }

@@ -68,7 +68,6 @@ pub struct ChatRow {
     pub id: i64,
     pub kind: String,
     pub title: Option<String>,
-    pub last_message_id: i64,
 }
 
 /// A message, as stored.
@@ -217,6 +216,32 @@ pub(crate) fn members_of(db: Db<'_>, chat_id: i64) -> Result<Vec<(i64, bool)>> {
     db.all(sql, args![chat_id], |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
+// The counters. On SQLite the writer keeps them (`cache.rs`) and the stored column is a floor,
+// raised only when rows are deleted: the newest id is the larger of the floor and the newest row.
+// (On PostgreSQL the column is always the newest id, and the same reading is right.)
+
+/// The newest `message_id` of a chat; `None` if there is no such chat.
+pub(crate) fn last_message_id(db: Db<'_>, chat_id: i64) -> Result<Option<i64>> {
+    let sql = "SELECT c.last_message_id, \
+                      COALESCE((SELECT MAX(message_id) FROM messages WHERE chat_id = ?1), 0) \
+               FROM chats c WHERE c.id = ?1";
+    db.opt(sql, args![chat_id], newest)
+}
+
+/// The newest event `seq` of a person; `None` if there is no such user.
+pub(crate) fn last_event_seq_of(db: Db<'_>, user_id: i64) -> Result<Option<i64>> {
+    let sql = "SELECT u.event_seq, COALESCE((SELECT MAX(seq) FROM user_events WHERE user_id = ?1), 0) \
+               FROM users u WHERE u.id = ?1";
+    db.opt(sql, args![user_id], newest)
+}
+
+/// The larger of a counter's floor (column 0) and its newest row (column 1).
+fn newest(row: &Row<'_, '_>) -> Result<i64> {
+    let floor: i64 = row.get(0)?;
+    let rows: i64 = row.get(1)?;
+    Ok(floor.max(rows))
+}
+
 /// Read queries, available on read connections and inside write jobs.
 pub trait Queries {
     /// The connection the queries run on.
@@ -264,7 +289,7 @@ pub trait Queries {
     }
 
     fn chat(&self, chat_id: i64) -> Result<Option<ChatRow>> {
-        let sql = "SELECT id, type, title, last_message_id FROM chats WHERE id = ?1";
+        let sql = "SELECT id, type, title FROM chats WHERE id = ?1";
         self.db().opt(sql, args![chat_id], chat_row)
     }
 
@@ -295,18 +320,20 @@ pub trait Queries {
         Ok(messages)
     }
 
-    /// A person's chats, most recently active first, with each chat's newest message.
+    /// A person's chats, most recently active first (by their newest message; chats without one
+    /// last), with each chat's newest message.
     fn chat_list(&self, user_id: i64, limit: i64) -> Result<Vec<ChatListRow>> {
         let sql = format!(
-            "SELECT c.id, c.type, c.title, c.last_message_id, \
+            "SELECT c.id, c.type, c.title, \
                     CASE WHEN p.user_low = ?1 THEN p.user_high ELSE p.user_low END, \
                     {cols} \
              FROM chat_members m \
              JOIN chats c ON c.id = m.chat_id \
              LEFT JOIN private_chats p ON p.chat_id = c.id \
-             LEFT JOIN messages msg ON msg.chat_id = c.id AND msg.message_id = c.last_message_id \
+             LEFT JOIN messages msg ON msg.chat_id = c.id \
+                  AND msg.message_id = (SELECT MAX(message_id) FROM messages WHERE chat_id = c.id) \
              WHERE m.user_id = ?1 \
-             ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?2",
+             ORDER BY COALESCE(msg.date, 0) DESC, c.id DESC LIMIT ?2",
             cols = MESSAGE_COLUMNS
                 .split(", ")
                 .map(|c| format!("msg.{}", c.trim()))
@@ -315,10 +342,10 @@ pub trait Queries {
         );
         self.db().all(&sql, args![user_id, limit], |r| {
             let chat = chat_row(r)?;
-            let peer_id: Option<i64> = r.get(4)?;
-            let has_message: Option<i64> = r.get(5)?;
+            let peer_id: Option<i64> = r.get(3)?;
+            let has_message: Option<i64> = r.get(4)?;
             let last_message = match has_message {
-                Some(_) => Some(message_row_at(r, 5)?),
+                Some(_) => Some(message_row_at(r, 4)?),
                 None => None,
             };
             Ok(ChatListRow { chat, peer_id, last_message })
@@ -433,23 +460,27 @@ pub trait Queries {
 
     /// The sequence number of a person's newest event.
     fn last_event_seq(&self, user_id: i64) -> Result<i64> {
-        Ok(self.db().value("SELECT event_seq FROM users WHERE id = ?1", args![user_id])?.unwrap_or(0))
+        Ok(last_event_seq_of(self.db(), user_id)?.unwrap_or(0))
     }
 
     /// The newest `update_id` of each of these bots (missing bots are left out): the safety
     /// re-check of wake-ups when another instance's notification may have been lost.
     fn last_update_ids(&self, bots: &[i64]) -> Result<Vec<(i64, i64)>> {
-        counters(self.db(), "SELECT user_id, last_update_id FROM bots WHERE user_id IN", bots)
+        counters(self.db(), "SELECT user_id, last_update_id, 0 FROM bots WHERE user_id IN", bots)
     }
 
     /// The newest event `seq` of each of these people, as [`Queries::last_update_ids`].
     fn last_event_seqs(&self, users: &[i64]) -> Result<Vec<(i64, i64)>> {
-        counters(self.db(), "SELECT id, event_seq FROM users WHERE id IN", users)
+        let select = "SELECT u.id, u.event_seq, \
+                             COALESCE((SELECT MAX(seq) FROM user_events e WHERE e.user_id = u.id), 0) \
+                      FROM users u WHERE u.id IN";
+        counters(self.db(), select, users)
     }
 }
 
 /// `(id, counter)` pairs for a list of ids, in chunks of a fixed statement shape (so the statement
-/// is prepared once): unused slots repeat the chunk's first id.
+/// is prepared once): unused slots repeat the chunk's first id. `select` gives the id, the
+/// counter's floor and its newest row (see [`last_message_id`]).
 fn counters(db: Db<'_>, select: &str, ids: &[i64]) -> Result<Vec<(i64, i64)>> {
     const CHUNK: usize = 64;
     let placeholders: Vec<String> = (1..=CHUNK).map(|n| format!("?{n}")).collect();
@@ -458,13 +489,17 @@ fn counters(db: Db<'_>, select: &str, ids: &[i64]) -> Result<Vec<(i64, i64)>> {
     for chunk in ids.chunks(CHUNK) {
         let params: Vec<crate::db::Value<'_>> =
             (0..CHUNK).map(|i| crate::db::Value::from(chunk.get(i).copied().unwrap_or(chunk[0]))).collect();
-        out.extend(db.all(&sql, &params, |r| Ok((r.get(0)?, r.get(1)?)))?);
+        out.extend(db.all(&sql, &params, |r| {
+            let floor: i64 = r.get(1)?;
+            let rows: i64 = r.get(2)?;
+            Ok((r.get(0)?, floor.max(rows)))
+        })?);
     }
     Ok(out)
 }
 
 fn chat_row(row: &Row<'_, '_>) -> Result<ChatRow> {
-    Ok(ChatRow { id: row.get(0)?, kind: row.get(1)?, title: row.get(2)?, last_message_id: row.get(3)? })
+    Ok(ChatRow { id: row.get(0)?, kind: row.get(1)?, title: row.get(2)? })
 }
 
 /// A read connection, valid inside one [`Store::read`](crate::Store::read) call.

@@ -72,3 +72,90 @@ pub(crate) async fn failed_jobs_leave_no_trace(store: &Store, announced: &Mutex<
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(announced.lock().map(|v| v.len()).unwrap_or(0), 20);
 }
+
+/// A message from `from` in `chat`, sent at `date`.
+fn note(chat: i64, from: i64, date: i64) -> crate::NewMessage {
+    crate::NewMessage {
+        chat_id: chat,
+        from_id: from,
+        date,
+        text: Some("hi".into()),
+        entities: None,
+        reply_to_message_id: None,
+        reply_markup: None,
+        protect_content: false,
+        forward_origin: None,
+    }
+}
+
+/// Message ids and event seqs never repeat an id a committed row had: not after the newest
+/// message is deleted, not after events expire, not after a restart (`open` opens the same store
+/// again, which on SQLite empties the writer's kept counters); a failed job's ids are free again.
+pub(crate) async fn counters_never_repeat<F, Fut>(open: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Store>,
+{
+    async fn step(store: &Store, chat: i64, ann: i64) -> (i64, i64) {
+        store
+            .write(move |w| {
+                let message = w.insert_message(note(chat, ann, 100))?.message_id;
+                let seq = w.push_event(ann, 100, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
+                Ok::<_, StoreError>((message, seq))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+    let store = open().await;
+    let (ann, chat) = store
+        .write(|w| {
+            let ann = w.insert_user(&person("ann"))?;
+            let bob = w.insert_user(&person("bob"))?;
+            Ok::<_, StoreError>((ann, w.create_private_chat(ann, bob, 0)?))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for n in 1..=3 {
+        assert_eq!(step(&store, chat, ann).await, (n, n));
+    }
+    let failed = store
+        .write(move |w| {
+            assert_eq!(w.insert_message(note(chat, ann, 100))?.message_id, 4);
+            w.push_event(ann, 100, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
+            Err::<(), _>(StoreError::Database("refused".into()))
+        })
+        .await;
+    assert!(failed.is_err());
+    assert_eq!(step(&store, chat, ann).await, (4, 4), "a failed job's ids were never seen");
+    let (deleted, missing, left) = store
+        .write(move |w| {
+            let deleted = (w.delete_message(chat, 4)?, w.delete_message(chat, 99)?);
+            w.expire(0, 200)?;
+            Ok::<_, StoreError>((deleted.0, deleted.1, w.events_after(ann, 0, 10)?.len()))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(deleted && !missing);
+    assert_eq!(left, 0);
+    let newest = store.read(move |r| r.last_event_seq(ann)).await;
+    assert_eq!(newest.ok(), Some(4), "the newest seq is known with no event left");
+    assert_eq!(step(&store, chat, ann).await, (5, 5));
+    store.close().await;
+    // A new writer (as after a crash) starts from what is stored: the deleted message 5 and the
+    // expired event 5 must not come back as new ids.
+    let store = open().await;
+    store
+        .write(move |w| {
+            assert!(w.delete_message(chat, 5)?);
+            w.expire(0, 200).map(|_| ())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store.close().await;
+    let store = open().await;
+    assert_eq!(step(&store, chat, ann).await, (6, 6));
+    let chats = store.read(move |r| r.chat_list(ann, 10)).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(chats.len(), 1);
+    assert_eq!(chats[0].last_message.as_ref().map(|m| m.message_id), Some(6));
+    store.close().await;
+}

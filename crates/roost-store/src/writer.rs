@@ -63,6 +63,11 @@ impl<'c> Writer<'c> {
         Writer { db, effects: Vec::new(), cache: Some(cache), poisoned: false }
     }
 
+    /// The SQLite writer's kept rows and counters; `None` on PostgreSQL.
+    pub(crate) fn cache(&self) -> Option<&'c RefCell<RowCache>> {
+        self.cache
+    }
+
     /// A write statement changed (or may have changed) this cached row.
     pub(crate) fn forget(&self, key: Key) {
         if let Some(cache) = self.cache {
@@ -447,6 +452,17 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(name.as_deref(), Some("dan"));
         store.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn kept_counters_survive_deletes_expiry_failures_and_restarts() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().to_owned();
+        crate::testing::counters_never_repeat(|| {
+            let path = path.clone();
+            async move { quiet_store(&path) }
+        })
+        .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

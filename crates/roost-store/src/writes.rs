@@ -1,12 +1,14 @@
 //! Write statements: methods of [`Writer`], available only inside a write job. Reads live in
 //! `queries.rs`; placeholders are numbered (`?N`) as there.
 //!
-//! Every counter (`message_id` per chat, `update_id` per bot, event `seq` per person) is taken by
-//! `UPDATE … SET n = n + 1 … RETURNING n`: on SQLite the single writer makes that trivially
-//! sequential; on PostgreSQL the statement locks the row until the transaction ends, so concurrent
-//! writers on any number of instances get strictly increasing ids, committed in id order.
+//! Every counter (`message_id` per chat, `update_id` per bot, event `seq` per person) increases by
+//! one per row. On PostgreSQL each is taken by `UPDATE … SET n = n + 1 … RETURNING n`, which locks
+//! the row until the transaction ends, so concurrent writers on any number of instances get
+//! strictly increasing ids, committed in id order. On SQLite the single writer keeps the
+//! `message_id` and event `seq` counters in memory (`cache.rs`) and the stored column is a floor:
+//! whatever deletes messages or events raises it first to the ids it deletes.
 
-use crate::cache::Key;
+use crate::cache::{self, Key};
 use crate::db::args;
 use crate::queries::{
     CallbackRow, MESSAGE_COLUMNS, MessageRow, NewMessage, NewUser, Queries, WebhookSettings, private_pair,
@@ -143,14 +145,15 @@ impl Writer<'_> {
 
     /// Stores a message under the chat's next `message_id` and returns the stored row.
     pub fn insert_message(&mut self, message: NewMessage) -> Result<MessageRow> {
-        let message_id: i64 = self
-            .db()
-            .value(
-                "UPDATE chats SET last_message_id = last_message_id + 1, last_message_at = ?2 \
-                 WHERE id = ?1 RETURNING last_message_id",
-                args![message.chat_id, message.date],
-            )?
-            .ok_or_else(|| StoreError::Database(format!("no chat {}", message.chat_id)))?;
+        let message_id = match self.cache() {
+            Some(cache) => cache::next_message_id(cache, self.db(), message.chat_id)?,
+            None => self.db().value(
+                "UPDATE chats SET last_message_id = last_message_id + 1 WHERE id = ?1 \
+                 RETURNING last_message_id",
+                args![message.chat_id],
+            )?,
+        }
+        .ok_or_else(|| StoreError::Database(format!("no chat {}", message.chat_id)))?;
         let sql = format!(
             "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?10)"
         );
@@ -232,6 +235,13 @@ impl Writer<'_> {
         let key = args![chat_id, message_id];
         let deleted =
             self.db().execute("DELETE FROM messages WHERE chat_id = ?1 AND message_id = ?2", key)?;
+        if deleted > 0 {
+            // The counter's floor (see the top of this file): the id is never handed out again.
+            self.db().execute(
+                "UPDATE chats SET last_message_id = ?2 WHERE id = ?1 AND last_message_id < ?2",
+                key,
+            )?;
+        }
         self.db().execute("DELETE FROM pinned_messages WHERE chat_id = ?1 AND message_id = ?2", key)?;
         self.db().execute("DELETE FROM message_reactions WHERE chat_id = ?1 AND message_id = ?2", key)?;
         Ok(deleted > 0)
@@ -509,13 +519,14 @@ impl Writer<'_> {
         now: i64,
         payload: impl FnOnce(i64) -> Result<String>,
     ) -> Result<i64> {
-        let seq: i64 = self
-            .db()
-            .value(
+        let seq = match self.cache() {
+            Some(cache) => cache::next_event_seq(cache, self.db(), user_id)?,
+            None => self.db().value(
                 "UPDATE users SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq",
                 args![user_id],
-            )?
-            .ok_or_else(|| StoreError::Database(format!("no user {user_id}")))?;
+            )?,
+        }
+        .ok_or_else(|| StoreError::Database(format!("no user {user_id}")))?;
         let payload = payload(seq)?;
         self.db().execute(
             "INSERT INTO user_events (user_id, seq, created_at, payload) VALUES (?1, ?2, ?3, ?4)",
@@ -529,6 +540,14 @@ impl Writer<'_> {
     pub fn expire(&mut self, updates_before: i64, events_before: i64) -> Result<(usize, usize)> {
         let updates =
             self.db().execute("DELETE FROM updates WHERE created_at < ?1", args![updates_before])?;
+        // Each person's counter floor first, to the newest event deleted (see the top of this file).
+        self.db().execute(
+            "UPDATE users SET event_seq = gone.seq \
+             FROM (SELECT user_id, MAX(seq) AS seq FROM user_events WHERE created_at < ?1 \
+                   GROUP BY user_id) AS gone \
+             WHERE users.id = gone.user_id AND users.event_seq < gone.seq",
+            args![events_before],
+        )?;
         let events =
             self.db().execute("DELETE FROM user_events WHERE created_at < ?1", args![events_before])?;
         // Button presses are answerable for minutes; keep them as long as events.
