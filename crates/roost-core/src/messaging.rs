@@ -280,8 +280,10 @@ impl Core {
             forward_origin: None,
         };
         self.check_chat_rate(bot, &chat_id).await?;
+        // Every check that can fail (the target, the reply, the mentions) comes before the first
+        // write: the job needs no savepoint of its own.
         self.store()
-            .write(move |w| {
+            .write_checks_first(move |w| {
                 let mut renderer = Renderer::default();
                 let (chat, peer) = bot_send_target(w, bot, &chat_id, &mut renderer)?;
                 // A reply to a message of another chat is a reply to nothing here.

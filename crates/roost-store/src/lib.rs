@@ -198,8 +198,30 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&mut Writer<'_>) -> Result<T, E> + Send + 'static,
     {
+        self.write_guarded(writer::Guard::Savepoint, job).await
+    }
+
+    /// As [`Store::write`], for a job that makes every check that can fail before its first
+    /// write: on SQLite it runs without a savepoint of its own. Should it fail after writing
+    /// anyway (an I/O error, a bug), nothing of it is kept either: its whole batch is rolled back
+    /// and every job in the batch fails.
+    pub async fn write_checks_first<T, E, F>(&self, job: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut Writer<'_>) -> Result<T, E> + Send + 'static,
+    {
+        self.write_guarded(writer::Guard::ChecksFirst, job).await
+    }
+
+    pub(crate) async fn write_guarded<T, E, F>(&self, guard: writer::Guard, job: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut Writer<'_>) -> Result<T, E> + Send + 'static,
+    {
         match &*self.inner {
-            Inner::Sqlite(sqlite) => sqlite.writer.submit(job).await,
+            Inner::Sqlite(sqlite) => sqlite.writer.submit(guard, job).await,
             Inner::Postgres(pg) => pg.write(job).await,
         }
     }
@@ -330,9 +352,6 @@ fn open_connection(path: &Path, durability: Durability, read_only: bool) -> Resu
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     if !read_only {
-        if let Ok(size) = std::env::var("ROOST_EXP_PAGE") {
-            conn.pragma_update(None, "page_size", size.parse::<i64>().unwrap_or(4096))?;
-        }
         conn.pragma_update(None, "journal_mode", "WAL")?;
     }
     let synchronous = match durability {
@@ -340,11 +359,7 @@ fn open_connection(path: &Path, durability: Durability, read_only: bool) -> Resu
         Durability::Power => "FULL",
     };
     conn.pragma_update(None, "synchronous", synchronous)?;
-    conn.pragma_update(
-        None,
-        "foreign_keys",
-        if std::env::var("ROOST_EXP_NOFK").is_ok() { "OFF" } else { "ON" },
-    )?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
     // The bundled SQLite is built with STAT4, which lets the planner re-plan a statement whenever a
     // bound value might change its estimate: a cached statement was then parsed and planned again
     // on every run (the chat-members lookup of every sendMessage, about a fifth of the writer's
