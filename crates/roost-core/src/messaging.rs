@@ -242,9 +242,14 @@ impl Core {
             protect_content: false,
             forward_origin: None,
         };
+        // Every check that can fail comes before the first write (a chat created here has no
+        // message to reply to): the job needs no savepoint of its own.
         self.store()
-            .write(move |w| {
+            .write_checks_first(move |w| {
                 let peer = resolve_peer(&*w, &chat_id)?;
+                if body.reply_to.is_some() && w.private_chat(person, peer.id)?.is_none() {
+                    return Err(ApiError::REPLY_NOT_FOUND.into());
+                }
                 let chat = w.private_chat_or_create(person, peer.id, unix_now())?;
                 let mut renderer = Renderer::default();
                 renderer.seed_user(peer);

@@ -141,8 +141,7 @@ async fn resolve_open_send_history_and_chat_list() {
     let chats = server.client(&ann, "getChats", json!({})).await;
     let ids: Vec<i64> =
         chats.as_array().into_iter().flatten().filter_map(|c| c["chat"]["id"].as_i64()).collect();
-    assert_eq!(ids.len(), 2);
-    assert!(ids.contains(&bot.id) && ids.contains(&ben.id));
+    assert_eq!(ids, [bot.id, ben.id], "the chat with the newest message first");
     let ben_entry = chats
         .as_array()
         .into_iter()
@@ -151,6 +150,21 @@ async fn resolve_open_send_history_and_chat_list() {
         .cloned()
         .unwrap_or_default();
     assert_eq!(ben_entry["last_message"]["text"], "hi Ann");
+
+    // A reply in a chat that does not exist yet fails, and creates no chat.
+    let cat = server.register("cat_person").await;
+    assert_error(
+        &server
+            .client_call(
+                Some(&cat.token),
+                "sendMessage",
+                json!({"chat_id": ann.id, "text": "hello?", "reply_to_message_id": 1}),
+            )
+            .await,
+        400,
+        "Bad Request: message to be replied not found",
+    );
+    assert_eq!(server.client(&cat, "getChats", json!({})).await, json!([]));
 
     // History pages backwards.
     for i in 0..5 {
