@@ -11,8 +11,8 @@
 //! floor, raised when rows are deleted; a counter is loaded as the larger of its floor and the
 //! newest row, so after a crash it resumes above every id a committed row ever had:
 //! - a counter is only advanced here, and only by the job that stores the row with the new id;
-//! - every statement that deletes messages or events first raises the floor to the ids it
-//!   deletes (`writes.rs`), in the same transaction.
+//! - every statement that deletes messages or events raises the floor to the ids it deletes
+//!   (`writes.rs`), in the same transaction.
 //!
 //! What keeps it true:
 //! - every statement that changes a cached table is a method of `Writer` in `writes.rs`, and each

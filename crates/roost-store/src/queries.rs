@@ -466,7 +466,9 @@ pub trait Queries {
     /// The newest `update_id` of each of these bots (missing bots are left out): the safety
     /// re-check of wake-ups when another instance's notification may have been lost.
     fn last_update_ids(&self, bots: &[i64]) -> Result<Vec<(i64, i64)>> {
-        counters(self.db(), "SELECT user_id, last_update_id, 0 FROM bots WHERE user_id IN", bots)
+        // The third column must be a BIGINT on PostgreSQL too (a bare 0 is an INTEGER there).
+        let select = "SELECT user_id, last_update_id, CAST(0 AS BIGINT) FROM bots WHERE user_id IN";
+        counters(self.db(), select, bots)
     }
 
     /// The newest event `seq` of each of these people, as [`Queries::last_update_ids`].

@@ -154,8 +154,36 @@ where
     store.close().await;
     let store = open().await;
     assert_eq!(step(&store, chat, ann).await, (6, 6));
-    let chats = store.read(move |r| r.chat_list(ann, 10)).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(chats.len(), 1);
-    assert_eq!(chats[0].last_message.as_ref().map(|m| m.message_id), Some(6));
+    // A newer chat (higher id) whose newest message is older comes second in the chat list; the
+    // safety re-check's queue positions read the counters too.
+    let (later_chat, bot) = store
+        .write(move |w| {
+            let cat = w.insert_user(&person("cat"))?;
+            let later_chat = w.create_private_chat(ann, cat, 0)?;
+            w.insert_message(note(later_chat, cat, 50))?;
+            let bot = w.insert_user(&crate::NewUser { is_bot: true, ..person("counting_bot") })?;
+            w.insert_bot(bot, ann, b"hash", 0)?;
+            for _ in 0..2 {
+                w.push_update(bot, 0, 100, |id| Ok(format!("{{\"update_id\":{id}}}")))?;
+            }
+            Ok::<_, StoreError>((later_chat, bot))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (chats, seqs, update_ids) = store
+        .read(move |r| {
+            Ok::<_, StoreError>((
+                r.chat_list(ann, 10)?,
+                r.last_event_seqs(&[ann])?,
+                r.last_update_ids(&[bot])?,
+            ))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let order: Vec<(i64, Option<i64>)> =
+        chats.iter().map(|c| (c.chat.id, c.last_message.as_ref().map(|m| m.message_id))).collect();
+    assert_eq!(order, [(chat, Some(6)), (later_chat, Some(1))]);
+    assert_eq!(seqs, [(ann, 6)]);
+    assert_eq!(update_ids, [(bot, 2)]);
     store.close().await;
 }

@@ -332,6 +332,48 @@ async fn concurrent_sends_get_distinct_increasing_ids() {
     assert_eq!(update_ids, (1..=21).collect::<Vec<_>>());
 }
 
+/// sendMessage runs without a savepoint of its own (its checks come before its first write), in
+/// group commits shared with other requests: requests that fail their checks, sent at the same
+/// time as good ones, fail alone and leave nothing behind.
+#[tokio::test]
+async fn failing_sends_beside_good_ones_fail_alone() {
+    let server = TestServer::start().await;
+    let (person, bot) = server.person_and_bot("mixed_person", "mixed_bot").await;
+    // A person with a chat with the bot who never wrote in it.
+    let silent = server.register("silent_person").await;
+    server.client(&silent, "openPrivateChat", json!({"user_id": bot.id})).await;
+    let sends = (0..60).map(|i| {
+        let (server, bot, person, silent) = (&server, &bot, &person, &silent);
+        async move {
+            let params = match i % 4 {
+                0 => json!({"chat_id": person.id, "text": format!("good {i}")}),
+                1 => json!({"chat_id": person.id, "text": "reply", "reply_to_message_id": 999}),
+                2 => json!({"chat_id": silent.id, "text": "hello?"}),
+                _ => json!({"chat_id": 12345, "text": "nobody"}),
+            };
+            (i, server.bot_call(&bot.token, "sendMessage", params).await)
+        }
+    });
+    let answers = futures_util::future::join_all(sends).await;
+    let mut ids = Vec::new();
+    for (i, answer) in &answers {
+        match i % 4 {
+            0 => {
+                assert_eq!(answer.0, 200, "{}", answer.1);
+                ids.extend(answer.1["result"]["message_id"].as_i64());
+            }
+            1 => assert_error(answer, 400, "Bad Request: message to be replied not found"),
+            2 => assert_error(answer, 403, "Forbidden: bot can't initiate conversation with a user"),
+            _ => assert_error(answer, 400, "Bad Request: chat not found"),
+        }
+    }
+    ids.sort_unstable();
+    assert_eq!(ids, (2..=16).collect::<Vec<_>>());
+    let history = server.client(&person, "getHistory", json!({"chat_id": bot.id, "limit": 100})).await;
+    assert_eq!(history.as_array().map(Vec::len), Some(16), "/start and the 15 good ones");
+    assert_eq!(server.client(&silent, "getHistory", json!({"chat_id": bot.id})).await, json!([]));
+}
+
 #[tokio::test]
 async fn hostile_parameters_get_clean_4xx_answers() {
     let server = TestServer::start().await;
