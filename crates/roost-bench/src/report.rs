@@ -58,10 +58,74 @@ pub fn print_row(name: &str, value: &Value) {
             line.push_str(&format!("  {}={ms:.2}ms", key.trim_end_matches("_ms")));
         }
     }
-    for key in ["ratio_to_baseline", "rss_mb", "rss_idle_mb", "cold_start_ms", "errors"] {
+    for key in [
+        "ratio_to_baseline",
+        "server_cpu_us",
+        "generator_cpu_us",
+        "cores_used",
+        "rss_mb",
+        "rss_idle_mb",
+        "cold_start_ms",
+        "errors",
+    ] {
         if let Some(v) = get(key) {
             line.push_str(&format!("  {key}={v:.2}"));
         }
     }
     println!("{line}");
+}
+
+/// CPU time a process has used so far (user + system), from `/proc/<pid>/stat` (Linux; `None`
+/// elsewhere or when the process is gone). The kernel reports it in USER_HZ, 100 per second.
+pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/stat"),
+        None => "/proc/self/stat".to_owned(),
+    };
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the command name (which may hold spaces): state is the first, utime the 12th.
+    let rest = stat.rsplit_once(')')?.1;
+    let mut fields = rest.split_whitespace().skip(11);
+    let user: f64 = fields.next()?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    Some((user + system) / 100.0)
+}
+
+/// CPU spent by the server and by the load generator (this process) over the rounds of one load.
+#[derive(Debug, Default)]
+pub struct CpuShare {
+    server: f64,
+    generator: f64,
+    known: bool,
+}
+
+impl CpuShare {
+    /// Runs `round` and adds the CPU both processes used meanwhile.
+    pub async fn measure<T>(
+        &mut self,
+        server: Option<u32>,
+        round: impl std::future::Future<Output = T>,
+    ) -> T {
+        let before = (cpu_seconds(server), cpu_seconds(None));
+        let out = round.await;
+        if let ((Some(s0), Some(g0)), Some(s1), Some(g1)) = (before, cpu_seconds(server), cpu_seconds(None)) {
+            self.server += s1 - s0;
+            self.generator += g1 - g0;
+            self.known = true;
+        }
+        out
+    }
+
+    /// Adds the figures per request to a scenario's summary: `server_cpu_us`, `generator_cpu_us`
+    /// (CPU microseconds per request) and `cores_used` (both together, over the load's time).
+    pub fn annotate(&self, summary: &mut Value) {
+        let count = summary.get("count").and_then(Value::as_f64).unwrap_or(0.0);
+        let seconds = summary.get("seconds").and_then(Value::as_f64).unwrap_or(0.0);
+        if !self.known || count < 1.0 || seconds <= 0.0 {
+            return;
+        }
+        summary["server_cpu_us"] = json!(self.server * 1e6 / count);
+        summary["generator_cpu_us"] = json!(self.generator * 1e6 / count);
+        summary["cores_used"] = json!((self.server + self.generator) / seconds);
+    }
 }

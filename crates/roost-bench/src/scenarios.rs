@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::Options;
-use crate::report::{Samples, print_row};
+use crate::report::{CpuShare, Samples, print_row};
 use crate::servers::ChildServer;
 
 /// People, bots and their chats on a server.
@@ -217,28 +217,36 @@ async fn send_and_baseline(o: &Options) -> anyhow::Result<(Value, Value)> {
     let round = Duration::from_secs_f64(o.duration as f64 / rounds as f64);
     let (mut sent, mut sent_for) = (Samples::default(), Duration::ZERO);
     let (mut answered, mut answered_for) = (Samples::default(), Duration::ZERO);
+    // CPU per request of each server and of the load generator, from /proc: a measure that, unlike
+    // a rate, does not move when the machine's neighbours do.
+    let roost_pid = world.server.as_ref().and_then(|s| s.child.id());
+    let baseline_pid = baseline_server.child.id();
+    let (mut roost_cpu, mut baseline_cpu) = (CpuShare::default(), CpuShare::default());
     for turn in 0..rounds {
         for roost_now in if turn % 2 == 0 { [true, false] } else { [false, true] } {
             if roost_now {
-                let (samples, elapsed) =
-                    closed_loop(&world.http, Arc::clone(&requests), o.connections, round).await;
+                let load = closed_loop(&world.http, Arc::clone(&requests), o.connections, round);
+                let (samples, elapsed) = roost_cpu.measure(roost_pid, load).await;
                 sent.merge(samples);
                 sent_for += elapsed;
             } else {
-                let (samples, elapsed) =
-                    closed_loop(&baseline_http, Arc::clone(&baseline_requests), o.connections, round).await;
+                let load = closed_loop(&baseline_http, Arc::clone(&baseline_requests), o.connections, round);
+                let (samples, elapsed) = baseline_cpu.measure(baseline_pid, load).await;
                 answered.merge(samples);
                 answered_for += elapsed;
             }
         }
     }
     baseline_server.stop().await;
+    let mut answered = answered.summary(answered_for);
+    baseline_cpu.annotate(&mut answered);
     let mut result = sent.summary(sent_for);
+    roost_cpu.annotate(&mut result);
     if let Some(server) = &world.server {
         result["cold_start_ms"] = json!(server.cold_start.as_secs_f64() * 1000.0);
     }
     world.stop().await;
-    Ok((result, answered.summary(answered_for)))
+    Ok((result, answered))
 }
 
 /// The request shape of `send`, addressed to the minimal handler.
