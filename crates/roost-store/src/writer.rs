@@ -166,7 +166,14 @@ impl WriterHandle {
             }
         });
         self.sender.send(Command::Job(job)).map_err(|_| E::from(StoreError::Closed))?;
-        answer.await.map_err(|_| E::from(StoreError::Closed))?
+        answer.await.map_err(|_| {
+            E::from(if self.sender.is_closed() {
+                StoreError::Closed
+            } else {
+                // The writer goes on but dropped the job unrun: its batch was being rolled back.
+                StoreError::Database("the write was rolled back with its batch".into())
+            })
+        })?
     }
 
     /// Asks the writer to stop after the jobs already queued; false if it has stopped already.
@@ -394,6 +401,9 @@ mod tests {
                         Ok::<_, StoreError>(())
                     })
                     .await;
+                // The store stays open: a job dropped unrun with a rolled-back batch must not
+                // read as a closed store.
+                assert!(!matches!(answer, Err(StoreError::Closed)), "job {i}: {answer:?}");
                 (i, answer.is_ok())
             });
         }
