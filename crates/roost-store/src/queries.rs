@@ -225,20 +225,20 @@ pub(crate) fn last_message_id(db: Db<'_>, chat_id: i64) -> Result<Option<i64>> {
     let sql = "SELECT c.last_message_id, \
                       COALESCE((SELECT MAX(message_id) FROM messages WHERE chat_id = ?1), 0) \
                FROM chats c WHERE c.id = ?1";
-    db.opt(sql, args![chat_id], newest)
+    db.opt(sql, args![chat_id], |r| newest(r, 0))
 }
 
 /// The newest event `seq` of a person; `None` if there is no such user.
 pub(crate) fn last_event_seq_of(db: Db<'_>, user_id: i64) -> Result<Option<i64>> {
     let sql = "SELECT u.event_seq, COALESCE((SELECT MAX(seq) FROM user_events WHERE user_id = ?1), 0) \
                FROM users u WHERE u.id = ?1";
-    db.opt(sql, args![user_id], newest)
+    db.opt(sql, args![user_id], |r| newest(r, 0))
 }
 
-/// The larger of a counter's floor (column 0) and its newest row (column 1).
-fn newest(row: &Row<'_, '_>) -> Result<i64> {
-    let floor: i64 = row.get(0)?;
-    let rows: i64 = row.get(1)?;
+/// The larger of a counter's floor (column `at`) and its newest row (column `at + 1`).
+fn newest(row: &Row<'_, '_>, at: usize) -> Result<i64> {
+    let floor: i64 = row.get(at)?;
+    let rows: i64 = row.get(at + 1)?;
     Ok(floor.max(rows))
 }
 
@@ -466,8 +466,8 @@ pub trait Queries {
     /// The newest `update_id` of each of these bots (missing bots are left out): the safety
     /// re-check of wake-ups when another instance's notification may have been lost.
     fn last_update_ids(&self, bots: &[i64]) -> Result<Vec<(i64, i64)>> {
-        // The third column must be a BIGINT on PostgreSQL too (a bare 0 is an INTEGER there).
-        let select = "SELECT user_id, last_update_id, CAST(0 AS BIGINT) FROM bots WHERE user_id IN";
+        // `last_update_id` is exact on both backends: it is its own floor.
+        let select = "SELECT user_id, last_update_id, last_update_id FROM bots WHERE user_id IN";
         counters(self.db(), select, bots)
     }
 
@@ -491,11 +491,7 @@ fn counters(db: Db<'_>, select: &str, ids: &[i64]) -> Result<Vec<(i64, i64)>> {
     for chunk in ids.chunks(CHUNK) {
         let params: Vec<crate::db::Value<'_>> =
             (0..CHUNK).map(|i| crate::db::Value::from(chunk.get(i).copied().unwrap_or(chunk[0]))).collect();
-        out.extend(db.all(&sql, &params, |r| {
-            let floor: i64 = r.get(1)?;
-            let rows: i64 = r.get(2)?;
-            Ok((r.get(0)?, floor.max(rows)))
-        })?);
+        out.extend(db.all(&sql, &params, |r| Ok((r.get(0)?, newest(r, 1)?)))?);
     }
     Ok(out)
 }
