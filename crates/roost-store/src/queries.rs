@@ -87,8 +87,17 @@ pub struct MessageRow {
     pub forward_origin: Option<String>,
 }
 
-pub(crate) const MESSAGE_COLUMNS: &str = "chat_id, message_id, from_id, date, edit_date, text, entities, \
-     reply_to_message_id, reply_markup, protect_content, forward_origin";
+/// The columns of a message row, in [`message_row_at`]'s order; a macro so that statements on hot
+/// paths are string literals (`concat!`), not formatted again on every call.
+macro_rules! message_columns {
+    () => {
+        "chat_id, message_id, from_id, date, edit_date, text, entities, \
+         reply_to_message_id, reply_markup, protect_content, forward_origin"
+    };
+}
+pub(crate) use message_columns;
+
+pub(crate) const MESSAGE_COLUMNS: &str = message_columns!();
 
 fn message_row(row: &Row<'_, '_>) -> Result<MessageRow> {
     message_row_at(row, 0)
@@ -304,8 +313,9 @@ pub trait Queries {
     }
 
     fn message(&self, chat_id: i64, message_id: i64) -> Result<Option<MessageRow>> {
-        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE chat_id = ?1 AND message_id = ?2");
-        self.db().opt(&sql, args![chat_id, message_id], message_row)
+        let sql =
+            concat!("SELECT ", message_columns!(), " FROM messages WHERE chat_id = ?1 AND message_id = ?2");
+        self.db().opt(sql, args![chat_id, message_id], message_row)
     }
 
     /// Up to `limit` messages older than `before` (all if `None`), oldest first.

@@ -11,7 +11,7 @@
 use crate::cache::{self, Key};
 use crate::db::args;
 use crate::queries::{
-    CallbackRow, MESSAGE_COLUMNS, MessageRow, NewMessage, NewUser, Queries, WebhookSettings, private_pair,
+    CallbackRow, MessageRow, NewMessage, NewUser, Queries, WebhookSettings, message_columns, private_pair,
 };
 use crate::writer::Writer;
 use crate::{Result, StoreError};
@@ -154,11 +154,13 @@ impl Writer<'_> {
             )?,
         }
         .ok_or_else(|| StoreError::Database(format!("no chat {}", message.chat_id)))?;
-        let sql = format!(
-            "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?10)"
+        let sql = concat!(
+            "INSERT INTO messages (",
+            message_columns!(),
+            ") VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?10)"
         );
         self.db().execute(
-            &sql,
+            sql,
             args![
                 message.chat_id,
                 message_id,
