@@ -30,12 +30,14 @@ pub fn app(core: Core) -> Router {
         // Trace spans carry the method and the path's *route*, never the URI: a bot's URI holds its
         // token, which must not reach the logs.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            let route = req
-                .extensions()
-                .get::<axum::extract::MatchedPath>()
-                .map(|p| p.as_str().to_owned())
-                .unwrap_or_default();
-            tracing::debug_span!("request", method = %req.method(), route)
+            let span = tracing::debug_span!("request", method = %req.method(), route = tracing::field::Empty);
+            // Looked up only when the span is kept (debug logging): not a cost of every request.
+            if !span.is_disabled()
+                && let Some(route) = req.extensions().get::<axum::extract::MatchedPath>()
+            {
+                span.record("route", route.as_str());
+            }
+            span
         }))
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
             tracing::error!("a request handler panicked");
