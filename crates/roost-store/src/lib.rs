@@ -492,8 +492,8 @@ mod tests {
             eprintln!("/proc/self/io is not readable here; skipped");
             return;
         };
-        // 400 frames of 4,120 bytes in 124 KiB writes: 14 calls. Other threads of the test process
-        // may write meanwhile; the margin is for them.
-        assert!(calls < 100, "{calls} write calls for one commit of ~400 pages");
+        // 400 frames of 4,120 bytes in 124 KiB writes: 14 calls; upstream: 844. Other tests of this
+        // process run beside it and write too; the wide margin is for them.
+        assert!(calls < 400, "{calls} write calls for one commit of ~400 pages");
     }
 }
