@@ -7,8 +7,6 @@
 //! once (one per bot-and-person chat, as `send` does), so the writer commits them in batches; with
 //! one at a time, every message is its own commit.
 
-use std::sync::Arc;
-
 use roost_types::requests::{ChatId, ClientSendMessage, Register, SendMessage};
 
 fn main() {
@@ -70,7 +68,7 @@ fn world() -> World {
 #[divan::bench(args = [1, 16, 64], sample_count = 30, sample_size = 4)]
 fn bot_send_message(bencher: divan::Bencher, concurrency: usize) {
     let world = world();
-    let chats = Arc::new(world.chats.clone());
+    let chats = &world.chats;
     let mut next = 0usize;
     bencher.counter(divan::counter::ItemsCount::new(concurrency)).bench_local(|| {
         let batch: Vec<(i64, i64)> = (0..concurrency).map(|k| chats[(next + k) % chats.len()]).collect();

@@ -399,9 +399,26 @@ mod tests {
         }
     }
 
-    /// Commits `rows` rows of `size` bytes each in one transaction on a WAL database with
-    /// `page_size`, and returns the number of write system calls this process made meanwhile
-    /// (Linux's /proc/self/io), if known.
+    /// A new database at `path` with pages of `page_size` bytes and one table `t`, opened as the
+    /// store opens its writer (WAL), with automatic checkpoints off so the log keeps every commit.
+    fn wal_table(path: &Path, page_size: i64) -> Connection {
+        // The page size holds only if set before the file has any content, so the table is created
+        // by this first connection, before the store's settings switch to WAL.
+        let conn = Connection::open(path).unwrap_or_else(|e| panic!("{e}"));
+        conn.pragma_update(None, "page_size", page_size).unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB NOT NULL)")
+            .unwrap_or_else(|e| panic!("{e}"));
+        drop(conn);
+        let conn = open_connection(path, Durability::Process, false).unwrap_or_else(|e| panic!("{e}"));
+        conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap_or_else(|e| panic!("{e}"));
+        let actual: i64 =
+            conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(actual, page_size);
+        conn
+    }
+
+    /// Commits `rows` rows of `size` bytes each in one transaction, and returns the number of write
+    /// system calls this process made meanwhile (Linux's /proc/self/io), if known.
     fn commit_rows(conn: &Connection, first: i64, rows: i64, size: usize) -> Option<u64> {
         fn write_calls() -> Option<u64> {
             let io = std::fs::read_to_string("/proc/self/io").ok()?;
@@ -449,13 +466,7 @@ mod tests {
         ] {
             let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
             let path = dir.path().join("t.db");
-            let conn = Connection::open(&path).unwrap_or_else(|e| panic!("{e}"));
-            conn.pragma_update(None, "page_size", page_size).unwrap_or_else(|e| panic!("{e}"));
-            drop(conn);
-            let conn = open_connection(&path, Durability::Process, false).unwrap_or_else(|e| panic!("{e}"));
-            conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap_or_else(|e| panic!("{e}"));
-            conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB NOT NULL)")
-                .unwrap_or_else(|e| panic!("{e}"));
+            let conn = wal_table(&path, page_size);
             let reader = open_connection(&path, Durability::Process, true).unwrap_or_else(|e| panic!("{e}"));
             for round in 0..3 {
                 commit_rows(&conn, round * rows, rows, size);
@@ -483,11 +494,7 @@ mod tests {
     #[test]
     fn a_commit_writes_its_log_in_few_calls() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let path = dir.path().join("t.db");
-        let conn = open_connection(&path, Durability::Process, false).unwrap_or_else(|e| panic!("{e}"));
-        conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap_or_else(|e| panic!("{e}"));
-        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB NOT NULL)")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let conn = wal_table(&dir.path().join("t.db"), 4096);
         let Some(calls) = commit_rows(&conn, 0, 400, 3000) else {
             eprintln!("/proc/self/io is not readable here; skipped");
             return;
