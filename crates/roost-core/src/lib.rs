@@ -47,6 +47,11 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// At most this many updates and as many events are deleted by one expiry job (SQLite): a
+/// backlog of millions goes in slices of a few milliseconds each, not in one commit that holds
+/// every other write up.
+const EXPIRE_SLICE: usize = 5_000;
+
 /// Decodes a stored JSON column; an absent value is the type's default (an empty list).
 pub(crate) fn decode_stored<T: serde::de::DeserializeOwned + Default>(json: Option<&str>) -> Result<T> {
     match json {
@@ -175,20 +180,88 @@ impl Core {
         let now = roost_store::unix_now();
         let updates_before = now - self.inner.config.update_retention.as_secs() as i64;
         let events_before = now - self.inner.config.event_retention.as_secs() as i64;
-        let shared = self.is_shared();
-        let refilled = ratelimit::refilled_after(&self.inner.config.rate_limits).as_secs_f64();
-        self.store()
-            .write(move |w| {
-                if shared {
-                    w.prune_rate_buckets(since_epoch().as_secs_f64() - refilled)?;
-                }
-                w.expire(updates_before, events_before).map_err(Error::from)
-            })
-            .await
+        if self.is_shared() {
+            let refilled = ratelimit::refilled_after(&self.inner.config.rate_limits).as_secs_f64();
+            self.store()
+                .write(move |w| {
+                    w.prune_rate_buckets(since_epoch().as_secs_f64() - refilled).map_err(Error::from)
+                })
+                .await?;
+        }
+        // In slices, each its own write job: other writes go on between them.
+        let mut total = (0, 0);
+        loop {
+            let (updates, events) = self
+                .store()
+                .write(move |w| w.expire(updates_before, events_before, EXPIRE_SLICE).map_err(Error::from))
+                .await?;
+            total = (total.0 + updates, total.1 + events);
+            if updates < EXPIRE_SLICE && events < EXPIRE_SLICE {
+                return Ok(total);
+            }
+        }
     }
 
     /// Commits everything already submitted and stops the store's writer.
     pub async fn close(&self) {
         self.inner.store.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use roost_store::{NewUser, Queries};
+
+    /// A backlog larger than one slice goes in several write jobs, all of it, and nothing newer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn expiry_takes_a_large_backlog_in_slices() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let config = CoreConfig {
+            update_retention: Duration::from_secs(60),
+            event_retention: Duration::from_secs(60),
+            ..CoreConfig::default()
+        };
+        let core = Core::open(&url, StoreOptions::default(), config).await.unwrap_or_else(|e| panic!("{e}"));
+        let backlog = 2 * EXPIRE_SLICE + 7;
+        let now = roost_store::unix_now();
+        let (person, bot) = core
+            .store()
+            .write(move |w| {
+                let user = |username, is_bot| NewUser {
+                    is_bot,
+                    username,
+                    first_name: "Someone",
+                    last_name: None,
+                    language_code: None,
+                    password_hash: None,
+                    created_at: now,
+                };
+                let person = w.insert_user(&user("someone", false))?;
+                let bot = w.insert_user(&user("some_bot", true))?;
+                w.insert_bot(bot, person, b"hash", now)?;
+                for i in 0..backlog + 3 {
+                    // The last three are recent.
+                    let at = if i < backlog { now - 3600 } else { now };
+                    w.push_update(bot, 0, at, |id| Ok(format!("{{\"update_id\":{id}}}")))?;
+                    w.push_event(person, at, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
+                }
+                Ok::<_, Error>((person, bot))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let expired = core.expire().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(expired, (backlog, backlog));
+        let left = core
+            .store()
+            .read(move |r| {
+                Ok::<_, Error>((r.pending_update_count(bot)?, r.events_after(person, 0, 100)?.len()))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(left, (3, 3));
+        assert_eq!(core.expire().await.ok(), Some((0, 0)));
+        core.close().await;
     }
 }

@@ -11,6 +11,7 @@ const SQLITE: &[(i64, &str)] = &[
     (3, include_str!("../migrations/sqlite/0003_rich_messaging.sql")),
     (4, include_str!("../migrations/sqlite/0004_scale_out.sql")),
     (5, include_str!("../migrations/sqlite/0005_counters.sql")),
+    (6, include_str!("../migrations/sqlite/0006_expiry_in_insertion_order.sql")),
 ];
 
 /// PostgreSQL migrations: the same versions as [`SQLITE`], one file each.
@@ -20,6 +21,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (3, include_str!("../migrations/postgres/0003_rich_messaging.sql")),
     (4, include_str!("../migrations/postgres/0004_scale_out.sql")),
     (5, include_str!("../migrations/postgres/0005_counters.sql")),
+    (6, include_str!("../migrations/postgres/0006_expiry_in_insertion_order.sql")),
 ];
 
 /// Any number from this program, so that instances starting together migrate one at a time.

@@ -130,7 +130,7 @@ where
     let (deleted, missing, left) = store
         .write(move |w| {
             let deleted = (w.delete_message(chat, 4)?, w.delete_message(chat, 99)?);
-            w.expire(0, 200)?;
+            w.expire(0, 200, 1000)?;
             Ok::<_, StoreError>((deleted.0, deleted.1, w.events_after(ann, 0, 10)?.len()))
         })
         .await
@@ -147,7 +147,7 @@ where
     store
         .write(move |w| {
             assert!(w.delete_message(chat, 5)?);
-            w.expire(0, 200).map(|_| ())
+            w.expire(0, 200, 1000).map(|_| ())
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));

@@ -562,7 +562,7 @@ mod tests {
                     w.push_update(bot, 0, created_at, |id| Ok(format!("{{\"update_id\":{id}}}")))?;
                     w.push_event(owner, created_at, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
                 }
-                let expired = w.expire(250, 150)?;
+                let expired = w.expire(250, 150, 1000)?;
                 Ok::<_, StoreError>((
                     expired,
                     w.pending_update_count(bot)?,
@@ -571,6 +571,62 @@ mod tests {
             })
             .await;
         assert_eq!(counts.ok(), Some(((2, 1), 1, 2)));
+        store.close().await;
+    }
+
+    /// On SQLite expiry walks rows in insertion order and stops at the first one kept, `limit` at
+    /// a time: a row written after a clock step back waits for the rows before it, and each
+    /// person's counter floor rises to the newest event deleted.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn expiry_goes_oldest_first_in_slices() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = quiet_store(dir.path());
+        let ids = store
+            .write(|w| {
+                let ann = w.insert_user(&person("ann_one"))?;
+                let bob = w.insert_user(&person("bob_one"))?;
+                let bot = w.insert_user(&NewUser { is_bot: true, ..person("some_bot") })?;
+                w.insert_bot(bot, ann, b"hash", 0)?;
+                // The clock steps back before the last row.
+                for (i, created_at) in [100, 110, 120, 300, 130].into_iter().enumerate() {
+                    w.push_update(bot, 0, created_at, |id| Ok(format!("{{\"update_id\":{id}}}")))?;
+                    let who = if i % 2 == 0 { ann } else { bob };
+                    w.push_event(who, created_at, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
+                }
+                Ok::<_, StoreError>((ann, bob, bot))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (ann, bob, bot) = ids;
+        let mut slices = Vec::new();
+        for _ in 0..3 {
+            slices.push(store.write(|w| w.expire(200, 200, 2)).await.unwrap_or_else(|e| panic!("{e}")));
+        }
+        assert_eq!(slices, [(2, 2), (1, 1), (0, 0)]);
+        let left = store
+            .read(move |r| {
+                let updates: Vec<i64> = r.pending_updates(bot, 0, 10)?.iter().map(|u| u.update_id).collect();
+                let ann_events: Vec<i64> = r.events_after(ann, 0, 10)?.iter().map(|e| e.seq).collect();
+                let bob_events: Vec<i64> = r.events_after(bob, 0, 10)?.iter().map(|e| e.seq).collect();
+                Ok::<_, StoreError>((updates, ann_events, bob_events))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Updates 4 and 5 (300, then 130 after the step back); Ann's third event (130), Bob's
+        // second (300).
+        assert_eq!(left, (vec![4, 5], vec![3], vec![2]));
+        store.close().await;
+        // Every event of a person gone, the floor keeps the counter: Bob's next seq is 3, not 1.
+        let store = quiet_store(dir.path());
+        let expired = store.write(|w| w.expire(200, 1000, 10)).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(expired, (0, 2));
+        store.close().await;
+        let store = quiet_store(dir.path());
+        let next = store
+            .write(move |w| w.push_event(bob, 400, |seq| Ok(format!("{{\"seq\":{seq}}}"))))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(next, 3);
         store.close().await;
     }
 }

@@ -538,22 +538,94 @@ impl Writer<'_> {
         Ok(seq)
     }
 
-    /// Deletes updates and events created before `cutoff`s (retention); returns how many of each.
-    pub fn expire(&mut self, updates_before: i64, events_before: i64) -> Result<(usize, usize)> {
-        let updates =
-            self.db().execute("DELETE FROM updates WHERE created_at < ?1", args![updates_before])?;
-        // Each person's counter floor first, to the newest event deleted (see the top of this file).
-        self.db().execute(
-            "UPDATE users SET event_seq = gone.seq \
-             FROM (SELECT user_id, MAX(seq) AS seq FROM user_events WHERE created_at < ?1 \
-                   GROUP BY user_id) AS gone \
-             WHERE users.id = gone.user_id AND users.event_seq < gone.seq",
-            args![events_before],
-        )?;
-        let events =
-            self.db().execute("DELETE FROM user_events WHERE created_at < ?1", args![events_before])?;
+    /// Deletes updates and events created before the cutoffs (retention), on SQLite at most
+    /// `limit` of each, oldest first; returns how many of each. Call again while either count
+    /// reaches `limit`: each call is one write job, so a large backlog does not hold every other
+    /// write up while it goes.
+    pub fn expire(
+        &mut self,
+        updates_before: i64,
+        events_before: i64,
+        limit: usize,
+    ) -> Result<(usize, usize)> {
+        let (updates, events) = if self.db().is_postgres() {
+            // Several instances write here, each with its own clock: no insertion order to rely on.
+            let updates =
+                self.db().execute("DELETE FROM updates WHERE created_at < ?1", args![updates_before])?;
+            // Each person's counter floor first, to the newest event deleted (see the top of this
+            // file).
+            self.db().execute(
+                "UPDATE users SET event_seq = gone.seq \
+                 FROM (SELECT user_id, MAX(seq) AS seq FROM user_events WHERE created_at < ?1 \
+                       GROUP BY user_id) AS gone \
+                 WHERE users.id = gone.user_id AND users.event_seq < gone.seq",
+                args![events_before],
+            )?;
+            let events =
+                self.db().execute("DELETE FROM user_events WHERE created_at < ?1", args![events_before])?;
+            (updates, events)
+        } else {
+            (
+                self.expire_updates_prefix(updates_before, limit)?,
+                self.expire_events_prefix(events_before, limit)?,
+            )
+        };
         // Button presses are answerable for minutes; keep them as long as events.
         self.db().execute("DELETE FROM callback_queries WHERE created_at < ?1", args![events_before])?;
         Ok((updates, events))
     }
+
+    /// SQLite: the single writer appends updates with its own clock's `created_at`, so in rowid
+    /// order the expired ones come first, and no index on `created_at` is needed to find them (one
+    /// B-tree insert less for every update). A clock stepping back only keeps a few rows longer.
+    fn expire_updates_prefix(&mut self, before: i64, limit: usize) -> Result<usize> {
+        let oldest: Vec<(i64, i64)> = self.db().all(
+            "SELECT rowid, created_at FROM updates ORDER BY rowid LIMIT ?1",
+            args![limit as i64],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        match expired_prefix(&oldest, before, |&(rowid, created_at)| (rowid, created_at)) {
+            Some((_, end)) => self.db().execute("DELETE FROM updates WHERE rowid < ?1", args![end]),
+            None => Ok(0),
+        }
+    }
+
+    /// SQLite: as [`Self::expire_updates_prefix`], for events; each person's counter floor is
+    /// raised first to the newest `seq` deleted (see the top of this file).
+    fn expire_events_prefix(&mut self, before: i64, limit: usize) -> Result<usize> {
+        let oldest: Vec<(i64, i64, i64, i64)> = self.db().all(
+            "SELECT rowid, created_at, user_id, seq FROM user_events ORDER BY rowid LIMIT ?1",
+            args![limit as i64],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )?;
+        let Some((expired, end)) =
+            expired_prefix(&oldest, before, |&(rowid, created_at, ..)| (rowid, created_at))
+        else {
+            return Ok(0);
+        };
+        let mut newest_gone = std::collections::BTreeMap::new();
+        for &(_, _, user_id, seq) in &oldest[..expired] {
+            let newest = newest_gone.entry(user_id).or_insert(seq);
+            *newest = seq.max(*newest);
+        }
+        for (user_id, seq) in newest_gone {
+            self.db().execute(
+                "UPDATE users SET event_seq = ?2 WHERE id = ?1 AND event_seq < ?2",
+                args![user_id, seq],
+            )?;
+        }
+        self.db().execute("DELETE FROM user_events WHERE rowid < ?1", args![end])
+    }
+}
+
+/// The expired prefix of `oldest` (rows in rowid order; `key` gives a row's `(rowid,
+/// created_at)`): how many rows it holds, and the rowid it ends before (the first row kept, or one
+/// past the last row when all expired). `None` when nothing expired.
+fn expired_prefix<T>(oldest: &[T], before: i64, key: impl Fn(&T) -> (i64, i64)) -> Option<(usize, i64)> {
+    let expired = oldest.iter().take_while(|row| key(row).1 < before).count();
+    let end = match oldest.get(expired) {
+        Some(kept) => key(kept).0,
+        None => key(oldest.last()?).0 + 1,
+    };
+    (expired > 0).then_some((expired, end))
 }
