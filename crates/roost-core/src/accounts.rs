@@ -128,7 +128,7 @@ impl Core {
         let username = req.username.unwrap_or_default();
         let username = username.trim().trim_start_matches('@').to_owned();
         let password = req.password.unwrap_or_default();
-        let found = self.store().read(move |r| r.password_hash(&username).map_err(Error::from)).await?;
+        let found = self.store().lookup(move |r| r.password_hash(&username).map_err(Error::from)).await?;
         let (user_id, phc) = match found {
             Some((id, phc)) => (Some(id), phc),
             None => (None, secrets::dummy_password_hash().to_owned()),
@@ -166,7 +166,7 @@ impl Core {
         }
         let hash = secrets::hash_secret(session_token);
         self.store()
-            .read(move |r| r.session_user(&hash).map_err(Error::from))
+            .lookup(move |r| r.session_user(&hash).map_err(Error::from))
             .await?
             .ok_or_else(|| ApiError::CLIENT_UNAUTHORIZED.into())
     }
@@ -180,7 +180,7 @@ impl Core {
             None => {
                 let row = self
                     .store()
-                    .read(move |r| r.bot(bot_id).map_err(Error::from))
+                    .lookup(move |r| r.bot(bot_id).map_err(Error::from))
                     .await?
                     .ok_or(ApiError::UNAUTHORIZED)?;
                 if let Ok(mut cache) = self.inner.bot_tokens.write() {
@@ -245,7 +245,7 @@ impl Core {
     pub async fn me(&self, user_id: i64) -> Result<User> {
         let row = self
             .store()
-            .read(move |r| r.user(user_id).map_err(Error::from))
+            .lookup(move |r| r.user(user_id).map_err(Error::from))
             .await?
             .ok_or(ApiError::CLIENT_UNAUTHORIZED)?;
         Ok(render::user(&row))
@@ -254,7 +254,7 @@ impl Core {
     /// Bot API `getMe`.
     pub async fn bot_me(&self, bot_id: i64) -> Result<BotUser> {
         let (user, bot) =
-            self.store().read(move |r| Ok::<_, Error>((r.user(bot_id)?, r.bot(bot_id)?))).await?;
+            self.store().lookup(move |r| Ok::<_, Error>((r.user(bot_id)?, r.bot(bot_id)?))).await?;
         let (user, bot) = user.zip(bot).ok_or(ApiError::UNAUTHORIZED)?;
         Ok(BotUser {
             user: render::user(&user),

@@ -148,7 +148,8 @@ impl Core {
                 let mut closing = self.hub().closing();
                 loop {
                     let id = query_id.clone();
-                    let row = self.store().read(move |r| r.callback_query(&id).map_err(Error::from)).await?;
+                    let row =
+                        self.store().lookup(move |r| r.callback_query(&id).map_err(Error::from)).await?;
                     if let Some(answer) = row.and_then(|r| r.answer) {
                         let answer: CallbackAnswer =
                             serde_json::from_str(&answer).map_err(StoreError::from)?;

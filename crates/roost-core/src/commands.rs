@@ -103,7 +103,7 @@ impl Core {
         let scope = scope_key(req.scope.as_ref())?;
         let language = language(req.language_code)?;
         let json =
-            self.store().read(move |r| r.bot_commands(bot, &scope, &language).map_err(Error::from)).await?;
+            self.store().lookup(move |r| r.bot_commands(bot, &scope, &language).map_err(Error::from)).await?;
         decode_commands(json)
     }
 
@@ -126,7 +126,7 @@ impl Core {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
         let json = self
             .store()
-            .read(move |r| {
+            .lookup(move |r| {
                 let (_, peer) = private_chat_with(r, person, &chat_id)?;
                 if !peer.is_bot {
                     return Ok(None);
@@ -180,7 +180,7 @@ impl Core {
         let language = language(req.language_code)?;
         let value = self
             .store()
-            .read(move |r| {
+            .lookup(move |r| {
                 let stored = r.bot_text(bot, kind, &language)?;
                 let stored = match stored {
                     Some(v) => Some(v),
@@ -243,7 +243,7 @@ impl Core {
         let chat = req.chat_id.unwrap_or(0);
         let json = self
             .store()
-            .read(move |r| {
+            .lookup(move |r| {
                 let own = if chat != 0 { r.menu_button(bot, chat)? } else { None };
                 Ok::<_, Error>(match own {
                     Some(json) => Some(json),

@@ -199,7 +199,7 @@ impl Core {
         }
         let row = self
             .store()
-            .read(move |r| r.user_by_username(&username).map_err(Error::from))
+            .lookup(move |r| r.user_by_username(&username).map_err(Error::from))
             .await?
             .ok_or(ApiError::USERNAME_NOT_OCCUPIED)?;
         Ok(Resolved::User(render::user(&row)))
@@ -357,7 +357,7 @@ impl Core {
 
     /// The sequence number of a person's newest event.
     pub async fn last_event_seq(&self, person: i64) -> Result<i64> {
-        self.store().read(move |r| r.last_event_seq(person).map_err(Error::from)).await
+        self.store().lookup(move |r| r.last_event_seq(person).map_err(Error::from)).await
     }
 }
 

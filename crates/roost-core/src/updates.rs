@@ -54,7 +54,7 @@ impl Core {
         }
         let mut wake = self.hub().subscribe_bot(bot);
         let (state, first_pending) =
-            self.store().read(move |r| Ok::<_, Error>((r.bot(bot)?, r.first_pending_update(bot)?))).await?;
+            self.store().lookup(move |r| Ok::<_, Error>((r.bot(bot)?, r.first_pending_update(bot)?))).await?;
         let state = state.ok_or(ApiError::UNAUTHORIZED)?;
         if !state.webhook_url.is_empty() {
             return Err(ApiError::CONFLICT_WEBHOOK_ACTIVE.into());
@@ -110,8 +110,10 @@ impl Core {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut closing = self.hub().closing();
         loop {
-            let stored =
-                self.store().read(move |r| r.pending_updates(bot, from, limit).map_err(Error::from)).await?;
+            let stored = self
+                .store()
+                .lookup(move |r| r.pending_updates(bot, from, limit).map_err(Error::from))
+                .await?;
             if !stored.is_empty() {
                 return stored
                     .iter()

@@ -225,7 +225,7 @@ impl Core {
 
     /// A bot's webhook settings, for the dispatcher.
     pub async fn webhook(&self, bot: i64) -> Result<Option<WebhookRow>> {
-        self.store().read(move |r| r.webhook(bot).map_err(Error::from)).await
+        self.store().lookup(move |r| r.webhook(bot).map_err(Error::from)).await
     }
 
     /// Queued updates of a bot with `update_id >= from` as stored (the JSON of each Update),

@@ -226,7 +226,8 @@ impl Store {
         }
     }
 
-    /// Runs `query` on a read connection, on tokio's blocking pool.
+    /// Runs `query` on a read connection, on tokio's blocking pool. For anything that may read
+    /// many rows; a lookup of a few rows by key is cheaper with [`Store::lookup`].
     pub async fn read<T, E, F>(&self, query: F) -> Result<T, E>
     where
         T: Send + 'static,
@@ -239,18 +240,34 @@ impl Store {
         };
         let _permit = sqlite.readers.permits.acquire().await.map_err(|_| StoreError::Closed)?;
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let Inner::Sqlite(sqlite) = &*inner else { return Err(E::from(StoreError::Closed)) };
-            let conn = sqlite.readers.take().ok_or(StoreError::Closed)?;
-            // Catch a panicking query so its connection goes back to the pool either way.
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                query(&Reader::new(db::Db::Sqlite(&conn)))
-            }));
-            sqlite.readers.give_back(conn);
-            result.unwrap_or_else(|_| Err(E::from(StoreError::Database("a read query panicked".into()))))
+        tokio::task::spawn_blocking(move || match &*inner {
+            Inner::Sqlite(sqlite) => sqlite.readers.run(query),
+            Inner::Postgres(_) => Err(E::from(StoreError::Closed)),
         })
         .await
         .map_err(|e| StoreError::Database(format!("reader task failed: {e}")))?
+    }
+
+    /// Runs a short read (a few rows found by key, or a bounded handful) at once, on the calling
+    /// task's thread, when a read connection is free; otherwise, and on PostgreSQL, as
+    /// [`Store::read`].
+    ///
+    /// Handing a query to the blocking pool costs two thread switches, more than a lookup by key
+    /// itself: answered that way, a getMe cost the server about twice the CPU of a sendMessage.
+    /// Readers of a WAL database do not wait for the writer, so this holds the thread for the
+    /// query alone. Whatever may read many rows goes through `read`.
+    pub async fn lookup<T, E, F>(&self, query: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Reader<'_>) -> Result<T, E> + Send + 'static,
+    {
+        if let Inner::Sqlite(sqlite) = &*self.inner
+            && let Ok(_permit) = sqlite.readers.permits.try_acquire()
+        {
+            return sqlite.readers.run(query);
+        }
+        self.read(query).await
     }
 
     /// Announces effects to the other instances sharing this store (nothing to do alone): for
@@ -293,6 +310,17 @@ impl ReaderPool {
         if let Ok(mut pool) = self.connections.lock() {
             pool.push(conn);
         }
+    }
+
+    /// Runs `query` on a connection of the pool (the caller holds a permit). A panicking query
+    /// is an error, and its connection goes back to the pool either way.
+    fn run<T, E: From<StoreError>>(&self, query: impl FnOnce(&Reader<'_>) -> Result<T, E>) -> Result<T, E> {
+        let conn = self.take().ok_or(StoreError::Closed)?;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            query(&Reader::new(db::Db::Sqlite(&conn)))
+        }));
+        self.give_back(conn);
+        result.unwrap_or_else(|_| Err(E::from(StoreError::Database("a read query panicked".into()))))
     }
 }
 
@@ -397,6 +425,54 @@ mod tests {
             drop(rows);
             assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0, "run {chat}");
         }
+    }
+
+    /// A lookup runs on the caller's thread while a reader is free, waits its turn like a read
+    /// when none is, and a panicking query gives its connection back.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lookups_run_in_place_and_queue_when_readers_are_busy() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let options = StoreOptions { readers: 1, ..StoreOptions::default() };
+        let store = Store::open(&dir.path().join("t.db"), options, Arc::new(|_: &[Effect]| {}))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let id =
+            store.write(|w| w.insert_user(&testing::person("ann"))).await.unwrap_or_else(|e| panic!("{e}"));
+        let caller = std::thread::current().id();
+        let (found, thread) = store
+            .lookup(move |r| Ok::<_, StoreError>((r.user(id)?.map(|u| u.id), std::thread::current().id())))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((found, thread), (Some(id), caller));
+
+        // A read holds the only connection until told to go.
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let (held, holding) = oneshot::channel();
+        let reading = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .read(move |_| {
+                        let _ = held.send(());
+                        wait.recv().map_err(|e| StoreError::Database(e.to_string()))
+                    })
+                    .await
+            })
+        };
+        holding.await.unwrap_or_else(|e| panic!("{e}"));
+        let looking = {
+            let store = store.clone();
+            tokio::spawn(async move { store.lookup(move |r| r.user(id).map(|u| u.map(|u| u.id))).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!looking.is_finished(), "the lookup waits for a free connection");
+        go.send(()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(reading.await.unwrap_or_else(|e| panic!("{e}")).is_ok());
+        assert_eq!(looking.await.unwrap_or_else(|e| panic!("{e}")).ok(), Some(Some(id)));
+
+        let panicked = store.lookup(|_| -> Result<()> { panic!("a broken query") }).await;
+        assert!(panicked.is_err());
+        assert_eq!(store.lookup(move |r| r.user(id).map(|u| u.is_some())).await.ok(), Some(true));
+        store.close().await;
     }
 
     /// A new database at `path` with pages of `page_size` bytes and one table `t`, opened as the
