@@ -549,6 +549,20 @@ mod tests {
         .await;
     }
 
+    /// A bot owned by `owner`.
+    fn bot_of(w: &mut Writer<'_>, owner: i64) -> Result<i64> {
+        let bot = w.insert_user(&NewUser { is_bot: true, ..person("some_bot") })?;
+        w.insert_bot(bot, owner, b"hash", 0)?;
+        Ok(bot)
+    }
+
+    /// One update for `bot` and one event for `person`, both created at `created_at`.
+    fn queue_update_and_event(w: &mut Writer<'_>, bot: i64, person: i64, created_at: i64) -> Result<()> {
+        w.push_update(bot, 0, created_at, |id| Ok(format!("{{\"update_id\":{id}}}")))?;
+        w.push_event(person, created_at, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
+        Ok(())
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn expiry_deletes_only_what_is_older_than_the_cutoff() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -556,11 +570,9 @@ mod tests {
         let counts = store
             .write(|w| {
                 let owner = w.insert_user(&person("owner_one"))?;
-                let bot = w.insert_user(&NewUser { is_bot: true, ..person("some_bot") })?;
-                w.insert_bot(bot, owner, b"hash", 0)?;
+                let bot = bot_of(w, owner)?;
                 for created_at in [100, 200, 300] {
-                    w.push_update(bot, 0, created_at, |id| Ok(format!("{{\"update_id\":{id}}}")))?;
-                    w.push_event(owner, created_at, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
+                    queue_update_and_event(w, bot, owner, created_at)?;
                 }
                 let expired = w.expire(250, 150, 1000)?;
                 Ok::<_, StoreError>((
@@ -585,13 +597,10 @@ mod tests {
             .write(|w| {
                 let ann = w.insert_user(&person("ann_one"))?;
                 let bob = w.insert_user(&person("bob_one"))?;
-                let bot = w.insert_user(&NewUser { is_bot: true, ..person("some_bot") })?;
-                w.insert_bot(bot, ann, b"hash", 0)?;
+                let bot = bot_of(w, ann)?;
                 // The clock steps back before the last row.
                 for (i, created_at) in [100, 110, 120, 300, 130].into_iter().enumerate() {
-                    w.push_update(bot, 0, created_at, |id| Ok(format!("{{\"update_id\":{id}}}")))?;
-                    let who = if i % 2 == 0 { ann } else { bob };
-                    w.push_event(who, created_at, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
+                    queue_update_and_event(w, bot, if i % 2 == 0 { ann } else { bob }, created_at)?;
                 }
                 Ok::<_, StoreError>((ann, bob, bot))
             })
