@@ -36,6 +36,31 @@ async fn bot_method(
     dispatch(&core, bot, &method.to_ascii_lowercase(), params).await
 }
 
+/// The token segment (`bot…`) and the method of a Bot API method call, when `path` is one the
+/// router would give to [`bot_method`] and needs no percent-decoding; `None` sends the request
+/// through the router (which also answers everything else).
+pub(crate) fn method_call(path: &str) -> Option<(&str, &str)> {
+    let (segment, method) = path.strip_prefix('/')?.split_once('/')?;
+    let plain = |s: &str| !s.is_empty() && !s.contains(['/', '%']);
+    (segment.starts_with("bot") && plain(segment) && plain(method)).then_some((segment, method))
+}
+
+/// A Bot API method call that [`method_call`] recognised, answered without the router: exactly
+/// what [`bot_method`] answers, minus matching the route and percent-decoding its segments into
+/// the request and out again.
+pub(crate) async fn method_call_direct(core: Core, req: axum::extract::Request) -> axum::response::Response {
+    use axum::extract::FromRequest;
+    use axum::response::IntoResponse;
+    let Some((segment, method)) = method_call(req.uri().path()) else {
+        return HttpError(ApiError::NOT_FOUND).into_response();
+    };
+    let path = Path((segment.to_owned(), method.to_owned()));
+    match Params::from_request(req, &()).await {
+        Ok(params) => bot_method(State(core), path, params).await.into_response(),
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
 /// `/bot<token>` with no method: Telegram answers 404.
 async fn missing_method() -> HttpError {
     HttpError(ApiError::NOT_FOUND)

@@ -149,12 +149,22 @@ async fn serve_http(
 ///   handled (to notice a client that went away) and holds a second 8 KiB read buffer for every
 ///   waiting long poll. A poll whose client vanished simply runs to its timeout or is superseded
 ///   by the bot's next poll; nothing is confirmed by an answer nobody read.
-async fn serve_connection(
+async fn serve_connection<A>(
     stream: tokio::net::TcpStream,
-    app: axum::Router,
+    app: A,
     mut draining: tokio::sync::watch::Receiver<bool>,
     _open: tokio::sync::mpsc::Sender<()>,
-) {
+) where
+    A: tower::Service<
+            axum::extract::Request,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+    A::Future: Send + 'static,
+{
     use tower::ServiceExt;
     let service = hyper_util::service::TowerToHyperService::new(
         app.map_request(|req: axum::http::Request<hyper::body::Incoming>| req.map(axum::body::Body::new)),

@@ -70,6 +70,51 @@ async fn tokens_and_methods_are_checked_like_telegram() {
     assert_eq!(response.status(), 404);
 }
 
+/// Method calls skip the router when their path needs no decoding (`roost_http::app`); the same
+/// call spelled so that it must go through the router answers the same, and what is not a method
+/// call is still the router's.
+#[tokio::test]
+async fn method_calls_answer_the_same_with_or_without_the_router() {
+    let server = TestServer::start().await;
+    let (person, bot) = server.person_and_bot("spelling", "spelling_bot").await;
+    let (id, secret) = bot.token.split_once(':').unwrap_or_default();
+    let get = |path: String| {
+        let http = server.http.clone();
+        let url = server.url(&path);
+        async move {
+            let response = must(http.get(url).send().await);
+            let status = response.status().as_u16();
+            (status, must(response.json::<Value>().await))
+        }
+    };
+    let direct = get(format!("/bot{}/getMe", bot.token)).await;
+    assert_eq!(direct.0, 200, "{}", direct.1);
+    assert_eq!(direct.1["result"]["username"], "spelling_bot");
+    for routed in [
+        format!("/bot{}/get%4De", bot.token),
+        format!("/bot{id}%3A{secret}/getMe"),
+        format!("/%62ot{}/getMe", bot.token),
+    ] {
+        assert_eq!(get(routed.clone()).await, direct, "{routed}");
+    }
+    assert_error(&get(format!("/bot{}/getMe/more", bot.token)).await, 404, "Not Found");
+    assert_error(&get(format!("/bot{}x/getMe", bot.token)).await, 401, "Unauthorized");
+    assert_error(&get(format!("/bo{}/getMe", bot.token)).await, 404, "Not Found");
+
+    // The body limit is the router's (20 MiB), not axum's default of 2 MiB for multipart bodies.
+    let url = server.url(&format!("/bot{}/sendMessage", bot.token));
+    let form = reqwest::multipart::Form::new()
+        .text("chat_id", person.id.to_string())
+        .text("text", "with a large part")
+        .part("document", reqwest::multipart::Part::bytes(vec![b'x'; 3 << 20]).file_name("big.bin"));
+    let response = must(server.http.post(&url).multipart(form).send().await);
+    assert_eq!(response.status(), 200);
+    let too_large = format!(r#"{{"chat_id":{},"text":"{}"}}"#, person.id, "x".repeat(21 << 20));
+    let response =
+        must(server.http.post(&url).header("content-type", "application/json").body(too_large).send().await);
+    assert_eq!(response.status(), 413);
+}
+
 #[tokio::test]
 async fn parameters_arrive_in_all_four_encodings() {
     let server = TestServer::start().await;
