@@ -41,7 +41,7 @@ async fn bot_method(
 /// through the router (which also answers everything else).
 pub(crate) fn method_call(path: &str) -> Option<(&str, &str)> {
     let (segment, method) = path.strip_prefix('/')?.split_once('/')?;
-    let plain = |s: &str| !s.is_empty() && !s.contains(['/', '%']);
+    let plain = |s: &str| !s.is_empty() && !s.bytes().any(|b| b == b'/' || b == b'%');
     (segment.starts_with("bot") && plain(segment) && plain(method)).then_some((segment, method))
 }
 
