@@ -4,7 +4,7 @@
 //! `chat` is always the *other* party. Rendering happens wherever the rows are at hand (inside a
 //! write job for fan-out, on a read connection for history), through the [`Queries`] trait.
 
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use roost_store::{MessageRow, Queries, StoreError, UserRow};
 use roost_types::{Chat, ChatType, Message, MessageEntity, User};
@@ -35,7 +35,8 @@ pub(crate) fn private_chat(peer: &UserRow) -> Chat {
     }
 }
 
-/// Renders stored rows for viewers, remembering the users and chat members it has looked up, so
+/// Renders stored rows for viewers, remembering the users and chat members it has looked up (in
+/// FxHash maps, keyed by ids the server hands out, as the writer's row cache is), so
 /// that one write job rendering a message for every member queries each only once. It holds no
 /// connection: each call takes the queries to use (a write job's own writer, or a reader).
 #[derive(Default)]
@@ -43,7 +44,7 @@ pub(crate) struct Renderer {
     users: HashMap<i64, UserRow>,
     members: HashMap<i64, Vec<i64>>,
     /// (chat, member) pairs known to have written in the chat (the flag never turns back).
-    written: std::collections::HashSet<(i64, i64)>,
+    written: HashSet<(i64, i64)>,
 }
 
 /// Only inline keyboards belong to a message as bots see it (Telegram's Message.reply_markup);

@@ -23,13 +23,17 @@
 //! - only rows that exist are kept (an absent row may be created by the next job);
 //! - with PostgreSQL, where other instances write too, there is no cache.
 
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use crate::Result;
 use crate::db::Db;
 use crate::queries::{self, UserRow};
 
+/// The maps hash with FxHash rather than SipHash: their keys are ids this server hands out, and a
+/// row is kept only when it exists, so nobody can fill a map with colliding keys. (With the
+/// renderer's maps, FxHash took 9% off a `sendMessage` job's instructions under callgrind.)
+///
 /// Each map is emptied when it grows past this many rows: a bound on memory, not an eviction
 /// policy (a miss costs one indexed lookup).
 const MAX_ROWS: usize = 50_000;
