@@ -29,7 +29,7 @@ use tower_http::trace::TraceLayer;
 /// Bot API method calls (`/bot<token>/<method>`, nearly all of a bot platform's traffic) go
 /// straight to their handler; everything else goes through axum's router. Routing a method call
 /// (matching it, percent-decoding both segments into the request and extracting them again) was
-/// about a tenth of an HTTP worker's instructions per `sendMessage` (callgrind). Both paths have
+/// about a sixth of an HTTP worker's instructions per `sendMessage` (callgrind). Both paths have
 /// the same layers, and a method call answers exactly as its route does.
 pub fn app(
     core: Core,
