@@ -175,9 +175,12 @@ impl Core {
 
     /// Bot API `getWebhookInfo`.
     pub async fn webhook_info(&self, bot: i64) -> Result<WebhookInfo> {
+        // Updates below the confirmed floor are deleted or about to be (getUpdates confirms in
+        // the background): they are no longer pending.
+        let floor = self.confirmed_floor(bot);
         let (hook, pending) = self
             .store()
-            .read(move |r| Ok::<_, Error>((r.webhook(bot)?, r.pending_update_count(bot)?)))
+            .read(move |r| Ok::<_, Error>((r.webhook(bot)?, r.pending_update_count(bot, floor)?)))
             .await?;
         let hook = hook.ok_or(ApiError::UNAUTHORIZED)?;
         let allowed_updates = hook
@@ -229,8 +232,10 @@ impl Core {
     }
 
     /// Queued updates of a bot with `update_id >= from` as stored (the JSON of each Update),
-    /// oldest first.
+    /// oldest first. Never below what a getUpdates call confirmed just before the webhook was
+    /// set, even while that confirmation is still on its way to the store.
     pub async fn queued_updates_from(&self, bot: i64, from: i64, limit: i64) -> Result<Vec<StoredUpdate>> {
+        let from = from.max(self.confirmed_floor(bot));
         self.store().read(move |r| r.pending_updates(bot, from, limit).map_err(Error::from)).await
     }
 

@@ -384,8 +384,11 @@ pub trait Queries {
         self.db().value(sql, args![bot_id, n - 1])
     }
 
-    fn pending_update_count(&self, bot_id: i64) -> Result<i64> {
-        self.db().one("SELECT COUNT(*) FROM updates WHERE bot_id = ?1", args![bot_id])
+    /// How many queued updates from `from` on (the floor a background confirmation has set but
+    /// perhaps not yet committed; 0 for all).
+    fn pending_update_count(&self, bot_id: i64, from: i64) -> Result<i64> {
+        let sql = "SELECT COUNT(*) FROM updates WHERE bot_id = ?1 AND update_id >= ?2";
+        self.db().one(sql, args![bot_id, from])
     }
 
     /// A bot's webhook settings and delivery health.

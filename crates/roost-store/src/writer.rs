@@ -577,7 +577,7 @@ mod tests {
                 let expired = w.expire(250, 150, 1000)?;
                 Ok::<_, StoreError>((
                     expired,
-                    w.pending_update_count(bot)?,
+                    w.pending_update_count(bot, 0)?,
                     w.events_after(owner, 0, 10)?.len(),
                 ))
             })

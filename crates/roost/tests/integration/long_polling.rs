@@ -131,3 +131,24 @@ async fn shutdown_ends_waiting_polls_at_once() {
     let status = poll.await.ok().and_then(Result::ok);
     assert_eq!(status, Some(200));
 }
+
+/// getUpdates confirms in the background; the pending count that follows at once already leaves
+/// the confirmed updates out, every time (without the floor it failed in the second round).
+#[tokio::test]
+async fn the_pending_count_follows_a_confirmation_at_once() {
+    let server = TestServer::start().await;
+    let (person, bot) = server.person_and_bot("counter", "count_bot").await;
+    let mut offset = update_ids(&server.bot(&bot, "getUpdates", json!({})).await)[0];
+    for round in 0..30 {
+        for i in 0..2 {
+            server
+                .client(&person, "sendMessage", json!({"chat_id": bot.id, "text": format!("{round}.{i}")}))
+                .await;
+        }
+        let ids = update_ids(&server.bot(&bot, "getUpdates", json!({"offset": offset + 1})).await);
+        assert_eq!(ids.len(), 2, "round {round}");
+        let info = server.bot(&bot, "getWebhookInfo", json!({})).await;
+        assert_eq!(info["pending_update_count"], 2, "round {round}");
+        offset = ids[1];
+    }
+}
