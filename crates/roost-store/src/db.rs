@@ -195,13 +195,36 @@ pub(crate) fn postgres_sql(sql: &str) -> Cow<'_, str> {
 /// A connection of either backend, for one read or one write job.
 #[derive(Clone, Copy)]
 pub enum Db<'c> {
+    /// A read connection.
+    Sqlite(&'c rusqlite::Connection),
+    /// The writer's connection, inside a batch's transaction. Once SQLite has dropped that
+    /// transaction (it may, on a full disk or an I/O error) every statement is refused: run
+    /// anyway, it would commit on its own, and a job that went on past the error would leave a
+    /// half-applied change while the rest of its batch is rolled back.
+    SqliteBatch(&'c rusqlite::Connection),
+    Postgres(&'c PgLink),
+}
+
+/// The connection a statement runs on.
+enum Target<'c> {
     Sqlite(&'c rusqlite::Connection),
     Postgres(&'c PgLink),
 }
 
-impl Db<'_> {
+impl<'c> Db<'c> {
     pub fn is_postgres(&self) -> bool {
         matches!(self, Db::Postgres(_))
+    }
+
+    fn target(&self) -> Result<Target<'c>> {
+        match *self {
+            Db::Sqlite(conn) => Ok(Target::Sqlite(conn)),
+            Db::SqliteBatch(conn) if conn.is_autocommit() => {
+                Err(StoreError::Database("the write transaction was rolled back by SQLite".into()))
+            }
+            Db::SqliteBatch(conn) => Ok(Target::Sqlite(conn)),
+            Db::Postgres(link) => Ok(Target::Postgres(link)),
+        }
     }
 
     /// Every row the statement returns, each read by `read`.
@@ -211,8 +234,8 @@ impl Db<'_> {
         params: &[Value<'_>],
         mut read: impl FnMut(&Row<'_, '_>) -> Result<T>,
     ) -> Result<Vec<T>> {
-        match self {
-            Db::Sqlite(conn) => {
+        match self.target()? {
+            Target::Sqlite(conn) => {
                 let mut stmt = conn.prepare_cached(sql)?;
                 let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
                 let mut out = Vec::new();
@@ -221,7 +244,7 @@ impl Db<'_> {
                 }
                 Ok(out)
             }
-            Db::Postgres(link) => {
+            Target::Postgres(link) => {
                 link.rows(sql, params)?.iter().map(|row| read(&Row::Postgres(row))).collect()
             }
         }
@@ -234,8 +257,8 @@ impl Db<'_> {
         params: &[Value<'_>],
         read: impl FnOnce(&Row<'_, '_>) -> Result<T>,
     ) -> Result<Option<T>> {
-        match self {
-            Db::Sqlite(conn) => {
+        match self.target()? {
+            Target::Sqlite(conn) => {
                 let mut stmt = conn.prepare_cached(sql)?;
                 let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
                 match rows.next()? {
@@ -243,7 +266,7 @@ impl Db<'_> {
                     None => Ok(None),
                 }
             }
-            Db::Postgres(link) => match link.rows(sql, params)?.first() {
+            Target::Postgres(link) => match link.rows(sql, params)?.first() {
                 Some(row) => Ok(Some(read(&Row::Postgres(row))?)),
                 None => Ok(None),
             },
@@ -262,9 +285,11 @@ impl Db<'_> {
 
     /// Runs a statement; returns how many rows it changed.
     pub fn execute(&self, sql: &str, params: &[Value<'_>]) -> Result<usize> {
-        match self {
-            Db::Sqlite(conn) => Ok(conn.prepare_cached(sql)?.execute(rusqlite::params_from_iter(params))?),
-            Db::Postgres(link) => Ok(link.execute(sql, params)? as usize),
+        match self.target()? {
+            Target::Sqlite(conn) => {
+                Ok(conn.prepare_cached(sql)?.execute(rusqlite::params_from_iter(params))?)
+            }
+            Target::Postgres(link) => Ok(link.execute(sql, params)? as usize),
         }
     }
 }

@@ -295,7 +295,7 @@ fn writer_loop(
         if batch.is_empty() {
             continue;
         }
-        let mut writer = Writer::cached(Db::Sqlite(&conn), &cache);
+        let mut writer = Writer::cached(Db::SqliteBatch(&conn), &cache);
         let outcome = match conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => {
                 for job in batch.drain(..) {
@@ -459,6 +459,32 @@ mod tests {
         let store = quiet_store(dir.path());
         let answers = answers_match_what_is_stored(&store, Guard::ChecksFirst, |_| Ok(())).await;
         assert!(answers.iter().all(|&(i, ok)| ok == (i != 11)), "{answers:?}");
+        store.close().await;
+    }
+
+    /// Once SQLite has dropped the batch's transaction, a job that swallows the error and goes
+    /// on writing writes nothing: its statements are refused instead of committing one by one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_statement_runs_once_sqlite_has_dropped_the_transaction() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = quiet_store(dir.path());
+        for guard in [Guard::ChecksFirst, Guard::Savepoint] {
+            let answer = store
+                .write_guarded(guard, |w| {
+                    // What SQLite does on a full disk or an I/O error, done by hand.
+                    w.db().execute("ROLLBACK", &[])?;
+                    let refused = w.insert_user(&person("after_rollback")).is_err();
+                    Ok::<_, StoreError>(refused)
+                })
+                .await;
+            assert!(answer.is_err(), "{guard:?}: the batch cannot commit: {answer:?}");
+            let kept =
+                store.read(|r| r.user_by_username("after_rollback")).await.unwrap_or_else(|e| panic!("{e}"));
+            assert!(kept.is_none(), "{guard:?}: a write after the rollback was committed on its own");
+        }
+        // The writer goes on with the next batch.
+        let id = store.write(|w| w.insert_user(&person("later"))).await;
+        assert!(id.is_ok(), "{id:?}");
         store.close().await;
     }
 
