@@ -6,8 +6,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::future::join_all;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
 use roost_types::requests::Register;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -152,32 +155,50 @@ impl World {
     }
 }
 
-/// Closed-loop load: `connections` tasks each sending requests back to back for `duration`.
+/// One request of a closed loop: a path on the server and its JSON body, serialised once.
+#[derive(Clone)]
+struct Prepared {
+    path: String,
+    body: Bytes,
+}
+
+/// The requests of a closed loop against `base` (`http://host:port`), from full URLs and bodies.
+fn prepare(base: &str, requests: &[(String, Value)]) -> anyhow::Result<(String, Arc<Vec<Prepared>>)> {
+    let host = base.strip_prefix("http://").context("the server's address is not http://")?.to_owned();
+    let prepared = requests
+        .iter()
+        .map(|(url, body)| {
+            let path = url.strip_prefix(base).context("a request for another server")?.to_owned();
+            Ok(Prepared { path, body: Bytes::from(serde_json::to_vec(body)?) })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((host, Arc::new(prepared)))
+}
+
+/// Closed-loop load: `connections` tasks, each on a keep-alive connection of its own, sending
+/// requests back to back for `duration`.
+///
+/// Each task drives hyper's client connection itself, with its requests prepared in advance: the
+/// generator shares the machine with the server it measures, and a general-purpose client (URL
+/// parsing, a connection pool, a task per connection) spent more per request than the baseline
+/// server's whole answer.
 async fn closed_loop(
-    http: &reqwest::Client,
-    requests: Arc<Vec<(String, Value)>>,
+    host: &str,
+    requests: Arc<Vec<Prepared>>,
     connections: usize,
     duration: Duration,
 ) -> (Samples, Duration) {
     let started = Instant::now();
     let deadline = started + duration;
     let tasks = (0..connections).map(|task| {
-        let http = http.clone();
+        let host = host.to_owned();
         let requests = Arc::clone(&requests);
         tokio::spawn(async move {
             let mut samples = Samples::default();
-            let mut n = task;
-            while Instant::now() < deadline {
-                let (url, body) = &requests[n % requests.len()];
-                n += connections;
-                let begun = Instant::now();
-                match http.post(url).json(body).send().await {
-                    Ok(response) if response.status().is_success() => {
-                        let _ = response.bytes().await;
-                        samples.record(begun.elapsed());
-                    }
-                    _ => samples.errors += 1,
-                }
+            if let Err(e) = connection_loop(&host, &requests, task, connections, deadline, &mut samples).await
+            {
+                report_failed_connection(&e);
+                samples.errors += 1;
             }
             samples
         })
@@ -187,6 +208,60 @@ async fn closed_loop(
         all.merge(samples);
     }
     (all, started.elapsed())
+}
+
+/// One connection of [`closed_loop`]: requests `task`, `task + step`, … until `deadline`.
+async fn connection_loop(
+    host: &str,
+    requests: &[Prepared],
+    task: usize,
+    step: usize,
+    deadline: Instant,
+    samples: &mut Samples,
+) -> anyhow::Result<()> {
+    let stream = tokio::net::TcpStream::connect(host).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream)).await?;
+    let mut connection = std::pin::pin!(connection);
+    let mut n = task;
+    while Instant::now() < deadline {
+        let Prepared { path, body } = &requests[n % requests.len()];
+        n += step;
+        let request = hyper::Request::post(path.as_str())
+            .header(hyper::header::HOST, host)
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(body.clone()))?;
+        let begun = Instant::now();
+        // The connection is driven here too, while the answer is awaited.
+        let answered = async {
+            let response = sender.send_request(request).await?;
+            let ok = response.status().is_success();
+            response.into_body().collect().await?;
+            Ok::<_, hyper::Error>(ok)
+        };
+        let ok = tokio::select! {
+            answered = answered => answered?,
+            closed = &mut connection => {
+                closed?;
+                bail!("the server closed the connection");
+            }
+        };
+        if ok {
+            samples.record(begun.elapsed());
+        } else {
+            samples.errors += 1;
+        }
+    }
+    Ok(())
+}
+
+/// A connection that failed is counted as an error; the first few are also printed.
+fn report_failed_connection(e: &anyhow::Error) {
+    static PRINTED: AtomicUsize = AtomicUsize::new(0);
+    if PRINTED.fetch_add(1, Ordering::Relaxed) < 3 {
+        eprintln!("a load connection failed: {e:#}");
+    }
 }
 
 /// `send`: bots send into their chats, with `baseline` measured in the same run.
@@ -209,10 +284,10 @@ async fn send_and_baseline(o: &Options) -> anyhow::Result<(Value, Value)> {
             })
         })
         .collect();
-    let requests = Arc::new(requests);
+    let (host, requests) = prepare(base, &requests)?;
     let baseline_server = ChildServer::spawn(&["baseline-child"]).await?;
-    let baseline_http = http_client(o.connections)?;
-    let baseline_requests = Arc::new(baseline_requests(&baseline_server.base));
+    let (baseline_host, baseline_requests) =
+        prepare(&baseline_server.base, &baseline_requests(&baseline_server.base))?;
     let rounds = if o.smoke { 1 } else { o.duration.div_ceil(2).max(1) };
     let round = Duration::from_secs_f64(o.duration as f64 / rounds as f64);
     let (mut sent, mut sent_for) = (Samples::default(), Duration::ZERO);
@@ -225,12 +300,12 @@ async fn send_and_baseline(o: &Options) -> anyhow::Result<(Value, Value)> {
     for turn in 0..rounds {
         for roost_now in if turn % 2 == 0 { [true, false] } else { [false, true] } {
             if roost_now {
-                let load = closed_loop(&world.http, Arc::clone(&requests), o.connections, round);
+                let load = closed_loop(&host, Arc::clone(&requests), o.connections, round);
                 let (samples, elapsed) = roost_cpu.measure(roost_pid, load).await;
                 sent.merge(samples);
                 sent_for += elapsed;
             } else {
-                let load = closed_loop(&baseline_http, Arc::clone(&baseline_requests), o.connections, round);
+                let load = closed_loop(&baseline_host, Arc::clone(&baseline_requests), o.connections, round);
                 let (samples, elapsed) = baseline_cpu.measure(baseline_pid, load).await;
                 answered.merge(samples);
                 answered_for += elapsed;
@@ -264,10 +339,9 @@ fn baseline_requests(base: &str) -> Vec<(String, Value)> {
 /// `baseline` alone: the request shape of `send` against the minimal handler.
 async fn baseline(o: &Options) -> anyhow::Result<Value> {
     let server = ChildServer::spawn(&["baseline-child"]).await?;
-    let http = http_client(o.connections)?;
-    let requests = Arc::new(baseline_requests(&server.base));
+    let (host, requests) = prepare(&server.base, &baseline_requests(&server.base))?;
     let (samples, elapsed) =
-        closed_loop(&http, requests, o.connections, Duration::from_secs(o.duration)).await;
+        closed_loop(&host, requests, o.connections, Duration::from_secs(o.duration)).await;
     server.stop().await;
     Ok(samples.summary(elapsed))
 }
