@@ -526,8 +526,7 @@ async fn run_answer(core: &Core, bot: i64, content_type: &str, body: &[u8]) {
         return;
     }
     let Ok(mut params) = Params::from_body(&content_type, body) else { return };
-    let Some(method) = params.values.remove("method").and_then(|m| m.as_str().map(str::to_ascii_lowercase))
-    else {
+    let Some(method) = params.take("method").and_then(|m| m.as_str().map(str::to_ascii_lowercase)) else {
         return;
     };
     if let Err(e) = crate::bot_api::dispatch(core, bot, &method, params).await {

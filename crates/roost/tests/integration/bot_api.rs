@@ -181,6 +181,48 @@ async fn parameters_arrive_in_all_four_encodings() {
     assert_eq!(ids, [1, 2, 3, 4, 5]);
 }
 
+/// A plain JSON body is read straight into the typed request; the bodies that need Telegram's
+/// lenient reading, or a query string beside them, read as before.
+#[tokio::test]
+async fn json_bodies_read_alike_on_the_fast_path_and_off_it() {
+    let server = TestServer::start().await;
+    let (person, bot) = server.person_and_bot("jsoner", "json_bot").await;
+    let post = |path: String, body: &'static str| {
+        let request = server.http.post(server.url(&path)).header("content-type", "application/json");
+        async move {
+            let response = must(request.body(body.replace("PERSON", &person.id.to_string())).send().await);
+            (response.status().as_u16(), must(response.json::<Value>().await))
+        }
+    };
+    let send = format!("/bot{}/sendMessage", bot.token);
+    // Kept as is: typed values, an object keyboard.
+    let (status, body) =
+        post(send.clone(), r#"{"chat_id": PERSON, "text": "<b>a</b>", "parse_mode": "HTML", "protect_content": true, "reply_markup": {"remove_keyboard": true}}"#).await;
+    assert_eq!((status, &body["result"]["text"]), (200, &json!("a")), "{body}");
+    assert_eq!(body["result"]["has_protected_content"], true);
+    // Lenient: strings for the number and the boolean, the keyboard as JSON text, an empty
+    // parse_mode (absent): the same kind of answer.
+    let (status, body) =
+        post(send.clone(), r#"{"chat_id": "PERSON", "text": "<b>a</b>", "parse_mode": "", "protect_content": "1", "reply_markup": "{\"remove_keyboard\": true}"}"#).await;
+    assert_eq!((status, &body["result"]["text"]), (200, &json!("<b>a</b>")), "{body}");
+    assert_eq!(body["result"]["has_protected_content"], true);
+    // A struct as a list of its fields is refused, as the lenient reading always did.
+    let (status, body) =
+        post(send.clone(), r#"{"chat_id": PERSON, "text": "x", "reply_parameters": [1]}"#).await;
+    assert_eq!(status, 400, "{body}");
+    // The query string still merges with the body.
+    let (status, body) =
+        post(format!("{send}?protect_content=true"), r#"{"chat_id": PERSON, "text": "q"}"#).await;
+    assert_eq!((status, &body["result"]["has_protected_content"]), (200, &json!(true)), "{body}");
+    // A broken body is refused before any method runs, one that reads no parameters included.
+    for method in ["sendMessage", "getMe"] {
+        let (status, body) = post(format!("/bot{}/{method}", bot.token), r#"{"chat_id": 1,"#).await;
+        assert_eq!(status, 400, "{method}: {body}");
+        let description = body["description"].as_str().unwrap_or_default();
+        assert!(description.starts_with("Bad Request: can't parse JSON body"), "{description}");
+    }
+}
+
 #[tokio::test]
 async fn a_bot_may_write_only_after_the_person_did() {
     let server = TestServer::start().await;
