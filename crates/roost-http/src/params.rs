@@ -35,7 +35,7 @@ pub struct Params {
     /// Files uploaded as multipart parts, by parameter name.
     pub files: Vec<(String, Upload)>,
     /// A JSON body that is every parameter of the call, as received: a valid JSON object with
-    /// no empty string in it (see the module documentation).
+    /// no list and no empty string in it (see [`keeps_as_is`]).
     json: Option<bytes::Bytes>,
 }
 
