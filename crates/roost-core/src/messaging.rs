@@ -1,7 +1,7 @@
 //! Chats and messages: opening chats, sending, reading history, and the fan-out of each new or
 //! edited message to the bots' update queues and the people's event streams.
 
-use roost_store::{MessageRow, NewMessage, Queries, StoreError, UserRow, Writer, unix_now};
+use roost_store::{MessageRow, NewMessage, Queries, StoreError, StoredEvent, UserRow, Writer, unix_now};
 use roost_types::limits::{HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX, MESSAGE_TEXT_MAX};
 use roost_types::requests::{ChatId, ClientSendMessage, GetHistory, OpenPrivateChat, SendMessage};
 use roost_types::{
@@ -81,14 +81,12 @@ pub(crate) fn fan_out(
             w.push_update(member, row.chat_id, now, |update_id| {
                 Ok(serde_json::to_string(&Update { update_id, kind })?)
             })?;
-        } else {
+        } else if edited {
             let message = renderer.message(&*w, row, member)?;
-            let kind = if edited {
-                ClientEventKind::EditedMessage { message }
-            } else {
-                ClientEventKind::Message { message }
-            };
-            push_event(w, member, now, kind)?;
+            push_event(w, member, now, ClientEventKind::EditedMessage { message })?;
+        } else {
+            // By reference: rendered for the person when their stream is read.
+            w.push_message_event(member, now, row.chat_id, row.message_id)?;
         }
     }
     Ok(())
@@ -343,14 +341,28 @@ impl Core {
             .await
     }
 
-    /// Events of a person's stream after `after`, oldest first.
+    /// Events of a person's stream after `after`, oldest first. A new message is rendered from
+    /// the message as it is now; one deleted since is left out (its deletion follows it in the
+    /// stream), so the `seq`s of a replay may have gaps.
     pub async fn events_after(&self, person: i64, after: i64, limit: i64) -> Result<Vec<ClientEvent>> {
         self.store()
             .read(move |r| {
-                r.events_after(person, after, limit)?
-                    .iter()
-                    .map(|event| Ok(serde_json::from_str(&event.payload).map_err(StoreError::from)?))
-                    .collect()
+                let mut renderer = Renderer::default();
+                let mut events = Vec::new();
+                for event in r.events_after(person, after, limit)? {
+                    match event {
+                        StoredEvent::Json { payload, .. } => {
+                            events.push(serde_json::from_str(&payload).map_err(StoreError::from)?)
+                        }
+                        StoredEvent::Message { seq, chat_id, message_id } => {
+                            if let Some(row) = r.message(chat_id, message_id)? {
+                                let message = renderer.message(r, &row, person)?;
+                                events.push(ClientEvent { seq, kind: ClientEventKind::Message { message } });
+                            }
+                        }
+                    }
+                }
+                Ok(events)
             })
             .await
     }

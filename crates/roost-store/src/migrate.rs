@@ -12,6 +12,7 @@ const SQLITE: &[(i64, &str)] = &[
     (4, include_str!("../migrations/sqlite/0004_scale_out.sql")),
     (5, include_str!("../migrations/sqlite/0005_counters.sql")),
     (6, include_str!("../migrations/sqlite/0006_expiry_in_insertion_order.sql")),
+    (7, include_str!("../migrations/sqlite/0007_message_events_by_reference.sql")),
 ];
 
 /// PostgreSQL migrations: the same versions as [`SQLITE`], one file each.
@@ -22,6 +23,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (4, include_str!("../migrations/postgres/0004_scale_out.sql")),
     (5, include_str!("../migrations/postgres/0005_counters.sql")),
     (6, include_str!("../migrations/postgres/0006_expiry_in_insertion_order.sql")),
+    (7, include_str!("../migrations/postgres/0007_message_events_by_reference.sql")),
 ];
 
 /// Any number from this program, so that instances starting together migrate one at a time.

@@ -195,9 +195,19 @@ pub struct WebhookSettings {
 
 /// An event of a person's event stream.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StoredEvent {
-    pub seq: i64,
-    pub payload: String,
+pub enum StoredEvent {
+    /// The event's JSON, as stored.
+    Json { seq: i64, payload: String },
+    /// A new message in one of the person's chats, stored as a reference and rendered when read.
+    Message { seq: i64, chat_id: i64, message_id: i64 },
+}
+
+impl StoredEvent {
+    pub fn seq(&self) -> i64 {
+        match self {
+            StoredEvent::Json { seq, .. } | StoredEvent::Message { seq, .. } => *seq,
+        }
+    }
 }
 
 // The three lookups every message makes, as functions so the writer's cache (`cache.rs`) can
@@ -464,10 +474,14 @@ pub trait Queries {
 
     /// Up to `limit` events of a person with `seq > after`, oldest first.
     fn events_after(&self, user_id: i64, after: i64, limit: i64) -> Result<Vec<StoredEvent>> {
-        let sql = "SELECT seq, payload FROM user_events WHERE user_id = ?1 AND seq > ?2 \
-                   ORDER BY seq LIMIT ?3";
+        let sql = "SELECT seq, payload, chat_id, message_id FROM user_events \
+                   WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
         self.db().all(sql, args![user_id, after, limit], |r| {
-            Ok(StoredEvent { seq: r.get(0)?, payload: r.get(1)? })
+            let seq = r.get(0)?;
+            Ok(match (r.get::<Option<i64>>(2)?, r.get::<Option<i64>>(3)?) {
+                (Some(chat_id), Some(message_id)) => StoredEvent::Message { seq, chat_id, message_id },
+                _ => StoredEvent::Json { seq, payload: r.get(1)? },
+            })
         })
     }
 

@@ -641,8 +641,8 @@ mod tests {
         let left = store
             .read(move |r| {
                 let updates: Vec<i64> = r.pending_updates(bot, 0, 10)?.iter().map(|u| u.update_id).collect();
-                let ann_events: Vec<i64> = r.events_after(ann, 0, 10)?.iter().map(|e| e.seq).collect();
-                let bob_events: Vec<i64> = r.events_after(bob, 0, 10)?.iter().map(|e| e.seq).collect();
+                let ann_events: Vec<i64> = r.events_after(ann, 0, 10)?.iter().map(|e| e.seq()).collect();
+                let bob_events: Vec<i64> = r.events_after(bob, 0, 10)?.iter().map(|e| e.seq()).collect();
                 Ok::<_, StoreError>((updates, ann_events, bob_events))
             })
             .await

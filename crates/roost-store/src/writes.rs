@@ -521,14 +521,7 @@ impl Writer<'_> {
         now: i64,
         payload: impl FnOnce(i64) -> Result<String>,
     ) -> Result<i64> {
-        let seq = match self.cache() {
-            Some(cache) => cache::next_event_seq(cache, self.db(), user_id)?,
-            None => self.db().value(
-                "UPDATE users SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq",
-                args![user_id],
-            )?,
-        }
-        .ok_or_else(|| StoreError::Database(format!("no user {user_id}")))?;
+        let seq = self.next_event_seq(user_id)?;
         let payload = payload(seq)?;
         self.db().execute(
             "INSERT INTO user_events (user_id, seq, created_at, payload) VALUES (?1, ?2, ?3, ?4)",
@@ -536,6 +529,39 @@ impl Writer<'_> {
         )?;
         self.effect(crate::Effect::UserEvent { user_id, seq });
         Ok(seq)
+    }
+
+    /// Appends a new message of one of the person's chats to their stream: a reference to the
+    /// message (see [`StoredEvent::Message`](crate::StoredEvent::Message)), not a copy of it.
+    /// Rendering every member's view of a message and storing each copy was most of the cost of
+    /// an event, on the single writer; readers render it instead.
+    pub fn push_message_event(
+        &mut self,
+        user_id: i64,
+        now: i64,
+        chat_id: i64,
+        message_id: i64,
+    ) -> Result<i64> {
+        let seq = self.next_event_seq(user_id)?;
+        self.db().execute(
+            "INSERT INTO user_events (user_id, seq, created_at, payload, chat_id, message_id) \
+             VALUES (?1, ?2, ?3, '', ?4, ?5)",
+            args![user_id, seq, now, chat_id, message_id],
+        )?;
+        self.effect(crate::Effect::UserEvent { user_id, seq });
+        Ok(seq)
+    }
+
+    /// Takes the person's next event `seq`.
+    fn next_event_seq(&mut self, user_id: i64) -> Result<i64> {
+        match self.cache() {
+            Some(cache) => cache::next_event_seq(cache, self.db(), user_id)?,
+            None => self.db().value(
+                "UPDATE users SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq",
+                args![user_id],
+            )?,
+        }
+        .ok_or_else(|| StoreError::Database(format!("no user {user_id}")))
     }
 
     /// Deletes updates and events created before the cutoffs (retention), on SQLite at most

@@ -253,3 +253,44 @@ async fn event_stream_is_live_and_resumable() {
     let url = format!("ws://{}/client/v1/events?token=forged", server.addr);
     assert!(tokio_tungstenite::connect_async(url).await.is_err());
 }
+
+/// A new message reaches a person's stream as a reference to the message, rendered when the
+/// stream is read: a replay shows it as it is now (edited, with the edit's own event after it) and
+/// leaves out one deleted since (its deletion follows in the stream).
+#[tokio::test]
+async fn a_replay_shows_messages_as_they_are_now() {
+    let server = TestServer::start().await;
+    let (person, bot) = server.person_and_bot("replayer", "replay_bot").await;
+    let mut socket = connect(&server, &person, None).await;
+    server.bot(&bot, "sendMessage", json!({"chat_id": person.id, "text": "seen live"})).await;
+    let live = next_json(&mut socket).await;
+    assert_eq!(live["message"]["text"], "seen live");
+    let seq = live["seq"].as_i64().unwrap_or(0);
+    must(socket.close(None).await);
+
+    let to_edit = server.bot(&bot, "sendMessage", json!({"chat_id": person.id, "text": "draft"})).await;
+    let to_delete = server.bot(&bot, "sendMessage", json!({"chat_id": person.id, "text": "oops"})).await;
+    let edit = json!({"chat_id": person.id, "message_id": to_edit["message_id"], "text": "final"});
+    server.bot(&bot, "editMessageText", edit).await;
+    server
+        .bot(&bot, "deleteMessage", json!({"chat_id": person.id, "message_id": to_delete["message_id"]}))
+        .await;
+
+    let mut socket = connect(&server, &person, Some(seq)).await;
+    let message = next_json(&mut socket).await;
+    assert_eq!(message["type"], "message", "{message}");
+    assert_eq!(message["seq"], seq + 1);
+    assert_eq!(message["message"]["message_id"], to_edit["message_id"]);
+    assert_eq!(message["message"]["text"], "final");
+    assert_eq!(message["message"]["chat"]["id"], bot.id, "rendered as the person sees it");
+    assert!(message["message"]["edit_date"].is_i64(), "{message}");
+    // seq + 2, the deleted message, is left out.
+    let edited = next_json(&mut socket).await;
+    assert_eq!(edited["type"], "edited_message", "{edited}");
+    assert_eq!(edited["seq"], seq + 3);
+    assert_eq!(edited["message"]["text"], "final");
+    let deleted = next_json(&mut socket).await;
+    assert_eq!(deleted["type"], "deleted_messages", "{deleted}");
+    assert_eq!(deleted["seq"], seq + 4);
+    assert_eq!(deleted["message_ids"], json!([to_delete["message_id"]]));
+}
