@@ -31,6 +31,7 @@ use roost_types::ApiError;
 
 pub use accounts::NewBot;
 pub use hub::Hub;
+pub use messaging::EventPage;
 pub use ratelimit::RateLimits;
 pub use webhooks::{check_webhook_url, is_public_ip};
 

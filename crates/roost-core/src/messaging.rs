@@ -13,6 +13,18 @@ use crate::compose::{self, entities_json};
 use crate::render::{self, Renderer};
 use crate::{Core, Error, Result};
 
+/// One read of a person's event stream ([`Core::events_after`]).
+#[derive(Debug)]
+pub struct EventPage {
+    /// The events to send, oldest first.
+    pub events: Vec<ClientEvent>,
+    /// The `seq` of the last stored event read (events left out included): where the next read
+    /// starts. The `after` asked for when nothing was read.
+    pub through: i64,
+    /// The read was cut at its limit: more events may follow at once.
+    pub more: bool,
+}
+
 /// A validated message body.
 pub(crate) struct Body {
     pub text: String,
@@ -341,28 +353,35 @@ impl Core {
             .await
     }
 
-    /// Events of a person's stream after `after`, oldest first. A new message is rendered from
-    /// the message as it is now; one deleted since is left out (its deletion follows it in the
-    /// stream), so the `seq`s of a replay may have gaps.
-    pub async fn events_after(&self, person: i64, after: i64, limit: i64) -> Result<Vec<ClientEvent>> {
+    /// Up to `limit` stored events of a person's stream after `after`, oldest first. A new
+    /// message is rendered from the message as it is now; one deleted since is left out (its
+    /// deletion follows it in the stream), so a page may hold fewer events than it read, and
+    /// their `seq`s may have gaps: go on from [`EventPage::through`] while [`EventPage::more`].
+    pub async fn events_after(&self, person: i64, after: i64, limit: i64) -> Result<EventPage> {
         self.store()
             .read(move |r| {
+                let stored = r.events_after(person, after, limit)?;
+                let page = EventPage {
+                    events: Vec::with_capacity(stored.len()),
+                    through: stored.last().map_or(after, StoredEvent::seq),
+                    more: stored.len() as i64 >= limit,
+                };
                 let mut renderer = Renderer::default();
-                let mut events = Vec::new();
-                for event in r.events_after(person, after, limit)? {
+                stored.into_iter().try_fold(page, |mut page, event| {
                     match event {
                         StoredEvent::Json { payload, .. } => {
-                            events.push(serde_json::from_str(&payload).map_err(StoreError::from)?)
+                            page.events.push(serde_json::from_str(&payload).map_err(StoreError::from)?)
                         }
                         StoredEvent::Message { seq, chat_id, message_id } => {
                             if let Some(row) = r.message(chat_id, message_id)? {
                                 let message = renderer.message(r, &row, person)?;
-                                events.push(ClientEvent { seq, kind: ClientEventKind::Message { message } });
+                                page.events
+                                    .push(ClientEvent { seq, kind: ClientEventKind::Message { message } });
                             }
                         }
                     }
-                }
-                Ok(events)
+                    Ok(page)
+                })
             })
             .await
     }

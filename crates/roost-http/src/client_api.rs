@@ -153,22 +153,23 @@ async fn stream_events(
         return;
     }
     loop {
-        let events = match core.events_after(person, cursor, REPLAY_BATCH).await {
-            Ok(events) => events,
+        let page = match core.events_after(person, cursor, REPLAY_BATCH).await {
+            Ok(page) => page,
             Err(e) => {
                 let _ = HttpError::from(e);
                 break;
             }
         };
-        let full_batch = events.len() as i64 == REPLAY_BATCH;
-        for event in events {
-            cursor = event.seq;
-            let Ok(text) = serde_json::to_string(&event) else { continue };
+        for event in &page.events {
+            let Ok(text) = serde_json::to_string(event) else { continue };
             if socket.send(WsMessage::Text(text.into())).await.is_err() {
                 return;
             }
         }
-        if full_batch {
+        // Past what was read, left-out events included: a page of deleted messages alone must
+        // not stop the replay.
+        cursor = page.through;
+        if page.more {
             continue;
         }
         if *closing.borrow_and_update() {

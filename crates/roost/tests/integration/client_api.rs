@@ -294,3 +294,36 @@ async fn a_replay_shows_messages_as_they_are_now() {
     assert_eq!(deleted["seq"], seq + 4);
     assert_eq!(deleted["message_ids"], json!([to_delete["message_id"]]));
 }
+
+/// A replay reads the stream in pages: a page that leaves out deleted messages is shorter than
+/// it read, and the replay must still go on to the next page at once, not wait for a new event.
+#[tokio::test]
+async fn a_replay_goes_past_a_page_short_of_deleted_messages() {
+    let server = TestServer::start().await;
+    let (person, bot) = server.person_and_bot("pager", "pager_bot").await;
+    let mut first = Value::Null;
+    // More than one replay page (200 events) of new messages, the first one deleted.
+    for i in 0..201 {
+        let sent =
+            server.bot(&bot, "sendMessage", json!({"chat_id": person.id, "text": format!("n{i}")})).await;
+        if i == 0 {
+            first = sent;
+        }
+    }
+    server.bot(&bot, "deleteMessage", json!({"chat_id": person.id, "message_id": first["message_id"]})).await;
+
+    let mut socket = connect(&server, &person, Some(0)).await;
+    let mut texts = Vec::new();
+    loop {
+        let event = next_json(&mut socket).await;
+        match event["type"].as_str() {
+            Some("message") => texts.push(event["message"]["text"].as_str().unwrap_or_default().to_owned()),
+            Some("deleted_messages") => break,
+            _ => panic!("unexpected event {event}"),
+        }
+    }
+    assert!(!texts.contains(&"n0".to_owned()), "the deleted message is left out");
+    for i in 1..201 {
+        assert!(texts.contains(&format!("n{i}")), "n{i} is missing from the replay");
+    }
+}
