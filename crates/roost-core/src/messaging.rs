@@ -361,13 +361,13 @@ impl Core {
         self.store()
             .read(move |r| {
                 let stored = r.events_after(person, after, limit)?;
-                let page = EventPage {
+                let mut page = EventPage {
                     events: Vec::with_capacity(stored.len()),
                     through: stored.last().map_or(after, StoredEvent::seq),
                     more: stored.len() as i64 >= limit,
                 };
                 let mut renderer = Renderer::default();
-                stored.into_iter().try_fold(page, |mut page, event| {
+                for event in stored {
                     match event {
                         StoredEvent::Json { payload, .. } => {
                             page.events.push(serde_json::from_str(&payload).map_err(StoreError::from)?)
@@ -380,8 +380,8 @@ impl Core {
                             }
                         }
                     }
-                    Ok(page)
-                })
+                }
+                Ok(page)
             })
             .await
     }
