@@ -170,8 +170,7 @@ impl Store {
         // never checkpoints; a thread of its own does, passively, beside it.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         // When a reset WAL is truncated back to this size, so one burst does not keep a huge file.
-        // Well above what `WAL_RESTART_PAGES` lets the log reach, so normally it never is.
-        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         let checkpointing = Arc::new(AtomicBool::new(true));
         let restart_wal = Arc::new(AtomicBool::new(false));
         spawn_checkpointer(path, options.durability, Arc::clone(&checkpointing), Arc::clone(&restart_wal))?;
@@ -329,21 +328,39 @@ impl ReaderPool {
 /// the log over by itself, with no work in the writer.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
-/// WAL pages after which the writer restarts the log itself (about 16 MB): under sustained writes
+/// WAL pages after which the writer restarts the log itself (about 64 MB): under sustained writes
 /// a passive checkpoint never catches up with the writer, and the log would grow for good.
 ///
-/// Small on purpose. The log is rewritten from its start after each restart, and a frame (page
-/// plus a 24-byte header) never lines up with the file system's blocks, so rewriting a block the
-/// kernel has dropped from its cache means reading it back first, in the writer, on the path of
-/// every waiting request. A small log stays in the cache (the machines this was measured on
-/// reclaim cold page cache within seconds); it also keeps the log below `journal_size_limit`, so
-/// a restart never truncates the file (freeing blocks, which on a disk mounted with `discard`
-/// waits for the device).
-const WAL_RESTART_PAGES: i64 = 4_000;
+/// Each restart stops every write for a moment (see [`CATCH_UP_PASSES`]), so restarts should be
+/// rare; but not too rare. The log is rewritten from its start after each restart, and a frame
+/// (page plus a 24-byte header) never lines up with the file system's blocks, so rewriting a block
+/// the kernel has dropped from its cache means reading it back first, in the writer, on the path
+/// of every waiting request: the log should stay in the page cache. At 4,000 pages `send`
+/// restarted the log eight times a second, ~6% of its time; at 40,000 pages `deliver`'s p99.9 rose
+/// from ~2 to ~25 ms; at 16,000 it stayed at ~2–3 ms (docs/performance.md). The log also stays
+/// below `journal_size_limit` ([`WAL_SIZE_LIMIT`]), so a restart never truncates the file
+/// (freeing blocks, which on a disk mounted with `discard` waits for the device).
+const WAL_RESTART_PAGES: i64 = 16_000;
+
+/// What a reset log is cut back to (`journal_size_limit`): well above what [`WAL_RESTART_PAGES`]
+/// and one checkpoint interval of writes let the log reach, so normally it never is; it bounds
+/// the file after a burst the checkpointer could not keep up with.
+const WAL_SIZE_LIMIT: i64 = 256 * 1024 * 1024;
+
+/// Passive checkpoints run back to back, at most, before the writer is asked to restart the log.
+///
+/// The writer's `wal_checkpoint(RESTART)` stops every write until it has copied what is left of
+/// the log into the database and flushed both files. Each pass here copies what came in during
+/// the one before, so the writer finds little left to copy (its restart under `send`: median 7.1
+/// → 5.4 ms). Flushing the database file is left to it: only a pass that copies everything
+/// flushes it, and under sustained writes none does; flushing it from here through a file of our
+/// own would be faster still, but closing any descriptor of the database file drops every POSIX
+/// lock this process holds on it, SQLite's included.
+const CATCH_UP_PASSES: usize = 3;
 
 /// Starts the thread that checkpoints the WAL, until the store closes. When the log has grown past
-/// [`WAL_RESTART_PAGES`] it asks the writer (`restart_wal`) to checkpoint and restart the log
-/// between two batches.
+/// [`WAL_RESTART_PAGES`] it catches up with the writer and then asks it (`restart_wal`) to
+/// checkpoint and restart the log between two batches.
 fn spawn_checkpointer(
     path: &Path,
     durability: Durability,
@@ -351,15 +368,28 @@ fn spawn_checkpointer(
     restart_wal: Arc<AtomicBool>,
 ) -> Result<()> {
     let conn = open_connection(path, durability, false)?;
+    // PASSIVE: copy what can be copied without waiting for the writer or readers. The row is
+    // (busy, pages in the log, pages checkpointed).
+    let passive = move || -> rusqlite::Result<(i64, i64)> {
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?)))
+    };
     std::thread::Builder::new()
         .name("roost-checkpoint".into())
         .spawn(move || {
             while running.load(Ordering::Relaxed) {
                 std::thread::sleep(CHECKPOINT_EVERY);
-                // PASSIVE: copy what can be copied without waiting for the writer or readers.
-                // The row is (busy, pages in the log, pages checkpointed).
-                match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)) {
-                    Ok(log_pages) if log_pages > WAL_RESTART_PAGES => {
+                match passive() {
+                    Ok((log_pages, _)) if log_pages > WAL_RESTART_PAGES => {
+                        for _ in 0..CATCH_UP_PASSES {
+                            match passive() {
+                                Ok((log_pages, copied)) if copied < log_pages => {}
+                                Ok(_) => break,
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                                    break;
+                                }
+                            }
+                        }
                         restart_wal.store(true, Ordering::Relaxed)
                     }
                     Ok(_) => {}
