@@ -189,7 +189,7 @@ impl Core {
                 };
                 let value = match (stored, kind) {
                     (Some(v), _) => v,
-                    (None, "name") => r.user(bot)?.map(|u| u.first_name).unwrap_or_default(),
+                    (None, "name") => r.user(bot)?.map(|u| u.first_name.to_string()).unwrap_or_default(),
                     (None, _) => String::new(),
                 };
                 Ok::<_, Error>(value)

@@ -79,7 +79,7 @@ pub(crate) fn fan_out(
 ) -> Result<()> {
     let now = unix_now();
     let kind = if edited { "edited_message" } else { "message" };
-    for member in renderer.members(&*w, row.chat_id)? {
+    for &member in renderer.members(&*w, row.chat_id)?.iter() {
         if renderer.user_row(&*w, member)?.is_bot {
             if member == row.from_id {
                 continue;

@@ -4,6 +4,8 @@
 //! `chat` is always the *other* party. Rendering happens wherever the rows are at hand (inside a
 //! write job for fan-out, on a read connection for history), through the [`Queries`] trait.
 
+use std::sync::Arc;
+
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use roost_store::{MessageRow, Queries, StoreError, UserRow};
@@ -16,10 +18,10 @@ pub(crate) fn user(row: &UserRow) -> User {
     User {
         id: row.id,
         is_bot: row.is_bot,
-        first_name: row.first_name.clone(),
-        last_name: row.last_name.clone(),
-        username: row.username.clone(),
-        language_code: if row.is_bot { None } else { row.language_code.clone() },
+        first_name: row.first_name.to_string(),
+        last_name: row.last_name.as_deref().map(str::to_owned),
+        username: row.username.as_deref().map(str::to_owned),
+        language_code: if row.is_bot { None } else { row.language_code.as_deref().map(str::to_owned) },
     }
 }
 
@@ -29,9 +31,9 @@ pub(crate) fn private_chat(peer: &UserRow) -> Chat {
         id: peer.id,
         kind: ChatType::Private,
         title: None,
-        username: peer.username.clone(),
-        first_name: Some(peer.first_name.clone()),
-        last_name: peer.last_name.clone(),
+        username: peer.username.as_deref().map(str::to_owned),
+        first_name: Some(peer.first_name.to_string()),
+        last_name: peer.last_name.as_deref().map(str::to_owned),
     }
 }
 
@@ -42,7 +44,9 @@ pub(crate) fn private_chat(peer: &UserRow) -> Chat {
 #[derive(Default)]
 pub(crate) struct Renderer {
     users: HashMap<i64, UserRow>,
-    members: HashMap<i64, Vec<i64>>,
+    /// Shared so that handing a chat's members out (for every message fanned out and rendered)
+    /// copies nothing.
+    members: HashMap<i64, Arc<[i64]>>,
     /// (chat, member) pairs known to have written in the chat (the flag never turns back).
     written: HashSet<(i64, i64)>,
 }
@@ -86,12 +90,12 @@ impl Renderer {
     }
 
     /// The members of a chat, in join order.
-    pub(crate) fn members(&mut self, q: &impl Queries, chat: i64) -> Result<Vec<i64>> {
+    pub(crate) fn members(&mut self, q: &impl Queries, chat: i64) -> Result<Arc<[i64]>> {
         if let Some(members) = self.members.get(&chat) {
-            return Ok(members.clone());
+            return Ok(Arc::clone(members));
         }
-        let members: Vec<i64> = q.chat_members(chat)?.into_iter().map(|(id, _)| id).collect();
-        self.members.insert(chat, members.clone());
+        let members: Arc<[i64]> = q.chat_members(chat)?.into_iter().map(|(id, _)| id).collect();
+        self.members.insert(chat, Arc::clone(&members));
         Ok(members)
     }
 

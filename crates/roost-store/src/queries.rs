@@ -8,18 +8,21 @@
 //! prefix. (SQLite reads `$1` as a *name* and numbers names by first appearance, so `$2 … $1`
 //! would silently swap values.)
 
+use std::sync::Arc;
+
 use crate::Result;
 use crate::db::{Db, Row, args};
 
-/// A person or a bot, as stored.
+/// A person or a bot, as stored. The names are shared strings: the writer hands out copies of the
+/// rows it keeps (`cache.rs`) several times per message, and a copy then costs no allocation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserRow {
     pub id: i64,
     pub is_bot: bool,
-    pub username: Option<String>,
-    pub first_name: String,
-    pub last_name: Option<String>,
-    pub language_code: Option<String>,
+    pub username: Option<Arc<str>>,
+    pub first_name: Arc<str>,
+    pub last_name: Option<Arc<str>>,
+    pub language_code: Option<Arc<str>>,
 }
 
 const USER_COLUMNS: &str = "id, is_bot, username, first_name, last_name, language_code";
@@ -28,10 +31,10 @@ fn user_row(row: &Row<'_, '_>) -> Result<UserRow> {
     Ok(UserRow {
         id: row.get(0)?,
         is_bot: row.get(1)?,
-        username: row.get(2)?,
-        first_name: row.get(3)?,
-        last_name: row.get(4)?,
-        language_code: row.get(5)?,
+        username: row.get::<Option<String>>(2)?.map(Arc::from),
+        first_name: Arc::from(row.get::<String>(3)?),
+        last_name: row.get::<Option<String>>(4)?.map(Arc::from),
+        language_code: row.get::<Option<String>>(5)?.map(Arc::from),
     })
 }
 
