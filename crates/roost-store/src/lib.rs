@@ -86,11 +86,19 @@ pub struct StoreOptions {
     pub max_batch: usize,
     /// PostgreSQL: connections in this instance's pool (reads and writes together).
     pub postgres_connections: u32,
+    /// SQLite: WAL pages after which the writer restarts the log ([`WAL_RESTART_PAGES`]).
+    pub wal_restart_pages: i64,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { durability: Durability::Process, readers: 4, max_batch: 512, postgres_connections: 16 }
+        StoreOptions {
+            durability: Durability::Process,
+            readers: 4,
+            max_batch: 512,
+            postgres_connections: 16,
+            wal_restart_pages: WAL_RESTART_PAGES,
+        }
     }
 }
 
@@ -173,7 +181,14 @@ impl Store {
         conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         let checkpointing = Arc::new(AtomicBool::new(true));
         let restart_wal = Arc::new(AtomicBool::new(false));
-        spawn_checkpointer(path, options.durability, Arc::clone(&checkpointing), Arc::clone(&restart_wal))?;
+        let restart_at = options.wal_restart_pages;
+        spawn_checkpointer(
+            path,
+            options.durability,
+            restart_at,
+            Arc::clone(&checkpointing),
+            Arc::clone(&restart_wal),
+        )?;
         let writer = writer::spawn(conn, options.max_batch, on_commit, restart_wal)?;
         let mut pool = Vec::with_capacity(options.readers);
         for _ in 0..options.readers.max(1) {
@@ -342,8 +357,8 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// (freeing blocks, which on a disk mounted with `discard` waits for the device).
 const WAL_RESTART_PAGES: i64 = 16_000;
 
-/// What a reset log is cut back to (`journal_size_limit`): well above what [`WAL_RESTART_PAGES`]
-/// and one checkpoint interval of writes let the log reach, so normally it never is; it bounds
+/// What a reset log is cut back to (`journal_size_limit`): well above what the default
+/// [`WAL_RESTART_PAGES`] and one checkpoint interval of writes let the log reach, so normally it never is; it bounds
 /// the file after a burst the checkpointer could not keep up with.
 const WAL_SIZE_LIMIT: i64 = 256 * 1024 * 1024;
 
@@ -359,11 +374,12 @@ const WAL_SIZE_LIMIT: i64 = 256 * 1024 * 1024;
 const CATCH_UP_PASSES: usize = 3;
 
 /// Starts the thread that checkpoints the WAL, until the store closes. When the log has grown past
-/// [`WAL_RESTART_PAGES`] it catches up with the writer and then asks it (`restart_wal`) to
+/// `restart_at` pages it catches up with the writer and then asks it (`restart_wal`) to
 /// checkpoint and restart the log between two batches.
 fn spawn_checkpointer(
     path: &Path,
     durability: Durability,
+    restart_at: i64,
     running: Arc<AtomicBool>,
     restart_wal: Arc<AtomicBool>,
 ) -> Result<()> {
@@ -379,7 +395,7 @@ fn spawn_checkpointer(
             while running.load(Ordering::Relaxed) {
                 std::thread::sleep(CHECKPOINT_EVERY);
                 match passive() {
-                    Ok((log_pages, _)) if log_pages > WAL_RESTART_PAGES => {
+                    Ok((log_pages, _)) if log_pages > restart_at => {
                         for _ in 0..CATCH_UP_PASSES {
                             match passive() {
                                 Ok((log_pages, copied)) if copied < log_pages => {}
@@ -592,6 +608,59 @@ mod tests {
             drop((conn, reader));
             assert_eq!(contents(&path), expected, "page size {page_size}, {rows} rows, reopened");
         }
+    }
+
+    /// Under sustained writes the log must not grow with everything ever written: a passive
+    /// checkpoint that catches up lets SQLite start the log over at the next commit, and when none
+    /// does the writer restarts it past `wal_restart_pages` (here 100 pages, 400 KB; which of the
+    /// two happens depends on timing). Four tasks write 3 KB rows for two seconds; the log must
+    /// stay below the data written all along (each row takes at least a 4 KB page of log, so
+    /// without checkpoints it outgrows the data at once: 29 MB for 7 MB, tried).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sustained_writes_keep_the_log_small() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("t.db");
+        let options = StoreOptions { wal_restart_pages: 100, ..StoreOptions::default() };
+        let store =
+            Store::open(&path, options, Arc::new(|_: &[Effect]| {})).unwrap_or_else(|e| panic!("{e}"));
+        let wal = dir.path().join("t.db-wal");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        let mut writers = tokio::task::JoinSet::new();
+        for task in 0..4 {
+            let store = store.clone();
+            writers.spawn(async move {
+                let mut rows = 0_u64;
+                while tokio::time::Instant::now() < deadline {
+                    let username = format!("user_{task}_{rows}");
+                    store
+                        .write(move |w| {
+                            let name = "n".repeat(3000);
+                            w.insert_user(&NewUser { first_name: &name, ..crate::testing::person(&username) })
+                        })
+                        .await
+                        .unwrap_or_else(|e: StoreError| panic!("{e}"));
+                    rows += 1;
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                rows
+            });
+        }
+        let (mut largest, mut rows) = (0, 0);
+        while !writers.is_empty() {
+            if let Ok(meta) = std::fs::metadata(&wal) {
+                largest = largest.max(meta.len());
+            }
+            tokio::select! {
+                joined = writers.join_next() => {
+                    rows += joined.map_or(0, |r| r.unwrap_or_else(|e| panic!("{e}")));
+                }
+                () = tokio::time::sleep(Duration::from_millis(5)) => {}
+            }
+        }
+        let written = rows * 3000;
+        assert!(largest > 400 * 1024, "the log never passed the threshold: {largest} bytes");
+        assert!(largest < written, "the log reached {largest} bytes for {written} bytes written");
+        store.close().await;
     }
 
     /// The second patch (vendor/wal-checksum.patch) computes the log's frame checksums in closed

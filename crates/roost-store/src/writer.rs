@@ -182,8 +182,8 @@ impl WriterHandle {
     }
 }
 
-/// Runs a savepoint statement through the statement cache: they run for every job, and parsing
-/// them each time showed up in profiles of the writer.
+/// Runs a savepoint or transaction statement through the statement cache: they run for every job
+/// or batch, and parsing them each time showed up in profiles of the writer.
 fn savepoint(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([])?;
     Ok(())
@@ -296,7 +296,7 @@ fn writer_loop(
             continue;
         }
         let mut writer = Writer::cached(Db::SqliteBatch(&conn), &cache);
-        let outcome = match conn.execute_batch("BEGIN IMMEDIATE") {
+        let outcome = match savepoint(&conn, "BEGIN IMMEDIATE") {
             Ok(()) => {
                 for job in batch.drain(..) {
                     if conn.is_autocommit() || writer.poisoned {
@@ -314,7 +314,7 @@ fn writer_loop(
                     let _ = conn.execute_batch("ROLLBACK");
                     Err(StoreError::Database("the write transaction was rolled back".into()))
                 } else {
-                    conn.execute_batch("COMMIT").map_err(|e| {
+                    savepoint(&conn, "COMMIT").map_err(|e| {
                         tracing::error!(error = %e, "commit failed; rolling back the batch");
                         let _ = conn.execute_batch("ROLLBACK");
                         StoreError::from(e)
