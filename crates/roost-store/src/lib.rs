@@ -358,8 +358,8 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 const WAL_RESTART_PAGES: i64 = 16_000;
 
 /// What a reset log is cut back to (`journal_size_limit`): well above what the default
-/// [`WAL_RESTART_PAGES`] and one checkpoint interval of writes let the log reach, so normally it never is; it bounds
-/// the file after a burst the checkpointer could not keep up with.
+/// [`WAL_RESTART_PAGES`] and one checkpoint interval of writes let the log reach, so normally it
+/// never is; it bounds the file after a burst the checkpointer could not keep up with.
 const WAL_SIZE_LIMIT: i64 = 256 * 1024 * 1024;
 
 /// Passive checkpoints run back to back, at most, before the writer is asked to restart the log.
@@ -658,7 +658,7 @@ mod tests {
             }
         }
         let written = rows * 3000;
-        assert!(largest > 400 * 1024, "the log never passed the threshold: {largest} bytes");
+        assert!(largest > 64 * 1024, "the log stayed nearly empty: {largest} bytes");
         assert!(largest < written, "the log reached {largest} bytes for {written} bytes written");
         store.close().await;
     }
@@ -666,8 +666,8 @@ mod tests {
     /// The second patch (vendor/wal-checksum.patch) computes the log's frame checksums in closed
     /// form with AVX2. Every frame must carry exactly the checksum SQLite's file format defines:
     /// this walks the log and checks each against the format's own loop, written out here, for
-    /// every page size that takes the fast path and one that does not (mixed content, so that
-    /// every word of a page counts).
+    /// pages of 512 B to 64 KiB (all take the fast path; the 8-byte frame headers and the log's
+    /// header take the loop), with mixed content so that every word of a page counts.
     #[test]
     fn the_wal_checksums_are_sqlites() {
         /// The file format's checksum: s1 += x[2i] + s2, s2 += x[2i+1] + s1 over 32-bit words.
