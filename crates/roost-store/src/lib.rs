@@ -181,11 +181,10 @@ impl Store {
         conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         let checkpointing = Arc::new(AtomicBool::new(true));
         let restart_wal = Arc::new(AtomicBool::new(false));
-        let restart_at = options.wal_restart_pages;
         spawn_checkpointer(
             path,
             options.durability,
-            restart_at,
+            options.wal_restart_pages,
             Arc::clone(&checkpointing),
             Arc::clone(&restart_wal),
         )?;

@@ -184,7 +184,7 @@ impl WriterHandle {
 
 /// Runs a savepoint or transaction statement through the statement cache: they run for every job
 /// or batch, and parsing them each time showed up in profiles of the writer.
-fn savepoint(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([])?;
     Ok(())
 }
@@ -196,12 +196,12 @@ where
     F: FnOnce(&mut Writer<'_>) -> Result<T, E>,
 {
     let effects_before = writer.effects.len();
-    savepoint(conn, "SAVEPOINT job").map_err(|e| E::from(e.into()))?;
+    run_cached(conn, "SAVEPOINT job").map_err(|e| E::from(e.into()))?;
     writer.begin_job();
     let result = run_caught(writer, job);
     let end = match result {
-        Ok(_) => savepoint(conn, "RELEASE job"),
-        Err(_) => savepoint(conn, "ROLLBACK TO job").and_then(|()| savepoint(conn, "RELEASE job")),
+        Ok(_) => run_cached(conn, "RELEASE job"),
+        Err(_) => run_cached(conn, "ROLLBACK TO job").and_then(|()| run_cached(conn, "RELEASE job")),
     };
     if result.is_err() || end.is_err() {
         writer.effects.truncate(effects_before);
@@ -296,7 +296,7 @@ fn writer_loop(
             continue;
         }
         let mut writer = Writer::cached(Db::SqliteBatch(&conn), &cache);
-        let outcome = match savepoint(&conn, "BEGIN IMMEDIATE") {
+        let outcome = match run_cached(&conn, "BEGIN IMMEDIATE") {
             Ok(()) => {
                 for job in batch.drain(..) {
                     if conn.is_autocommit() || writer.poisoned {
@@ -314,7 +314,7 @@ fn writer_loop(
                     let _ = conn.execute_batch("ROLLBACK");
                     Err(StoreError::Database("the write transaction was rolled back".into()))
                 } else {
-                    savepoint(&conn, "COMMIT").map_err(|e| {
+                    run_cached(&conn, "COMMIT").map_err(|e| {
                         tracing::error!(error = %e, "commit failed; rolling back the batch");
                         let _ = conn.execute_batch("ROLLBACK");
                         StoreError::from(e)
