@@ -264,9 +264,10 @@ impl Core {
                 let mut renderer = Renderer::default();
                 renderer.seed_user(peer);
                 let row = append_message(w, chat, person, body, &mut renderer)?;
-                renderer.message(&*w, &row, person)
+                renderer.prepare(&*w, row, person)
             })
-            .await
+            .await?
+            .render()
     }
 
     /// Bot API `sendMessage`.
@@ -310,9 +311,10 @@ impl Core {
                 }
                 compose::resolve_mentions(&*w, &mut body.entities)?;
                 let row = append_message(w, chat, bot, body, &mut renderer)?;
-                renderer.message(&*w, &row, bot)
+                renderer.prepare(&*w, row, bot)
             })
-            .await
+            .await?
+            .render()
     }
 
     /// Client API `getHistory`: messages of one chat, newest last.

@@ -2,7 +2,8 @@
 //!
 //! The same stored message looks different to each member of its chat: in a private chat the
 //! `chat` is always the *other* party. Rendering happens wherever the rows are at hand (inside a
-//! write job for fan-out, on a read connection for history), through the [`Queries`] trait.
+//! write job for fan-out, on a read connection for history), through the [`Queries`] trait; the
+//! answer to a write is rendered after its job, from the rows the job gathered ([`Prepared`]).
 
 use std::sync::Arc;
 
@@ -102,30 +103,67 @@ impl Renderer {
     /// The chat with internal id `chat_id` as `viewer` sees it. Every chat is private for now: it
     /// is shown as the other member.
     pub(crate) fn chat(&mut self, q: &impl Queries, chat_id: i64, viewer: i64) -> Result<Chat> {
-        let members = self.members(q, chat_id)?;
-        if members.is_empty() {
-            return Err(StoreError::Database(format!("chat {chat_id} has no members")).into());
-        }
-        let peer = members.iter().copied().find(|&id| id != viewer).unwrap_or(viewer);
+        let peer = self.peer(q, chat_id, viewer)?;
         Ok(private_chat(self.user_row(q, peer)?))
+    }
+
+    /// The member `viewer` sees a private chat as: the other one (themself in a chat alone).
+    fn peer(&mut self, q: &impl Queries, chat_id: i64, viewer: i64) -> Result<i64> {
+        let members = self.members(q, chat_id)?;
+        known_peer(&members, chat_id, viewer)
     }
 
     /// A stored message as `viewer` sees it, with the message it replies to (one level deep).
     pub(crate) fn message(&mut self, q: &impl Queries, row: &MessageRow, viewer: i64) -> Result<Message> {
-        let mut message = self.message_alone(q, row, viewer)?;
-        if let Some(reply_id) = row.reply_to_message_id
-            && let Some(reply) = q.message(row.chat_id, reply_id)?
-        {
-            message.reply_to_message = Some(Box::new(self.message_alone(q, &reply, viewer)?));
+        let reply = self.gather(q, row, viewer)?;
+        self.render(row, reply.as_ref(), viewer)
+    }
+
+    /// Gathers, inside a write job, everything rendering `row` for `viewer` reads, so that the
+    /// request's own task renders it once the job has committed ([`Prepared::render`]): the JSON
+    /// work of the answer stays off the single writer's path.
+    pub(crate) fn prepare(mut self, q: &impl Queries, row: MessageRow, viewer: i64) -> Result<Prepared> {
+        let reply = self.gather(q, &row, viewer)?;
+        Ok(Prepared { renderer: self, row, reply, viewer })
+    }
+
+    /// Looks up (once) every row that rendering `row` for `viewer` reads; returns the message it
+    /// replies to, if that still exists.
+    fn gather(&mut self, q: &impl Queries, row: &MessageRow, viewer: i64) -> Result<Option<MessageRow>> {
+        self.gather_alone(q, row, viewer)?;
+        let reply = match row.reply_to_message_id {
+            Some(reply_id) => q.message(row.chat_id, reply_id)?,
+            None => None,
+        };
+        if let Some(reply) = &reply {
+            self.gather_alone(q, reply, viewer)?;
+        }
+        Ok(reply)
+    }
+
+    fn gather_alone(&mut self, q: &impl Queries, row: &MessageRow, viewer: i64) -> Result<()> {
+        self.user_row(q, row.from_id)?;
+        self.user_row(q, viewer)?;
+        let peer = self.peer(q, row.chat_id, viewer)?;
+        self.user_row(q, peer)?;
+        Ok(())
+    }
+
+    /// Renders from the rows [`Self::gather`] looked up; it queries nothing.
+    fn render(&self, row: &MessageRow, reply: Option<&MessageRow>, viewer: i64) -> Result<Message> {
+        let mut message = self.render_alone(row, viewer)?;
+        if let Some(reply) = reply {
+            message.reply_to_message = Some(Box::new(self.render_alone(reply, viewer)?));
         }
         Ok(message)
     }
 
-    fn message_alone(&mut self, q: &impl Queries, row: &MessageRow, viewer: i64) -> Result<Message> {
-        let from = user(self.user_row(q, row.from_id)?);
-        let chat = self.chat(q, row.chat_id, viewer)?;
+    fn render_alone(&self, row: &MessageRow, viewer: i64) -> Result<Message> {
+        let from = user(self.known_user(row.from_id)?);
+        let members = self.members.get(&row.chat_id).ok_or_else(|| not_gathered("chat", row.chat_id))?;
+        let chat = private_chat(self.known_user(known_peer(members, row.chat_id, viewer)?)?);
         let entities: Vec<MessageEntity> = crate::decode_stored(row.entities.as_deref())?;
-        let viewer_is_bot = self.user_row(q, viewer)?.is_bot;
+        let viewer_is_bot = self.known_user(viewer)?.is_bot;
         let reply_markup = match &row.reply_markup {
             Some(json) => {
                 visible_markup(serde_json::from_str(json).map_err(StoreError::from)?, viewer_is_bot)
@@ -149,5 +187,38 @@ impl Renderer {
             entities,
             reply_markup,
         })
+    }
+
+    fn known_user(&self, id: i64) -> Result<&UserRow> {
+        self.users.get(&id).ok_or_else(|| not_gathered("user", id))
+    }
+}
+
+/// The other member of a private chat with these members (`viewer` in a chat alone).
+fn known_peer(members: &[i64], chat_id: i64, viewer: i64) -> Result<i64> {
+    if members.is_empty() {
+        return Err(StoreError::Database(format!("chat {chat_id} has no members")).into());
+    }
+    Ok(members.iter().copied().find(|&id| id != viewer).unwrap_or(viewer))
+}
+
+/// A row [`Renderer::render`] needed that [`Renderer::gather`] did not look up: a bug.
+fn not_gathered(what: &str, id: i64) -> crate::Error {
+    StoreError::Database(format!("{what} {id} was not looked up for rendering")).into()
+}
+
+/// A message stored by a write job, with every row its rendering reads, to be rendered after the
+/// job (see [`Renderer::prepare`]).
+pub(crate) struct Prepared {
+    renderer: Renderer,
+    row: MessageRow,
+    reply: Option<MessageRow>,
+    viewer: i64,
+}
+
+impl Prepared {
+    /// The message as the viewer it was prepared for sees it.
+    pub(crate) fn render(&self) -> Result<Message> {
+        self.renderer.render(&self.row, self.reply.as_ref(), self.viewer)
     }
 }
