@@ -15,8 +15,9 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::cache::{self, Key, RowCache};
-use crate::db::Db;
+use crate::db::{Db, Hot, HotStatements, NoHot};
 use crate::queries::{Queries, UserRow};
+use crate::writes::{BEGIN, COMMIT};
 use crate::{Result, StoreError};
 
 /// Something other parts of the server must hear about once a transaction has committed.
@@ -189,6 +190,14 @@ fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Runs `BEGIN` or `COMMIT`: kept prepared in `hot`, or through the cache.
+fn run_hot(conn: &Connection, hot: &dyn Hot, sql: &str) -> Result<()> {
+    match hot.execute(sql, &[]) {
+        Some(result) => result.map(|_| ()),
+        None => Ok(run_cached(conn, sql)?),
+    }
+}
+
 /// Runs one job inside a savepoint: released on success, rolled back (with its effects) on failure.
 fn run_in_savepoint<T, E, F>(conn: &Connection, writer: &mut Writer<'_>, job: F) -> Result<T, E>
 where
@@ -279,6 +288,14 @@ fn writer_loop(
     let mut completions: Vec<Completion> = Vec::with_capacity(max_batch);
     let mut shutdown: Option<oneshot::Sender<()>> = None;
     let cache = RefCell::new(RowCache::default());
+    let kept = HotStatements::prepare(&conn, &crate::writes::hot_statements());
+    if let Err(e) = &kept {
+        tracing::warn!(error = %e, "cannot keep the writer's statements prepared; using the cache");
+    }
+    let hot: &dyn Hot = match &kept {
+        Ok(hot) => hot,
+        Err(_) => &NoHot,
+    };
     while shutdown.is_none() {
         match receiver.blocking_recv() {
             Some(Command::Job(job)) => batch.push(job),
@@ -295,8 +312,8 @@ fn writer_loop(
         if batch.is_empty() {
             continue;
         }
-        let mut writer = Writer::cached(Db::SqliteBatch(&conn), &cache);
-        let outcome = match run_cached(&conn, "BEGIN IMMEDIATE") {
+        let mut writer = Writer::cached(Db::SqliteBatch(&conn, hot), &cache);
+        let outcome = match run_hot(&conn, hot, BEGIN) {
             Ok(()) => {
                 for job in batch.drain(..) {
                     if conn.is_autocommit() || writer.poisoned {
@@ -314,10 +331,10 @@ fn writer_loop(
                     let _ = conn.execute_batch("ROLLBACK");
                     Err(StoreError::Database("the write transaction was rolled back".into()))
                 } else {
-                    run_cached(&conn, "COMMIT").map_err(|e| {
+                    run_hot(&conn, hot, COMMIT).map_err(|e| {
                         tracing::error!(error = %e, "commit failed; rolling back the batch");
                         let _ = conn.execute_batch("ROLLBACK");
-                        StoreError::from(e)
+                        e
                     })
                 }
             }
@@ -325,7 +342,7 @@ fn writer_loop(
                 // Dropping the jobs unrun drops their reply channels: each caller gets an error.
                 tracing::error!(error = %e, "cannot begin a write transaction");
                 batch.clear();
-                Err(StoreError::from(e))
+                Err(e)
             }
         };
         if outcome.is_err() {
@@ -345,6 +362,7 @@ fn writer_loop(
             tracing::warn!(error = %e, "WAL restart failed");
         }
     }
+    drop(kept);
     drop(conn);
     if let Some(done) = shutdown {
         let _ = done.send(());

@@ -21,6 +21,28 @@ use crate::{Result, StoreError};
 /// sequence starts here too.)
 const FIRST_USER_ID: i64 = 1_000_000_000;
 
+// The statements nearly every write job runs, kept prepared by the SQLite writer
+// ([`crate::db::HotStatements`], found by the address of these texts).
+static INSERT_MESSAGE: &str = concat!(
+    "INSERT INTO messages (",
+    message_columns!(),
+    ") VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?10)"
+);
+static INSERT_UPDATE: &str = "INSERT INTO updates (bot_id, update_id, chat_key, created_at, payload) \
+                              VALUES (?1, ?2, ?3, ?4, ?5)";
+static INSERT_EVENT: &str =
+    "INSERT INTO user_events (user_id, seq, created_at, payload) VALUES (?1, ?2, ?3, ?4)";
+static INSERT_MESSAGE_EVENT: &str = "INSERT INTO user_events \
+                                     (user_id, seq, created_at, payload, chat_id, message_id) \
+                                     VALUES (?1, ?2, ?3, '', ?4, ?5)";
+pub(crate) static BEGIN: &str = "BEGIN IMMEDIATE";
+pub(crate) static COMMIT: &str = "COMMIT";
+
+/// The texts of the statements the SQLite writer keeps prepared.
+pub(crate) fn hot_statements() -> [&'static str; 6] {
+    [INSERT_MESSAGE, INSERT_UPDATE, INSERT_EVENT, INSERT_MESSAGE_EVENT, BEGIN, COMMIT]
+}
+
 /// A rate-limit bucket pair: both must hold a token for a request to pass.
 #[derive(Debug, Clone)]
 pub struct RateBuckets<'a> {
@@ -154,13 +176,8 @@ impl Writer<'_> {
             )?,
         }
         .ok_or_else(|| StoreError::Database(format!("no chat {}", message.chat_id)))?;
-        let sql = concat!(
-            "INSERT INTO messages (",
-            message_columns!(),
-            ") VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?10)"
-        );
         self.db().execute(
-            sql,
+            INSERT_MESSAGE,
             args![
                 message.chat_id,
                 message_id,
@@ -207,11 +224,7 @@ impl Writer<'_> {
             )?
             .ok_or_else(|| StoreError::Database(format!("no bot {bot_id}")))?;
         let payload = payload(update_id)?;
-        self.db().execute(
-            "INSERT INTO updates (bot_id, update_id, chat_key, created_at, payload) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            args![bot_id, update_id, chat_key, now, &payload],
-        )?;
+        self.db().execute(INSERT_UPDATE, args![bot_id, update_id, chat_key, now, &payload])?;
         self.effect(crate::Effect::BotUpdate { bot_id, update_id });
         Ok(update_id)
     }
@@ -523,10 +536,7 @@ impl Writer<'_> {
     ) -> Result<i64> {
         let seq = self.next_event_seq(user_id)?;
         let payload = payload(seq)?;
-        self.db().execute(
-            "INSERT INTO user_events (user_id, seq, created_at, payload) VALUES (?1, ?2, ?3, ?4)",
-            args![user_id, seq, now, &payload],
-        )?;
+        self.db().execute(INSERT_EVENT, args![user_id, seq, now, &payload])?;
         self.effect(crate::Effect::UserEvent { user_id, seq });
         Ok(seq)
     }
@@ -543,11 +553,7 @@ impl Writer<'_> {
         message_id: i64,
     ) -> Result<i64> {
         let seq = self.next_event_seq(user_id)?;
-        self.db().execute(
-            "INSERT INTO user_events (user_id, seq, created_at, payload, chat_id, message_id) \
-             VALUES (?1, ?2, ?3, '', ?4, ?5)",
-            args![user_id, seq, now, chat_id, message_id],
-        )?;
+        self.db().execute(INSERT_MESSAGE_EVENT, args![user_id, seq, now, chat_id, message_id])?;
         self.effect(crate::Effect::UserEvent { user_id, seq });
         Ok(seq)
     }
