@@ -217,7 +217,7 @@ pub trait Hot {
 /// to put the statement back: ~3% of the writer thread's time (`perf`, docs/performance.md).
 ///
 /// A statement is found by the address of its text, so only the `static` texts it was prepared
-/// from match ([`crate::writes::HOT_STATEMENTS`]); any other text, even an equal one, goes through
+/// from match ([`crate::writes::hot_statements`]); any other text, even an equal one, goes through
 /// the cache as before. A statement in use (a job cannot nest them, but the check costs nothing)
 /// also goes through the cache.
 pub(crate) struct HotStatements<'conn> {
