@@ -205,7 +205,8 @@ pub enum Db<'c> {
     Postgres(&'c PgLink),
 }
 
-/// Runs the statements a connection keeps prepared outside rusqlite's cache ([`HotStatements`]).
+/// Runs the statements a connection keeps prepared outside rusqlite's cache (the SQLite writer's
+/// `HotStatements`).
 pub trait Hot {
     /// Runs `sql` if it is one of the kept statements (`None` if it is not).
     fn execute(&self, sql: &str, params: &[Value<'_>]) -> Option<Result<usize>>;
