@@ -97,8 +97,8 @@ pub(crate) fn fan_out(
             let message = renderer.message(&*w, row, member)?;
             push_event(w, member, now, ClientEventKind::EditedMessage { message })?;
         } else {
-            // By reference: rendered for the person when their stream is read.
-            w.push_message_event(member, now, row.chat_id, row.message_id)?;
+            // Rendered for the person when their stream is read.
+            w.push_message_event(member, now, row)?;
         }
     }
     Ok(())
@@ -360,13 +360,15 @@ impl Core {
     /// deletion follows it in the stream), so a page may hold fewer events than it read, and
     /// their `seq`s may have gaps: go on from [`EventPage::through`] while [`EventPage::more`].
     pub async fn events_after(&self, person: i64, after: i64, limit: i64) -> Result<EventPage> {
+        // A replay reaches back as far as events are kept (`Core::expire`).
+        let oldest = unix_now() - self.config().event_retention.as_secs() as i64;
         self.store()
             .read(move |r| {
-                let stored = r.events_after(person, after, limit)?;
+                let (stored, more) = r.events_after(person, after, oldest, limit)?;
                 let mut page = EventPage {
                     events: Vec::with_capacity(stored.len()),
                     through: stored.last().map_or(after, StoredEvent::seq),
-                    more: stored.len() as i64 >= limit,
+                    more,
                 };
                 let mut renderer = Renderer::default();
                 for event in stored {

@@ -5,11 +5,12 @@
 //! so the writer can keep them across jobs and batches instead of asking SQLite each time (three
 //! to four statements of the eleven a `sendMessage` runs).
 //!
-//! It also keeps the counters: the newest `message_id` of each chat and the newest event `seq` of
-//! each person. Counting in SQLite (`UPDATE … SET n = n + 1 … RETURNING n`) was a fifth of the
-//! writer's time. The stored columns (`chats.last_message_id`, `users.event_seq`) are then only a
-//! floor, raised when rows are deleted; a counter is loaded as the larger of its floor and the
-//! newest row, so after a crash it resumes above every id a committed row ever had:
+//! It also keeps the counters: the newest `message_id` of each chat and the timeline's newest
+//! position (every new message's, and every event `seq`: migration 0008). Counting in SQLite
+//! (`UPDATE … SET n = n + 1 … RETURNING n`) was a fifth of the writer's time. The stored columns
+//! (`chats.last_message_id`, `timeline.floor`) are then only a floor, raised when rows are
+//! deleted; a counter is loaded as the larger of its floor and the newest row, so after a crash it
+//! resumes above every id a committed row ever had:
 //! - a counter is only advanced here, and only by the job that stores the row with the new id;
 //! - every statement that deletes messages or events raises the floor to the ids it deletes
 //!   (`writes.rs`), in the same transaction.
@@ -49,11 +50,12 @@ pub(crate) enum Key {
     Counter(Counter, i64),
 }
 
-/// The counters kept: the newest `message_id` of a chat, the newest event `seq` of a person.
+/// The counters kept: the newest `message_id` of a chat, the timeline's newest position (one
+/// counter, kept under id 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Counter {
     MessageId,
-    EventSeq,
+    Position,
 }
 
 #[derive(Default)]
@@ -62,7 +64,7 @@ pub(crate) struct RowCache {
     private_chats: HashMap<(i64, i64), i64>,
     members: HashMap<i64, Vec<(i64, bool)>>,
     message_ids: HashMap<i64, i64>,
-    event_seqs: HashMap<i64, i64>,
+    positions: HashMap<i64, i64>,
     /// Rows the running job filled in: forgotten if it fails.
     filled: Vec<Key>,
 }
@@ -86,7 +88,7 @@ impl RowCache {
         self.private_chats.clear();
         self.members.clear();
         self.message_ids.clear();
-        self.event_seqs.clear();
+        self.positions.clear();
         self.filled.clear();
     }
 
@@ -111,7 +113,7 @@ impl RowCache {
     fn counters(&mut self, counter: Counter) -> &mut HashMap<i64, i64> {
         match counter {
             Counter::MessageId => &mut self.message_ids,
-            Counter::EventSeq => &mut self.event_seqs,
+            Counter::Position => &mut self.positions,
         }
     }
 
@@ -174,9 +176,10 @@ pub(crate) fn next_message_id(cache: &RefCell<RowCache>, db: Db<'_>, chat: i64) 
     advance(cache, Counter::MessageId, chat, || queries::last_message_id(db, chat))
 }
 
-/// The person's next event `seq`, as [`next_message_id`]. `None` if there is no such user.
-pub(crate) fn next_event_seq(cache: &RefCell<RowCache>, db: Db<'_>, user: i64) -> Result<Option<i64>> {
-    advance(cache, Counter::EventSeq, user, || queries::last_event_seq_of(db, user))
+/// The timeline's next position, as [`next_message_id`].
+pub(crate) fn next_position(cache: &RefCell<RowCache>, db: Db<'_>) -> Result<i64> {
+    let next = advance(cache, Counter::Position, 0, || queries::newest_position(db).map(Some))?;
+    next.ok_or_else(|| crate::StoreError::Database("no timeline".into()))
 }
 
 /// Advances a counter, reading it from the store (`load`) when it is not kept.

@@ -273,6 +273,24 @@ impl<'c> Db<'c> {
         }
     }
 
+    /// Runs `reads` in one snapshot of the database. A SQLite read connection otherwise takes a
+    /// new snapshot for every statement; inside a write job, and on PostgreSQL (whose reads here
+    /// are single statements), `reads` just runs.
+    pub fn snapshot<T>(&self, reads: impl FnOnce() -> Result<T>) -> Result<T> {
+        let Db::Sqlite(conn) = *self else { return reads() };
+        if !conn.is_autocommit() {
+            return reads();
+        }
+        conn.execute_batch("BEGIN")?;
+        let out = reads();
+        // Ended whatever happened: a pooled connection left inside a transaction would hold its
+        // snapshot, and the log could never be checkpointed past it.
+        let end = conn.execute_batch(if out.is_ok() { "COMMIT" } else { "ROLLBACK" });
+        let out = out?;
+        end?;
+        Ok(out)
+    }
+
     /// Every row the statement returns, each read by `read`.
     pub fn all<T>(
         &self,

@@ -13,6 +13,7 @@ const SQLITE: &[(i64, &str)] = &[
     (5, include_str!("../migrations/sqlite/0005_counters.sql")),
     (6, include_str!("../migrations/sqlite/0006_expiry_in_insertion_order.sql")),
     (7, include_str!("../migrations/sqlite/0007_message_events_by_reference.sql")),
+    (8, include_str!("../migrations/sqlite/0008_timeline.sql")),
 ];
 
 /// PostgreSQL migrations: the same versions as [`SQLITE`], one file each.
@@ -24,6 +25,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (5, include_str!("../migrations/postgres/0005_counters.sql")),
     (6, include_str!("../migrations/postgres/0006_expiry_in_insertion_order.sql")),
     (7, include_str!("../migrations/postgres/0007_message_events_by_reference.sql")),
+    (8, include_str!("../migrations/postgres/0008_timeline.sql")),
 ];
 
 /// Any number from this program, so that instances starting together migrate one at a time.
@@ -74,13 +76,18 @@ pub(crate) async fn run_postgres(pool: &sqlx::PgPool) -> Result<()> {
 
 /// Applies every migration newer than the database's version, each in its own transaction.
 pub(crate) fn run(conn: &mut Connection) -> Result<()> {
+    run_through(conn, i64::MAX)
+}
+
+/// Applies the migrations up to `last` (tests build a database as an older release left it).
+pub(crate) fn run_through(conn: &mut Connection, last: i64) -> Result<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version    BIGINT PRIMARY KEY,
             applied_at BIGINT NOT NULL
         )",
     )?;
-    for &(version, sql) in SQLITE {
+    for &(version, sql) in SQLITE.iter().take_while(|&&(version, _)| version <= last) {
         // Checked inside the write lock: another process (a `roost admin` command beside the
         // server) may have applied it since we looked.
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;

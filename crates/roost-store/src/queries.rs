@@ -88,6 +88,10 @@ pub struct MessageRow {
     pub protect_content: bool,
     /// MessageOrigin JSON of a forwarded message.
     pub forward_origin: Option<String>,
+    /// The message's place in the timeline that the people's event streams read (SQLite; see
+    /// [`Queries::events_after`]). `None` on PostgreSQL, and for messages stored before the
+    /// timeline: those reach each person as an event row.
+    pub position: Option<i64>,
 }
 
 /// The columns of a message row, in [`message_row_at`]'s order; a macro so that statements on hot
@@ -95,7 +99,7 @@ pub struct MessageRow {
 macro_rules! message_columns {
     () => {
         "chat_id, message_id, from_id, date, edit_date, text, entities, \
-         reply_to_message_id, reply_markup, protect_content, forward_origin"
+         reply_to_message_id, reply_markup, protect_content, forward_origin, position"
     };
 }
 pub(crate) use message_columns;
@@ -120,6 +124,7 @@ fn message_row_at(row: &Row<'_, '_>, at: usize) -> Result<MessageRow> {
         reply_markup: row.get(at + 8)?,
         protect_content: row.get(at + 9)?,
         forward_origin: row.get(at + 10)?,
+        position: row.get(at + 11)?,
     })
 }
 
@@ -250,11 +255,74 @@ pub(crate) fn last_message_id(db: Db<'_>, chat_id: i64) -> Result<Option<i64>> {
     db.opt(sql, args![chat_id], |r| newest(r, 0))
 }
 
-/// The newest event `seq` of a person; `None` if there is no such user.
+/// The newest event `seq` of a person; `None` if there is no such user. On SQLite, where every
+/// `seq` is a position in the one timeline, the newest position (see [`newest_position`]).
 pub(crate) fn last_event_seq_of(db: Db<'_>, user_id: i64) -> Result<Option<i64>> {
+    if !db.is_postgres() {
+        let exists = db.value::<i64>("SELECT 1 FROM users WHERE id = ?1", args![user_id])?.is_some();
+        return if exists { newest_position(db).map(Some) } else { Ok(None) };
+    }
     let sql = "SELECT u.event_seq, COALESCE((SELECT MAX(seq) FROM user_events WHERE user_id = ?1), 0) \
                FROM users u WHERE u.id = ?1";
     db.opt(sql, args![user_id], |r| newest(r, 0))
+}
+
+/// SQLite: the newest position of the timeline, the larger of its floor and the newest message
+/// and event row. The single writer appends both tables in position order, so each one's newest
+/// row is its last by rowid (one step down its B-tree, no index on the positions needed); rows
+/// from before the timeline lie below the floor (migration 0008), and deleted rows raised it.
+pub(crate) fn newest_position(db: Db<'_>) -> Result<i64> {
+    let sql = "SELECT MAX(floor, \
+                          COALESCE((SELECT position FROM messages ORDER BY rowid DESC LIMIT 1), 0), \
+                          COALESCE((SELECT seq FROM user_events ORDER BY rowid DESC LIMIT 1), 0)) \
+               FROM timeline";
+    db.one(sql, &[])
+}
+
+/// SQLite: appends to `out` the oldest `limit` messages of `chat` with a position above `after`
+/// and dated `oldest` or later; true if there were more.
+///
+/// No index on the positions: within a chat they rise with `message_id`, so a walk down the
+/// `(chat_id, message_id)` key from the newest message stops at the first one at or below `after`
+/// and costs what it finds, plus one step (a chat with nothing new costs one seek). It reads in
+/// chunks that grow, since a live stream mostly finds one message or none.
+fn timeline_after(
+    db: Db<'_>,
+    chat: i64,
+    after: i64,
+    oldest: i64,
+    limit: usize,
+    out: &mut Vec<StoredEvent>,
+) -> Result<bool> {
+    let sql = "SELECT message_id, position, date FROM messages \
+               WHERE chat_id = ?1 AND message_id < ?2 ORDER BY message_id DESC LIMIT ?3";
+    // Newest first; only the oldest `limit` are kept (the last pushed), and one more, to tell.
+    let mut found = std::collections::VecDeque::new();
+    let (mut below, mut chunk) = (i64::MAX, 1_i64);
+    'walk: loop {
+        let rows: Vec<(i64, Option<i64>, i64)> =
+            db.all(sql, args![chat, below, chunk], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let full = rows.len() as i64 == chunk;
+        for (message_id, position, date) in rows {
+            match position {
+                Some(position) if position > after && date >= oldest => {
+                    if found.len() > limit {
+                        found.pop_front();
+                    }
+                    found.push_back(StoredEvent::Message { seq: position, chat_id: chat, message_id });
+                    below = message_id;
+                }
+                _ => break 'walk,
+            }
+        }
+        if !full {
+            break;
+        }
+        chunk = (chunk * 8).min(512);
+    }
+    let more = found.len() > limit;
+    out.extend(found.into_iter().rev().take(limit));
+    Ok(more)
 }
 
 /// The larger of a counter's floor (column `at`) and its newest row (column `at + 1`).
@@ -475,16 +543,53 @@ pub trait Queries {
         self.db().value(sql, args![bot_id, chat_id])
     }
 
-    /// Up to `limit` events of a person with `seq > after`, oldest first.
-    fn events_after(&self, user_id: i64, after: i64, limit: i64) -> Result<Vec<StoredEvent>> {
-        let sql = "SELECT seq, payload, chat_id, message_id FROM user_events \
-                   WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
-        self.db().all(sql, args![user_id, after, limit], |r| {
-            let seq = r.get(0)?;
-            Ok(match (r.get::<Option<i64>>(2)?, r.get::<Option<i64>>(3)?) {
-                (Some(chat_id), Some(message_id)) => StoredEvent::Message { seq, chat_id, message_id },
-                _ => StoredEvent::Json { seq, payload: r.get(1)? },
+    /// Up to `limit` events of a person with `seq > after`, oldest first, and whether there may
+    /// be more (the read was cut at `limit`).
+    ///
+    /// The person's own event rows, and on SQLite the new messages of each of their chats,
+    /// merged by position: the timeline (migration 0008). A message is replayed only if it is
+    /// dated `oldest` or later, as event rows are kept only as long (`expire`).
+    fn events_after(
+        &self,
+        user_id: i64,
+        after: i64,
+        oldest: i64,
+        limit: i64,
+    ) -> Result<(Vec<StoredEvent>, bool)> {
+        let db = self.db();
+        let limit = limit.max(1);
+        let rows = |db: Db<'_>| {
+            let sql = "SELECT seq, payload, chat_id, message_id FROM user_events \
+                       WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+            db.all(sql, args![user_id, after, limit], |r| {
+                let seq = r.get(0)?;
+                Ok(match (r.get::<Option<i64>>(2)?, r.get::<Option<i64>>(3)?) {
+                    (Some(chat_id), Some(message_id)) => StoredEvent::Message { seq, chat_id, message_id },
+                    _ => StoredEvent::Json { seq, payload: r.get(1)? },
+                })
             })
+        };
+        if db.is_postgres() {
+            let events = rows(db)?;
+            let more = events.len() as i64 >= limit;
+            return Ok((events, more));
+        }
+        // Every read below in one snapshot: read apart, a commit in between could put an event
+        // row under a message read later, and the stream would go on past it.
+        db.snapshot(|| {
+            let mut events = rows(db)?;
+            let mut more = events.len() as i64 >= limit;
+            let chats: Vec<i64> =
+                db.all("SELECT chat_id FROM chat_members WHERE user_id = ?1", args![user_id], |r| r.get(0))?;
+            for chat in chats {
+                more |= timeline_after(db, chat, after, oldest, limit as usize, &mut events)?;
+            }
+            events.sort_unstable_by_key(StoredEvent::seq);
+            if events.len() as i64 > limit {
+                events.truncate(limit as usize);
+                more = true;
+            }
+            Ok((events, more))
         })
     }
 
@@ -503,6 +608,14 @@ pub trait Queries {
 
     /// The newest event `seq` of each of these people, as [`Queries::last_update_ids`].
     fn last_event_seqs(&self, users: &[i64]) -> Result<Vec<(i64, i64)>> {
+        if !self.db().is_postgres() {
+            // One timeline: each person's stream reaches as far as it does (see
+            // `last_event_seq_of`).
+            let select = "SELECT id, 0, 0 FROM users WHERE id IN";
+            let newest = newest_position(self.db())?;
+            let found = counters(self.db(), select, users)?;
+            return Ok(found.into_iter().map(|(id, _)| (id, newest)).collect());
+        }
         let select = "SELECT u.id, u.event_seq, \
                              COALESCE((SELECT MAX(seq) FROM user_events e WHERE e.user_id = u.id), 0) \
                       FROM users u WHERE u.id IN";

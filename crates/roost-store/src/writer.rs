@@ -373,7 +373,7 @@ fn writer_loop(
 mod tests {
     use super::*;
     use crate::testing::{failed_jobs_leave_no_trace, person, recorder};
-    use crate::{NewUser, Store, StoreOptions};
+    use crate::{NewUser, Store, StoreOptions, StoredEvent};
 
     /// A store in `dir` whose commits announce to nobody.
     fn quiet_store(dir: &std::path::Path) -> Store {
@@ -593,6 +593,73 @@ mod tests {
         .await;
     }
 
+    /// A database of the release before the timeline (migration 0008), with a person's stream
+    /// of event rows, upgraded: a client resuming after any `seq` it saw gets the old rows it has
+    /// not seen and then the new messages, each once, in order, with `seq`s above the old ones.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_timeline_continues_a_stream_stored_before_it() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let (ann, bob) = (1_000_000_000_i64, 1_000_000_001_i64);
+        {
+            let mut conn =
+                rusqlite::Connection::open(dir.path().join("t.db")).unwrap_or_else(|e| panic!("{e}"));
+            crate::migrate::run_through(&mut conn, 7).unwrap_or_else(|e| panic!("{e}"));
+            // As the seventh release stored it: two messages, each an event row of Ann's, then an
+            // edit's event with its JSON.
+            conn.execute_batch(&format!(
+                "INSERT INTO users (id, is_bot, username, username_key, first_name, created_at) \
+                     VALUES ({ann}, 0, 'ann', 'ann', 'Ann', 0), ({bob}, 0, 'bob', 'bob', 'Bob', 0);
+                 INSERT INTO chats (id, type, created_at) VALUES (1, 'private', 0);
+                 INSERT INTO private_chats (user_low, user_high, chat_id) VALUES ({ann}, {bob}, 1);
+                 INSERT INTO chat_members (chat_id, user_id, joined_at) VALUES (1, {ann}, 0), (1, {bob}, 0);
+                 INSERT INTO messages (chat_id, message_id, from_id, date, text) \
+                     VALUES (1, 1, {bob}, 0, 'old one'), (1, 2, {bob}, 0, 'old two');
+                 INSERT INTO user_events (user_id, seq, created_at, payload, chat_id, message_id) \
+                     VALUES ({ann}, 1, 0, '', 1, 1), ({ann}, 2, 0, '', 1, 2);
+                 INSERT INTO user_events (user_id, seq, created_at, payload) \
+                     VALUES ({ann}, 3, 0, '{{\"type\":\"edited\"}}');"
+            ))
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let store = quiet_store(dir.path());
+        let newest_before = store.read(move |r| r.last_event_seq(ann)).await.unwrap_or_default();
+        assert_eq!(newest_before, 3, "the timeline starts above every seq handed out");
+        let (message, json) = store
+            .write(move |w| {
+                let mut note = crate::testing::note(1, bob, 0);
+                note.text = Some("new".into());
+                let row = w.insert_message(note)?;
+                w.push_message_event(ann, 0, &row)?;
+                let json = w.push_event(ann, 0, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
+                Ok::<_, StoreError>((row, json))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((message.message_id, message.position, json), (3, Some(4), 5));
+        let replays = store
+            .read(move |r| {
+                let mut replays = Vec::new();
+                for after in 0..=5 {
+                    let (events, _) = r.events_after(ann, after, 0, 10)?;
+                    replays.push(events);
+                }
+                Ok::<_, StoreError>(replays)
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let all = [
+            StoredEvent::Message { seq: 1, chat_id: 1, message_id: 1 },
+            StoredEvent::Message { seq: 2, chat_id: 1, message_id: 2 },
+            StoredEvent::Json { seq: 3, payload: "{\"type\":\"edited\"}".into() },
+            StoredEvent::Message { seq: 4, chat_id: 1, message_id: 3 },
+            StoredEvent::Json { seq: 5, payload: "{\"seq\":5}".into() },
+        ];
+        for (after, replay) in replays.iter().enumerate() {
+            assert_eq!(replay[..], all[after..], "after {after}");
+        }
+        store.close().await;
+    }
+
     /// A bot owned by `owner`.
     fn bot_of(w: &mut Writer<'_>, owner: i64) -> Result<i64> {
         let bot = w.insert_user(&NewUser { is_bot: true, ..person("some_bot") })?;
@@ -622,7 +689,7 @@ mod tests {
                 Ok::<_, StoreError>((
                     expired,
                     w.pending_update_count(bot, 0)?,
-                    w.events_after(owner, 0, 10)?.len(),
+                    w.events_after(owner, 0, 0, 10)?.0.len(),
                 ))
             })
             .await;
@@ -631,8 +698,8 @@ mod tests {
     }
 
     /// On SQLite expiry walks rows in insertion order and stops at the first one kept, `limit` at
-    /// a time: a row written after a clock step back waits for the rows before it, and each
-    /// person's counter floor rises to the newest event deleted.
+    /// a time: a row written after a clock step back waits for the rows before it, and the
+    /// timeline's floor rises to the newest event deleted.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn expiry_goes_oldest_first_in_slices() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -659,17 +726,17 @@ mod tests {
         let left = store
             .read(move |r| {
                 let updates: Vec<i64> = r.pending_updates(bot, 0, 10)?.iter().map(|u| u.update_id).collect();
-                let ann_events: Vec<i64> = r.events_after(ann, 0, 10)?.iter().map(|e| e.seq()).collect();
-                let bob_events: Vec<i64> = r.events_after(bob, 0, 10)?.iter().map(|e| e.seq()).collect();
+                let ann_events: Vec<i64> = r.events_after(ann, 0, 0, 10)?.0.iter().map(|e| e.seq()).collect();
+                let bob_events: Vec<i64> = r.events_after(bob, 0, 0, 10)?.0.iter().map(|e| e.seq()).collect();
                 Ok::<_, StoreError>((updates, ann_events, bob_events))
             })
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         // Updates 4 and 5 (300, then 130 after the step back); Ann's third event (130), Bob's
-        // second (300).
-        assert_eq!(left, (vec![4, 5], vec![3], vec![2]));
+        // second (300): seqs are places in one timeline, taken in turn.
+        assert_eq!(left, (vec![4, 5], vec![5], vec![4]));
         store.close().await;
-        // Every event of a person gone, the floor keeps the counter: Bob's next seq is 3, not 1.
+        // Every event gone, the floor keeps the counter: Bob's next seq is 6, not 1.
         let store = quiet_store(dir.path());
         let expired = store.write(|w| w.expire(200, 1000, 10)).await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(expired, (0, 2));
@@ -679,7 +746,7 @@ mod tests {
             .write(move |w| w.push_event(bob, 400, |seq| Ok(format!("{{\"seq\":{seq}}}"))))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(next, 3);
+        assert_eq!(next, 6);
         store.close().await;
     }
 }

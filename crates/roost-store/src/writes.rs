@@ -5,8 +5,11 @@
 //! one per row. On PostgreSQL each is taken by `UPDATE … SET n = n + 1 … RETURNING n`, which locks
 //! the row until the transaction ends, so concurrent writers on any number of instances get
 //! strictly increasing ids, committed in id order. On SQLite the single writer keeps the
-//! `message_id` and event `seq` counters in memory (`cache.rs`) and the stored column is a floor:
-//! whatever deletes messages or events raises it first to the ids it deletes.
+//! `message_id` counters in memory (`cache.rs`) and the stored column is a floor: whatever deletes
+//! messages raises it first to the ids it deletes. SQLite's event `seq`s are instead positions in
+//! one timeline that new messages take places in too (migration 0008), kept the same way with
+//! `timeline.floor` as the floor: a person's stream is their event rows merged with their chats'
+//! messages ([`Queries::events_after`]), and no event row is stored for a new message.
 
 use crate::cache::{self, Key};
 use crate::db::args;
@@ -26,7 +29,7 @@ const FIRST_USER_ID: i64 = 1_000_000_000;
 static INSERT_MESSAGE: &str = concat!(
     "INSERT INTO messages (",
     message_columns!(),
-    ") VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ") VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
 );
 static INSERT_UPDATE: &str = "INSERT INTO updates (bot_id, update_id, chat_key, created_at, payload) \
                               VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -165,7 +168,8 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Stores a message under the chat's next `message_id` and returns the stored row.
+    /// Stores a message under the chat's next `message_id` (and on SQLite the timeline's next
+    /// position) and returns the stored row.
     pub fn insert_message(&mut self, message: NewMessage) -> Result<MessageRow> {
         let message_id = match self.cache() {
             Some(cache) => cache::next_message_id(cache, self.db(), message.chat_id)?,
@@ -176,6 +180,7 @@ impl Writer<'_> {
             )?,
         }
         .ok_or_else(|| StoreError::Database(format!("no chat {}", message.chat_id)))?;
+        let position = if self.db().is_postgres() { None } else { Some(self.next_position()?) };
         self.db().execute(
             INSERT_MESSAGE,
             args![
@@ -189,6 +194,7 @@ impl Writer<'_> {
                 &message.reply_markup,
                 message.protect_content,
                 &message.forward_origin,
+                position,
             ],
         )?;
         Ok(MessageRow {
@@ -203,6 +209,7 @@ impl Writer<'_> {
             reply_markup: message.reply_markup,
             protect_content: message.protect_content,
             forward_origin: message.forward_origin,
+            position,
         })
     }
 
@@ -248,18 +255,25 @@ impl Writer<'_> {
     /// Deletes a message (and its pin and reactions); false if there was none.
     pub fn delete_message(&mut self, chat_id: i64, message_id: i64) -> Result<bool> {
         let key = args![chat_id, message_id];
-        let deleted =
-            self.db().execute("DELETE FROM messages WHERE chat_id = ?1 AND message_id = ?2", key)?;
-        if deleted > 0 {
-            // The counter's floor (see the top of this file): the id is never handed out again.
+        let deleted: Option<Option<i64>> = self.db().opt(
+            "DELETE FROM messages WHERE chat_id = ?1 AND message_id = ?2 RETURNING position",
+            key,
+            |r| r.get(0),
+        )?;
+        if let Some(position) = deleted {
+            // The counters' floors (see the top of this file): neither the id nor the position is
+            // ever handed out again.
             self.db().execute(
                 "UPDATE chats SET last_message_id = ?2 WHERE id = ?1 AND last_message_id < ?2",
                 key,
             )?;
+            if let Some(position) = position {
+                self.raise_timeline_floor(position)?;
+            }
         }
         self.db().execute("DELETE FROM pinned_messages WHERE chat_id = ?1 AND message_id = ?2", key)?;
         self.db().execute("DELETE FROM message_reactions WHERE chat_id = ?1 AND message_id = ?2", key)?;
-        Ok(deleted > 0)
+        Ok(deleted.is_some())
     }
 
     pub fn insert_callback_query(&mut self, row: &CallbackRow) -> Result<()> {
@@ -527,7 +541,8 @@ impl Writer<'_> {
         self.db().execute("DELETE FROM rate_buckets WHERE updated_at < ?1", args![before])
     }
 
-    /// Appends an event to a person's stream under the next `seq`, announced after the commit.
+    /// Appends an event to a person's stream under the next `seq` (on SQLite, the timeline's next
+    /// position), announced after the commit.
     pub fn push_event(
         &mut self,
         user_id: i64,
@@ -541,33 +556,52 @@ impl Writer<'_> {
         Ok(seq)
     }
 
-    /// Appends a new message of one of the person's chats to their stream: a reference to the
-    /// message (see [`StoredEvent::Message`](crate::StoredEvent::Message)), not a copy of it.
-    /// Rendering every member's view of a message and storing each copy was most of the cost of
-    /// an event, on the single writer; readers render it instead.
-    pub fn push_message_event(
-        &mut self,
-        user_id: i64,
-        now: i64,
-        chat_id: i64,
-        message_id: i64,
-    ) -> Result<i64> {
+    /// Puts a new message of one of the person's chats into their stream.
+    ///
+    /// A message with a position (SQLite) is in the stream already, through its chat's timeline:
+    /// this only wakes the person's streams after the commit. Storing an event row per person for
+    /// every message was the largest cost left on the single writer after the message itself
+    /// (docs/performance.md). Otherwise (PostgreSQL) it stores an event that refers to the
+    /// message (see [`StoredEvent::Message`](crate::StoredEvent::Message)), rendered when read.
+    pub fn push_message_event(&mut self, user_id: i64, now: i64, message: &MessageRow) -> Result<i64> {
+        if let Some(seq) = message.position {
+            self.effect(crate::Effect::UserEvent { user_id, seq });
+            return Ok(seq);
+        }
         let seq = self.next_event_seq(user_id)?;
-        self.db().execute(INSERT_MESSAGE_EVENT, args![user_id, seq, now, chat_id, message_id])?;
+        self.db()
+            .execute(INSERT_MESSAGE_EVENT, args![user_id, seq, now, message.chat_id, message.message_id])?;
         self.effect(crate::Effect::UserEvent { user_id, seq });
         Ok(seq)
     }
 
-    /// Takes the person's next event `seq`.
+    /// Takes the person's next event `seq`: on SQLite the timeline's next position.
     fn next_event_seq(&mut self, user_id: i64) -> Result<i64> {
-        match self.cache() {
-            Some(cache) => cache::next_event_seq(cache, self.db(), user_id)?,
-            None => self.db().value(
+        if !self.db().is_postgres() {
+            return self.next_position();
+        }
+        self.db()
+            .value(
                 "UPDATE users SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq",
                 args![user_id],
-            )?,
+            )?
+            .ok_or_else(|| StoreError::Database(format!("no user {user_id}")))
+    }
+
+    /// SQLite: the timeline's next position, kept by the writer (`cache.rs`); without the cache
+    /// (never the server's writer), read from the store.
+    fn next_position(&mut self) -> Result<i64> {
+        match self.cache() {
+            Some(cache) => cache::next_position(cache, self.db()),
+            None => Ok(crate::queries::newest_position(self.db())? + 1),
         }
-        .ok_or_else(|| StoreError::Database(format!("no user {user_id}")))
+    }
+
+    /// SQLite: raises the timeline's floor to a position a deletion removes (see the top of this
+    /// file).
+    fn raise_timeline_floor(&mut self, position: i64) -> Result<()> {
+        self.db().execute("UPDATE timeline SET floor = ?1 WHERE floor < ?1", args![position])?;
+        Ok(())
     }
 
     /// Deletes updates and events created before the cutoffs (retention), on SQLite at most
@@ -622,29 +656,22 @@ impl Writer<'_> {
         }
     }
 
-    /// SQLite: as [`Self::expire_updates_prefix`], for events; each person's counter floor is
-    /// raised first to the newest `seq` deleted (see the top of this file).
+    /// SQLite: as [`Self::expire_updates_prefix`], for events; the timeline's floor is raised
+    /// first to the newest `seq` deleted (see the top of this file).
     fn expire_events_prefix(&mut self, before: i64, limit: usize) -> Result<usize> {
-        let oldest: Vec<(i64, i64, i64, i64)> = self.db().all(
-            "SELECT rowid, created_at, user_id, seq FROM user_events ORDER BY rowid LIMIT ?1",
+        let oldest: Vec<(i64, i64, i64)> = self.db().all(
+            "SELECT rowid, created_at, seq FROM user_events ORDER BY rowid LIMIT ?1",
             args![limit as i64],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )?;
         let Some((expired, end)) =
             expired_prefix(&oldest, before, |&(rowid, created_at, ..)| (rowid, created_at))
         else {
             return Ok(0);
         };
-        let mut newest_gone = std::collections::BTreeMap::new();
-        for &(_, _, user_id, seq) in &oldest[..expired] {
-            let newest = newest_gone.entry(user_id).or_insert(seq);
-            *newest = seq.max(*newest);
-        }
-        for (user_id, seq) in newest_gone {
-            self.db().execute(
-                "UPDATE users SET event_seq = ?2 WHERE id = ?1 AND event_seq < ?2",
-                args![user_id, seq],
-            )?;
+        // Every `seq` is a timeline position (migration 0008).
+        if let Some(newest_gone) = oldest[..expired].iter().map(|&(.., seq)| seq).max() {
+            self.raise_timeline_floor(newest_gone)?;
         }
         self.db().execute("DELETE FROM user_events WHERE rowid < ?1", args![end])
     }
