@@ -282,10 +282,12 @@ pub(crate) fn newest_position(db: Db<'_>) -> Result<i64> {
 /// SQLite: appends to `out` the oldest `limit` messages of `chat` with a position above `after`
 /// and dated `oldest` or later; true if there were more.
 ///
-/// No index on the positions: within a chat they rise with `message_id`, so a walk down the
-/// `(chat_id, message_id)` key from the newest message stops at the first one at or below `after`
-/// and costs what it finds, plus one step (a chat with nothing new costs one seek). It reads in
-/// chunks that grow, since a live stream mostly finds one message or none.
+/// No index on the positions: within a chat they rise with `message_id` (and dates nearly do), so
+/// the messages wanted are the chat's newest ones down to the first that is not, found on the
+/// `(chat_id, message_id)` key. A live stream mostly finds one or none: a walk down from the
+/// newest message, in chunks that grow from one row, costs what it finds plus one step. A replay
+/// of a long backlog would walk all of it for every page; past [`WALK`] rows the start is found
+/// by bisecting the message ids instead (one seek per step), and the page read forwards from it.
 fn timeline_after(
     db: Db<'_>,
     chat: i64,
@@ -294,35 +296,74 @@ fn timeline_after(
     limit: usize,
     out: &mut Vec<StoredEvent>,
 ) -> Result<bool> {
-    let sql = "SELECT message_id, position, date FROM messages \
-               WHERE chat_id = ?1 AND message_id < ?2 ORDER BY message_id DESC LIMIT ?3";
-    // Newest first; only the oldest `limit` are kept (the last pushed), and one more, to tell.
-    let mut found = std::collections::VecDeque::new();
+    /// How far the walk down goes before bisecting.
+    const WALK: i64 = 64;
+    type Found = (i64, Option<i64>, i64);
+    let wanted = |&(_, position, date): &Found| position.is_some_and(|p| p > after) && date >= oldest;
+    let read = |sql: &str, from: i64, count: i64| -> Result<Vec<Found>> {
+        db.all(sql, args![chat, from, count], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    };
+    let down = "SELECT message_id, position, date FROM messages \
+                WHERE chat_id = ?1 AND message_id < ?2 ORDER BY message_id DESC LIMIT ?3";
+    let up = "SELECT message_id, position, date FROM messages \
+              WHERE chat_id = ?1 AND message_id >= ?2 ORDER BY message_id LIMIT ?3";
+    // The walk: newest first.
+    let mut found: Vec<Found> = Vec::new();
     let (mut below, mut chunk) = (i64::MAX, 1_i64);
-    'walk: loop {
-        let rows: Vec<(i64, Option<i64>, i64)> =
-            db.all(sql, args![chat, below, chunk], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let first_wanted = loop {
+        let rows = read(down, below, chunk)?;
         let full = rows.len() as i64 == chunk;
-        for (message_id, position, date) in rows {
-            match position {
-                Some(position) if position > after && date >= oldest => {
-                    if found.len() > limit {
-                        found.pop_front();
-                    }
-                    found.push_back(StoredEvent::Message { seq: position, chat_id: chat, message_id });
-                    below = message_id;
-                }
-                _ => break 'walk,
+        for row in rows {
+            if !wanted(&row) {
+                found.reverse();
+                return Ok(keep_oldest(chat, found, limit, out));
             }
+            below = row.0;
+            found.push(row);
         }
         if !full {
-            break;
+            found.reverse();
+            return Ok(keep_oldest(chat, found, limit, out));
         }
-        chunk = (chunk * 8).min(512);
+        if found.len() as i64 >= WALK {
+            break below;
+        }
+        chunk = (chunk * 8).min(WALK);
+    };
+    // Bisecting `[low, high)` for the first wanted message; `first` is wanted, and no message
+    // between `high` and `first` exists or is wanted.
+    let (mut low, mut high, mut first) = (0_i64, first_wanted, first_wanted);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        match read(up, middle, 1)?.pop() {
+            Some(row) if row.0 < high => {
+                if wanted(&row) {
+                    first = row.0;
+                    high = middle;
+                } else {
+                    low = row.0 + 1;
+                }
+            }
+            _ => high = middle,
+        }
     }
-    let more = found.len() > limit;
-    out.extend(found.into_iter().rev().take(limit));
-    Ok(more)
+    let page = read(up, first, limit as i64 + 1)?;
+    Ok(keep_oldest(chat, page, limit, out))
+}
+
+/// Appends the first `limit` of `rows` (a chat's messages, oldest first) to `out` as events; true
+/// if there were more.
+fn keep_oldest(
+    chat: i64,
+    rows: Vec<(i64, Option<i64>, i64)>,
+    limit: usize,
+    out: &mut Vec<StoredEvent>,
+) -> bool {
+    let more = rows.len() > limit;
+    out.extend(rows.into_iter().take(limit).filter_map(|(message_id, position, _)| {
+        position.map(|seq| StoredEvent::Message { seq, chat_id: chat, message_id })
+    }));
+    more
 }
 
 /// The larger of a counter's floor (column `at`) and its newest row (column `at + 1`).

@@ -660,6 +660,80 @@ mod tests {
         store.close().await;
     }
 
+    /// A person's stream read in pages of any size, from any point, is exactly their events and
+    /// their chats' messages above that point, in order: through backlogs longer than the walk
+    /// down a chat (so its start is bisected), deleted messages, and two chats interleaved.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_timeline_reads_any_page_from_any_point() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = quiet_store(dir.path());
+        let (ann, expected) = store
+            .write(|w| {
+                let ann = w.insert_user(&person("ann_two"))?;
+                let bob = w.insert_user(&person("bob_two"))?;
+                let cat = w.insert_user(&person("cat_two"))?;
+                let chats = [w.create_private_chat(ann, bob, 0)?, w.create_private_chat(ann, cat, 0)?];
+                let mut expected = Vec::new();
+                for i in 0..400_i64 {
+                    // Runs of each chat of different lengths, and now and then an event of Ann's.
+                    let chat = chats[usize::from((i / 3 + i / 17) % 2 == 1)];
+                    let row = w.insert_message(crate::testing::note(chat, bob, 100))?;
+                    let position = row.position.unwrap_or_default();
+                    if i % 7 == 0 {
+                        w.delete_message(chat, row.message_id)?;
+                    } else {
+                        expected.push(StoredEvent::Message {
+                            seq: position,
+                            chat_id: chat,
+                            message_id: row.message_id,
+                        });
+                    }
+                    if i % 50 == 0 {
+                        let seq = w.push_event(ann, 100, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
+                        expected.push(StoredEvent::Json { seq, payload: format!("{{\"seq\":{seq}}}") });
+                    }
+                }
+                Ok::<_, StoreError>((ann, expected))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let wanted = expected.clone();
+        let failures = store
+            .read(move |r| {
+                let mut failures = Vec::new();
+                let newest = wanted.last().map_or(0, StoredEvent::seq);
+                for after in (0..=newest + 1).step_by(23).chain([newest - 1, newest]) {
+                    for limit in [1_usize, 5, 64, 200, 1000] {
+                        let (page, more) = r.events_after(ann, after, 0, limit as i64)?;
+                        let rest: Vec<_> = wanted.iter().filter(|e| e.seq() > after).cloned().collect();
+                        let right = rest.iter().take(limit).cloned().collect::<Vec<_>>();
+                        if page != right || (rest.len() > limit && !more) {
+                            failures.push((after, limit, page.len(), right.len(), more));
+                        }
+                    }
+                }
+                // The whole stream, page after page.
+                let (mut after, mut read) = (0, Vec::new());
+                loop {
+                    let (page, more) = r.events_after(ann, after, 0, 7)?;
+                    after = page.last().map_or(after, StoredEvent::seq);
+                    read.extend(page);
+                    if !more {
+                        break;
+                    }
+                }
+                if read != wanted {
+                    failures.push((-1, 7, read.len(), wanted.len(), false));
+                }
+                Ok::<_, StoreError>(failures)
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(expected.len() > 300);
+        assert_eq!(failures, []);
+        store.close().await;
+    }
+
     /// A bot owned by `owner`.
     fn bot_of(w: &mut Writer<'_>, owner: i64) -> Result<i64> {
         let bot = w.insert_user(&NewUser { is_bot: true, ..person("some_bot") })?;
