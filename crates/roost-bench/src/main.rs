@@ -26,6 +26,8 @@ enum Command {
     Send(Options),
     /// People write through the client API while bots wait in getUpdates: end-to-end latency.
     Deliver(Options),
+    /// Bots write while people's event streams are open: end-to-end latency to the stream.
+    Stream(Options),
     /// A backlog delivered by webhook to a local keep-alive receiver: updates per second.
     Webhook(Options),
     /// N waiting long polls and N open event streams: the server's memory.
@@ -62,7 +64,7 @@ pub struct Options {
     /// People set up.
     #[arg(long, default_value_t = 16)]
     pub people: usize,
-    /// Messages per second people send in `deliver`.
+    /// Messages per second people send in `deliver` (bots in `stream`).
     #[arg(long, default_value_t = 1000)]
     pub rate: u64,
     /// Backlog size in `webhook`.
@@ -125,10 +127,13 @@ fn main() -> anyhow::Result<()> {
             Command::BaselineChild => servers::baseline_child().await,
             Command::Send(o) => scenarios::run(&["send"], &o.effective()).await,
             Command::Deliver(o) => scenarios::run(&["deliver"], &o.effective()).await,
+            Command::Stream(o) => scenarios::run(&["stream"], &o.effective()).await,
             Command::Webhook(o) => scenarios::run(&["webhook"], &o.effective()).await,
             Command::Idle(o) => scenarios::run(&["idle"], &o.effective()).await,
             Command::Baseline(o) => scenarios::run(&["baseline"], &o.effective()).await,
-            Command::All(o) => scenarios::run(&["send", "deliver", "webhook", "idle"], &o.effective()).await,
+            Command::All(o) => {
+                scenarios::run(&["send", "deliver", "stream", "webhook", "idle"], &o.effective()).await
+            }
         }
     })
 }

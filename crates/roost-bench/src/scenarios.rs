@@ -431,6 +431,78 @@ async fn deliver(o: &Options) -> anyhow::Result<Value> {
     Ok(result)
 }
 
+/// `stream`: bots write to people at a fixed rate while each person's event stream is open;
+/// latency from the bot's request to the message's frame on the person's stream. Each person is in
+/// a chat with every bot, so each read of a stream looks into all of them (the timeline).
+async fn stream(o: &Options) -> anyhow::Result<Value> {
+    let world = World::build(o, o.bots, o.people, true).await?;
+    let sent: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
+    let received = Arc::new(Mutex::new(Samples::default()));
+    let ws_base = world.base.replace("http://", "ws://");
+    let mut readers = Vec::with_capacity(world.people.len());
+    for (_, session) in &world.people {
+        let url = format!("{ws_base}/client/v1/events?token={session}");
+        let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
+        socket.next().await; // the "ready" frame
+        let (sent, received) = (Arc::clone(&sent), Arc::clone(&received));
+        readers.push(tokio::spawn(async move {
+            while let Some(Ok(frame)) = socket.next().await {
+                let Ok(text) = frame.to_text() else { continue };
+                let Ok(event) = serde_json::from_str::<Value>(text) else { continue };
+                let now = Instant::now();
+                let id = event["message"]["text"]
+                    .as_str()
+                    .and_then(|t| t.strip_prefix("s:"))
+                    .and_then(|s| s.parse::<u64>().ok());
+                let Some(id) = id else { continue };
+                let started = sent.lock().await.remove(&id);
+                if let Some(started) = started {
+                    received.lock().await.record(now - started);
+                }
+            }
+        }));
+    }
+    let pairs: Vec<(String, i64)> = world
+        .bots
+        .iter()
+        .flat_map(|(_, token)| world.people.iter().map(move |(person, _)| (token.clone(), *person)))
+        .collect();
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / o.rate.max(1) as f64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(o.duration);
+    let mut next = 0u64;
+    let mut sends = Vec::new();
+    while Instant::now() < deadline {
+        ticker.tick().await;
+        let (token, person) = pairs[next as usize % pairs.len()].clone();
+        let (http, url, sent) =
+            (world.http.clone(), format!("{}/bot{token}/sendMessage", world.base), Arc::clone(&sent));
+        let id = next;
+        next += 1;
+        sends.push(tokio::spawn(async move {
+            sent.lock().await.insert(id, Instant::now());
+            call(&http, url, None, &json!({"chat_id": person, "text": format!("s:{id}")})).await.is_ok()
+        }));
+    }
+    let elapsed = started.elapsed();
+    let failed = join_all(sends).await.into_iter().filter(|r| !matches!(r, Ok(true))).count();
+    // Let the last events arrive.
+    let drain = Instant::now();
+    while !sent.lock().await.is_empty() && drain.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for reader in readers {
+        reader.abort();
+    }
+    let mut samples = std::mem::take(&mut *received.lock().await);
+    samples.errors = failed as u64 + sent.lock().await.len() as u64;
+    let mut result = samples.summary(elapsed);
+    result["offered_per_second"] = json!(o.rate);
+    world.stop().await;
+    Ok(result)
+}
+
 /// `webhook`: a backlog of messages delivered by webhook to a local keep-alive receiver.
 async fn webhook(o: &Options) -> anyhow::Result<Value> {
     let world = World::build(o, o.bots, o.people, true).await?;
@@ -575,6 +647,11 @@ pub async fn run(names: &[&str], o: &Options) -> anyhow::Result<()> {
                 let measured = deliver(o).await?;
                 print_row("deliver", &measured);
                 results.insert("deliver".into(), measured);
+            }
+            "stream" => {
+                let measured = stream(o).await?;
+                print_row("stream", &measured);
+                results.insert("stream".into(), measured);
             }
             "webhook" => {
                 let measured = webhook(o).await?;
