@@ -253,6 +253,52 @@ fn match_urls_and_emails(chars: &[char], found: &mut Vec<(usize, usize, EntityKi
     }
 }
 
+/// Whether a URL's host may end in `tld`, as Telegram's clients decide (tdlib's `find_urls`):
+/// after an explicit scheme any label without `_` or `-` will do; without one, only a top-level
+/// domain that exists (IANA's list, the `tld` crate), so that `notes.txt` or `v1.final` stay plain
+/// text while `example.com` and `README.md` become links. A label capitalised like the first word
+/// of a sentence (`Com`) is not taken for a domain; `COM` is. Punycode (`xn--…`) and non-Latin
+/// top-level domains (`рф`) count as their ASCII form.
+fn url_tld_ok(tld: &[char], has_scheme: bool) -> bool {
+    if tld.len() <= 1 {
+        return false;
+    }
+    let text: String = tld.iter().collect();
+    if let Some(rest) = text.strip_prefix("xn--") {
+        return rest.len() >= 2 && rest.chars().all(|c| c.is_ascii_alphanumeric());
+    }
+    if text.contains(['_', '-']) {
+        return false;
+    }
+    if has_scheme {
+        return true;
+    }
+    let lower = text.to_lowercase();
+    if lower != text && lower.chars().skip(1).eq(text.chars().skip(1)) {
+        return false;
+    }
+    if lower.is_ascii() {
+        return tld::exist(&lower);
+    }
+    match url::Host::parse(&lower) {
+        Ok(url::Host::Domain(ascii)) => tld::exist(&ascii),
+        _ => false,
+    }
+}
+
+/// A dotted IPv4 address as Telegram takes one: four numbers up to 255, none with a leading zero.
+fn is_ipv4(host: &[char]) -> bool {
+    let text: String = host.iter().collect();
+    let parts: Vec<&str> = text.split('.').collect();
+    parts.len() == 4
+        && parts.iter().all(|part| {
+            !part.is_empty()
+                && part.len() <= 3
+                && !(part.len() > 1 && part.starts_with('0'))
+                && part.parse::<u16>().is_ok_and(|n| n <= 255)
+        })
+}
+
 /// Tries a URL or e-mail starting at the word that begins at `start`.
 fn url_or_email_at(chars: &[char], start: usize) -> Option<(usize, usize, EntityKind)> {
     // A scheme: letters followed by "://".
@@ -302,11 +348,19 @@ fn url_or_email_at(chars: &[char], start: usize) -> Option<(usize, usize, Entity
     let is_tg = matches!(scheme.as_deref(), Some("tg" | "ton" | "tonsite"));
     if !is_tg {
         // Checked on the slice: this runs at the start of every word of a text with a dot.
+        if labels < 2 {
+            return None;
+        }
         let tld = &chars[last_label.0..last_label.1];
-        let tld_ok = tld.len() >= 2 && tld.iter().all(|c| c.is_alphabetic());
-        let is_ip =
-            labels == 4 && chars[host_start..host_end].iter().all(|c| c.is_ascii_digit() || *c == '.');
-        if labels < 2 || (!tld_ok && !is_ip) {
+        let host = &chars[host_start..host_end];
+        let host_ok = if host.iter().all(|c| c.is_ascii_digit() || *c == '.') {
+            is_ipv4(host)
+        } else if email {
+            tld.len() >= 2 && tld.iter().all(|c| c.is_alphabetic())
+        } else {
+            url_tld_ok(tld, scheme.is_some())
+        };
+        if !host_ok {
             return None;
         }
     } else if labels == 0 {
@@ -426,6 +480,25 @@ mod tests {
         );
         assert_eq!(spans("tg://resolve?domain=roost"), vec![(Url, "tg://resolve?domain=roost".into())]);
         assert_eq!(spans("http://127.0.0.1:8080/x"), vec![(Url, "http://127.0.0.1:8080/x".into())]);
+    }
+
+    /// Without a scheme only real top-level domains make a link (as in Telegram's clients).
+    #[test]
+    fn urls_need_a_real_top_level_domain_without_a_scheme() {
+        assert_eq!(spans("open notes.txt or config.yaml"), vec![]);
+        assert_eq!(spans("see README.md"), vec![(Url, "README.md".into())]);
+        assert_eq!(spans("main.py"), vec![(Url, "main.py".into())]);
+        assert_eq!(spans("http://printer.local/status"), vec![(Url, "http://printer.local/status".into())]);
+        assert_eq!(spans("printer.local"), vec![]);
+        assert_eq!(spans("End.Then"), vec![]);
+        assert_eq!(spans("shop.COM"), vec![(Url, "shop.COM".into())]);
+        assert_eq!(spans("shop.Com"), vec![]);
+        assert_eq!(spans("пример.рф"), vec![(Url, "пример.рф".into())]);
+        assert_eq!(spans("example.xn--p1ai"), vec![(Url, "example.xn--p1ai".into())]);
+        assert_eq!(spans("a.my-tld"), vec![]);
+        assert_eq!(spans("1.2.3.4"), vec![(Url, "1.2.3.4".into())]);
+        assert_eq!(spans("256.1.1.1 and 01.2.3.4"), vec![]);
+        assert_eq!(spans("http://1.2.3"), vec![]);
     }
 
     #[test]
