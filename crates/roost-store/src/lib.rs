@@ -326,12 +326,17 @@ impl ReaderPool {
     }
 
     /// Runs `query` on a connection of the pool (the caller holds a permit). A panicking query
-    /// is an error, and its connection goes back to the pool either way.
+    /// is an error, and its connection goes back to the pool either way, out of any transaction
+    /// the query left open ([`db::Db::snapshot`]): one that kept its snapshot would stop every
+    /// checkpoint from getting past it.
     fn run<T, E: From<StoreError>>(&self, query: impl FnOnce(&Reader<'_>) -> Result<T, E>) -> Result<T, E> {
         let conn = self.take().ok_or(StoreError::Closed)?;
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             query(&Reader::new(db::Db::Sqlite(&conn)))
         }));
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
         self.give_back(conn);
         result.unwrap_or_else(|_| Err(E::from(StoreError::Database("a read query panicked".into()))))
     }
@@ -474,6 +479,30 @@ mod tests {
 
     /// A lookup runs on the caller's thread while a reader is free, waits its turn like a read
     /// when none is, and a panicking query gives its connection back.
+    /// A read that panics inside a snapshot gives its connection back out of the transaction: the
+    /// next read on it sees what was committed since.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_that_panics_in_a_snapshot_leaves_no_transaction_open() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let options = StoreOptions { readers: 1, ..StoreOptions::default() };
+        let store = Store::open(&dir.path().join("t.db"), options, Arc::new(|_: &[Effect]| {}))
+            .unwrap_or_else(|e| panic!("{e}"));
+        store.write(|w| w.insert_user(&testing::person("ann"))).await.unwrap_or_else(|e| panic!("{e}"));
+        let panicked = store
+            .read(|r| {
+                r.db().snapshot(|| {
+                    r.user_by_username("ann")?;
+                    panic!("a read that panics");
+                })
+            })
+            .await;
+        assert!(matches!(panicked, Err::<(), _>(StoreError::Database(_))));
+        store.write(|w| w.insert_user(&testing::person("bob"))).await.unwrap_or_else(|e| panic!("{e}"));
+        let bob = store.read(|r| r.user_by_username("bob")).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(bob.is_some(), "the only read connection still holds its old snapshot");
+        store.close().await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn lookups_run_in_place_and_queue_when_readers_are_busy() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
