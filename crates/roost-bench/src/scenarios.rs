@@ -346,19 +346,81 @@ async fn baseline(o: &Options) -> anyhow::Result<Value> {
     Ok(samples.summary(elapsed))
 }
 
+/// Messages sent at a fixed rate, each with an id in its text, and how long each took to arrive
+/// (`deliver`, `stream`).
+#[derive(Clone, Default)]
+struct Arrivals {
+    sent: Arc<Mutex<HashMap<u64, Instant>>>,
+    received: Arc<Mutex<Samples>>,
+}
+
+impl Arrivals {
+    /// A message arrived at `now`: records it if its text is `prefix` and an id this sent.
+    async fn arrived(&self, text: Option<&str>, prefix: &str, now: Instant) {
+        let Some(id) = text.and_then(|t| t.strip_prefix(prefix)).and_then(|s| s.parse::<u64>().ok()) else {
+            return;
+        };
+        let started = self.sent.lock().await.remove(&id);
+        if let Some(started) = started {
+            self.received.lock().await.record(now - started);
+        }
+    }
+
+    /// Sends `--rate` messages a second for `--duration` seconds, in turn to each of `targets`
+    /// (a method's URL, the session if any, and the `chat_id`), with the text `prefix` and an id;
+    /// waits up to five seconds for the last to arrive; returns the latencies. A message that
+    /// failed or never arrived counts as an error.
+    async fn offer(
+        &self,
+        o: &Options,
+        http: &reqwest::Client,
+        targets: &[(String, Option<String>, i64)],
+        prefix: &'static str,
+    ) -> Value {
+        let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / o.rate.max(1) as f64));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(o.duration);
+        let mut next = 0u64;
+        let mut sends = Vec::new();
+        while Instant::now() < deadline && !targets.is_empty() {
+            ticker.tick().await;
+            let (url, auth, chat_id) = targets[next as usize % targets.len()].clone();
+            let (http, sent, id) = (http.clone(), Arc::clone(&self.sent), next);
+            next += 1;
+            sends.push(tokio::spawn(async move {
+                sent.lock().await.insert(id, Instant::now());
+                let body = json!({"chat_id": chat_id, "text": format!("{prefix}{id}")});
+                call(&http, url, auth.as_deref(), &body).await.is_ok()
+            }));
+        }
+        let elapsed = started.elapsed();
+        let failed = join_all(sends).await.into_iter().filter(|r| !matches!(r, Ok(true))).count();
+        // Let the last ones arrive.
+        let drain = Instant::now();
+        while !self.sent.lock().await.is_empty() && drain.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut samples = std::mem::take(&mut *self.received.lock().await);
+        samples.errors = failed as u64 + self.sent.lock().await.len() as u64;
+        let mut result = samples.summary(elapsed);
+        result["offered_per_second"] = json!(o.rate);
+        result
+    }
+}
+
 /// `deliver`: people write at a fixed rate; bots long-poll; latency from the person's request to
 /// the bot's poll returning the update.
 async fn deliver(o: &Options) -> anyhow::Result<Value> {
     let world = World::build(o, o.bots, o.people, true).await?;
-    let sent: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
-    let received = Arc::new(Mutex::new(Samples::default()));
+    let arrivals = Arrivals::default();
     let stop = Arc::new(tokio::sync::Notify::new());
     let pollers: Vec<_> = world
         .bots
         .iter()
         .map(|(_, token)| {
             let (http, url) = (world.http.clone(), format!("{}/bot{token}/getUpdates", world.base));
-            let (sent, received, stop) = (Arc::clone(&sent), Arc::clone(&received), Arc::clone(&stop));
+            let (arrivals, stop) = (arrivals.clone(), Arc::clone(&stop));
             tokio::spawn(async move {
                 let mut offset = 0i64;
                 loop {
@@ -372,61 +434,24 @@ async fn deliver(o: &Options) -> anyhow::Result<Value> {
                     let now = Instant::now();
                     for update in updates {
                         offset = offset.max(update["update_id"].as_i64().unwrap_or(0) + 1);
-                        let seq = update["message"]["text"]
-                            .as_str()
-                            .and_then(|t| t.strip_prefix("d:"))
-                            .and_then(|s| s.parse::<u64>().ok());
-                        let Some(seq) = seq else { continue };
-                        let started = sent.lock().await.remove(&seq);
-                        if let Some(started) = started {
-                            received.lock().await.record(now - started);
-                        }
+                        arrivals.arrived(update["message"]["text"].as_str(), "d:", now).await;
                     }
                 }
             })
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let pairs: Vec<(i64, String)> = world
+    let url = format!("{}/client/v1/sendMessage", world.base);
+    let targets: Vec<_> = world
         .people
         .iter()
-        .flat_map(|(_, session)| world.bots.iter().map(move |(bot, _)| (*bot, session.clone())))
+        .flat_map(|(_, session)| world.bots.iter().map(|(bot, _)| (url.clone(), Some(session.clone()), *bot)))
         .collect();
-    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / o.rate.max(1) as f64));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(o.duration);
-    let mut seq = 0u64;
-    let mut sends = Vec::new();
-    while Instant::now() < deadline {
-        ticker.tick().await;
-        let (bot, session) = pairs[seq as usize % pairs.len()].clone();
-        let (http, url, sent) =
-            (world.http.clone(), format!("{}/client/v1/sendMessage", world.base), Arc::clone(&sent));
-        let id = seq;
-        seq += 1;
-        sends.push(tokio::spawn(async move {
-            sent.lock().await.insert(id, Instant::now());
-            call(&http, url, Some(&session), &json!({"chat_id": bot, "text": format!("d:{id}")}))
-                .await
-                .is_ok()
-        }));
-    }
-    let elapsed = started.elapsed();
-    let failed = join_all(sends).await.into_iter().filter(|r| !matches!(r, Ok(true))).count();
-    // Let the last updates arrive.
-    let drain = Instant::now();
-    while !sent.lock().await.is_empty() && drain.elapsed() < Duration::from_secs(5) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let result = arrivals.offer(o, &world.http, &targets, "d:").await;
     stop.notify_waiters();
     for poller in pollers {
         poller.abort();
     }
-    let mut samples = std::mem::take(&mut *received.lock().await);
-    samples.errors = failed as u64 + sent.lock().await.len() as u64;
-    let mut result = samples.summary(elapsed);
-    result["offered_per_second"] = json!(o.rate);
     world.stop().await;
     Ok(result)
 }
@@ -436,69 +461,34 @@ async fn deliver(o: &Options) -> anyhow::Result<Value> {
 /// a chat with every bot, so each read of a stream looks into all of them (the timeline).
 async fn stream(o: &Options) -> anyhow::Result<Value> {
     let world = World::build(o, o.bots, o.people, true).await?;
-    let sent: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
-    let received = Arc::new(Mutex::new(Samples::default()));
+    let arrivals = Arrivals::default();
     let ws_base = world.base.replace("http://", "ws://");
     let mut readers = Vec::with_capacity(world.people.len());
     for (_, session) in &world.people {
         let url = format!("{ws_base}/client/v1/events?token={session}");
         let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
         socket.next().await; // the "ready" frame
-        let (sent, received) = (Arc::clone(&sent), Arc::clone(&received));
+        let arrivals = arrivals.clone();
         readers.push(tokio::spawn(async move {
             while let Some(Ok(frame)) = socket.next().await {
                 let Ok(text) = frame.to_text() else { continue };
                 let Ok(event) = serde_json::from_str::<Value>(text) else { continue };
-                let now = Instant::now();
-                let id = event["message"]["text"]
-                    .as_str()
-                    .and_then(|t| t.strip_prefix("s:"))
-                    .and_then(|s| s.parse::<u64>().ok());
-                let Some(id) = id else { continue };
-                let started = sent.lock().await.remove(&id);
-                if let Some(started) = started {
-                    received.lock().await.record(now - started);
-                }
+                arrivals.arrived(event["message"]["text"].as_str(), "s:", Instant::now()).await;
             }
         }));
     }
-    let pairs: Vec<(String, i64)> = world
+    let targets: Vec<_> = world
         .bots
         .iter()
-        .flat_map(|(_, token)| world.people.iter().map(move |(person, _)| (token.clone(), *person)))
+        .flat_map(|(_, token)| {
+            let url = format!("{}/bot{token}/sendMessage", world.base);
+            world.people.iter().map(move |(person, _)| (url.clone(), None, *person))
+        })
         .collect();
-    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / o.rate.max(1) as f64));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(o.duration);
-    let mut next = 0u64;
-    let mut sends = Vec::new();
-    while Instant::now() < deadline {
-        ticker.tick().await;
-        let (token, person) = pairs[next as usize % pairs.len()].clone();
-        let (http, url, sent) =
-            (world.http.clone(), format!("{}/bot{token}/sendMessage", world.base), Arc::clone(&sent));
-        let id = next;
-        next += 1;
-        sends.push(tokio::spawn(async move {
-            sent.lock().await.insert(id, Instant::now());
-            call(&http, url, None, &json!({"chat_id": person, "text": format!("s:{id}")})).await.is_ok()
-        }));
-    }
-    let elapsed = started.elapsed();
-    let failed = join_all(sends).await.into_iter().filter(|r| !matches!(r, Ok(true))).count();
-    // Let the last events arrive.
-    let drain = Instant::now();
-    while !sent.lock().await.is_empty() && drain.elapsed() < Duration::from_secs(5) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let result = arrivals.offer(o, &world.http, &targets, "s:").await;
     for reader in readers {
         reader.abort();
     }
-    let mut samples = std::mem::take(&mut *received.lock().await);
-    samples.errors = failed as u64 + sent.lock().await.len() as u64;
-    let mut result = samples.summary(elapsed);
-    result["offered_per_second"] = json!(o.rate);
     world.stop().await;
     Ok(result)
 }
