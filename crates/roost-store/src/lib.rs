@@ -477,16 +477,18 @@ mod tests {
         }
     }
 
-    /// A lookup runs on the caller's thread while a reader is free, waits its turn like a read
-    /// when none is, and a panicking query gives its connection back.
+    /// A store with a single read connection.
+    fn one_reader_store(dir: &std::path::Path) -> Store {
+        let options = StoreOptions { readers: 1, ..StoreOptions::default() };
+        Store::open(&dir.join("t.db"), options, Arc::new(|_: &[Effect]| {})).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// A read that panics inside a snapshot gives its connection back out of the transaction: the
     /// next read on it sees what was committed since.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_read_that_panics_in_a_snapshot_leaves_no_transaction_open() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let options = StoreOptions { readers: 1, ..StoreOptions::default() };
-        let store = Store::open(&dir.path().join("t.db"), options, Arc::new(|_: &[Effect]| {}))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let store = one_reader_store(dir.path());
         store.write(|w| w.insert_user(&testing::person("ann"))).await.unwrap_or_else(|e| panic!("{e}"));
         let panicked = store
             .read(|r| {
@@ -503,12 +505,12 @@ mod tests {
         store.close().await;
     }
 
+    /// A lookup runs on the caller's thread while a reader is free, waits its turn like a read
+    /// when none is, and a panicking query gives its connection back.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn lookups_run_in_place_and_queue_when_readers_are_busy() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let options = StoreOptions { readers: 1, ..StoreOptions::default() };
-        let store = Store::open(&dir.path().join("t.db"), options, Arc::new(|_: &[Effect]| {}))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let store = one_reader_store(dir.path());
         let id =
             store.write(|w| w.insert_user(&testing::person("ann"))).await.unwrap_or_else(|e| panic!("{e}"));
         let caller = std::thread::current().id();
