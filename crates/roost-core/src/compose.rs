@@ -5,7 +5,7 @@ use roost_store::{Queries, StoreError};
 use roost_types::keyboards::{InlineKeyboardButton, ReplyMarkup};
 use roost_types::limits::{
     BUTTON_TEXT_MAX_BYTES, CALLBACK_DATA_MAX_BYTES, KEYBOARD_MAX_BUTTONS, KEYBOARD_MAX_ROW_BUTTONS,
-    KEYBOARD_MAX_ROWS,
+    KEYBOARD_MAX_ROWS, MESSAGE_ENTITIES_MAX, TEXT_INPUT_MAX_BYTES,
 };
 use roost_types::{ApiError, EntityKind, MessageEntity};
 use serde_json::{Map, Value};
@@ -38,7 +38,10 @@ fn exclusive(kind: EntityKind) -> bool {
 /// Builds a text: `parse_mode` if given, else explicit `entities`, plus the detected entities
 /// (links, mentions, commands, …) that do not collide with them. `empty` and `too_long` are the
 /// errors to answer with (texts and captions word them differently).
-pub(crate) fn compose(
+///
+/// Every step is linear in the text; a text longer than [`PARSE_IN_PLACE_MAX`] is composed on the
+/// blocking pool, so that a request of megabytes of markup does not hold an async worker.
+pub(crate) async fn compose(
     text: Option<String>,
     parse_mode: Option<&str>,
     entities: Option<Vec<MessageEntity>>,
@@ -47,6 +50,35 @@ pub(crate) fn compose(
     too_long: ApiError,
 ) -> Result<Composed> {
     let text = text.unwrap_or_default();
+    if text.len() > TEXT_INPUT_MAX_BYTES {
+        return Err(ApiError::TEXT_TOO_LONG.into());
+    }
+    if parse_mode.is_none() && text.len() > max * 3 {
+        // More than three UTF-8 bytes per UTF-16 unit: too long whatever it holds.
+        return Err(too_long.into());
+    }
+    if text.len() <= PARSE_IN_PLACE_MAX {
+        return compose_now(text, parse_mode, entities, max, empty, too_long);
+    }
+    let parse_mode = parse_mode.map(str::to_owned);
+    tokio::task::spawn_blocking(move || {
+        compose_now(text, parse_mode.as_deref(), entities, max, empty, too_long)
+    })
+    .await
+    .map_err(|e| StoreError::Database(format!("composing task failed: {e}")))?
+}
+
+/// The longest text composed on the calling task (bytes).
+pub(crate) const PARSE_IN_PLACE_MAX: usize = 16 * 1024;
+
+pub(crate) fn compose_now(
+    text: String,
+    parse_mode: Option<&str>,
+    entities: Option<Vec<MessageEntity>>,
+    max: usize,
+    empty: ApiError,
+    too_long: ApiError,
+) -> Result<Composed> {
     let parse_mode = parse_mode.map(str::trim).filter(|mode| !mode.is_empty());
     let (text, mut entities) = match parse_mode {
         Some(mode) => {
@@ -72,16 +104,74 @@ pub(crate) fn compose(
     if utf16_len(&text) > max {
         return Err(too_long.into());
     }
-    for found in entities::detect(&text) {
-        let collides = entities.iter().any(|e| {
-            exclusive(e.kind) && found.offset < e.offset + e.length && e.offset < found.offset + found.length
-        });
-        if !collides {
-            entities.push(found);
-        }
+    let detected = entities::detect(&text);
+    if !entities.iter().any(|e| exclusive(e.kind)) {
+        entities.extend(detected);
+    } else if !detected.is_empty() {
+        let covered = Coverage::of(entities.iter().filter(|e| exclusive(e.kind)), utf16_len(&text));
+        entities.extend(detected.into_iter().filter(|found| !covered.any(found.offset, found.length)));
     }
     entities.sort_by_key(|e| (e.offset, -e.length));
+    keep_first_formatting(&mut entities);
     Ok(Composed { text, entities })
+}
+
+/// Keeps the first [`MESSAGE_ENTITIES_MAX`] formatting entities, as Telegram does; detected ones
+/// (links, mentions, commands, …) and custom emoji do not count.
+fn keep_first_formatting(entities: &mut Vec<MessageEntity>) {
+    let mut formatting = 0;
+    entities.retain(|e| {
+        if matches!(
+            e.kind,
+            EntityKind::Mention
+                | EntityKind::Hashtag
+                | EntityKind::Cashtag
+                | EntityKind::BotCommand
+                | EntityKind::Url
+                | EntityKind::Email
+                | EntityKind::PhoneNumber
+                | EntityKind::CustomEmoji
+        ) {
+            return true;
+        }
+        formatting += 1;
+        formatting <= MESSAGE_ENTITIES_MAX
+    });
+}
+
+/// Which UTF-16 units of a text some entity covers, as prefix sums: whether a span collides with
+/// any of them is one subtraction, however many entities a request brings.
+struct Coverage(Vec<u32>);
+
+impl Coverage {
+    fn of<'a>(entities: impl Iterator<Item = &'a MessageEntity>, len: usize) -> Coverage {
+        let mut starts = vec![0i64; len + 1];
+        for e in entities {
+            let start = (e.offset.max(0) as usize).min(len);
+            let end = ((e.offset + e.length).max(0) as usize).min(len);
+            if start < end {
+                starts[start] += 1;
+                starts[end] -= 1;
+            }
+        }
+        // covered[i]: how many of the first i units are covered.
+        let mut covered = Vec::with_capacity(len + 1);
+        let (mut depth, mut count) = (0i64, 0u32);
+        covered.push(0);
+        for delta in &starts[..len] {
+            depth += delta;
+            count += u32::from(depth > 0);
+            covered.push(count);
+        }
+        Coverage(covered)
+    }
+
+    fn any(&self, offset: i64, length: i64) -> bool {
+        let last = self.0.len() - 1;
+        let start = (offset.max(0) as usize).min(last);
+        let end = ((offset + length).max(0) as usize).min(last);
+        self.0[end] > self.0[start]
+    }
 }
 
 /// Fills in the users of `text_mention` entities; mentions of unknown users are dropped.
@@ -243,8 +333,8 @@ mod tests {
 
     #[test]
     fn composed_texts_merge_detected_entities() {
-        let composed = compose(
-            Some("<b>see</b> https://roost.dev <code>/x</code>".into()),
+        let composed = compose_now(
+            "<b>see</b> https://roost.dev <code>/x</code>".into(),
             Some("HTML"),
             None,
             4096,
@@ -255,8 +345,8 @@ mod tests {
             .map(|c| c.entities.iter().map(|e| (e.kind, e.offset, e.length)).collect())
             .unwrap_or_default();
         assert_eq!(kinds, [(EntityKind::Bold, 0, 3), (EntityKind::Url, 4, 17), (EntityKind::Code, 22, 2)]);
-        let err = compose(
-            Some("<b>x".into()),
+        let err = compose_now(
+            "<b>x".into(),
             Some("html"),
             None,
             4096,
@@ -266,8 +356,8 @@ mod tests {
         assert!(
             matches!(err, Err(Error::Api(e)) if e.description == "Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"b\"")
         );
-        let empty = compose(
-            Some("<b> </b>".into()),
+        let empty = compose_now(
+            "<b> </b>".into(),
             Some("HTML"),
             None,
             4096,

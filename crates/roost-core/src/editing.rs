@@ -255,7 +255,8 @@ impl Core {
             MESSAGE_TEXT_MAX,
             ApiError::MESSAGE_TEXT_EMPTY,
             ApiError::MESSAGE_TOO_LONG,
-        )?;
+        )
+        .await?;
         let reply_markup = inline_markup(req.reply_markup)?;
         self.store()
             .write(move |w| {
@@ -545,7 +546,8 @@ impl Core {
             MESSAGE_TEXT_MAX,
             ApiError::MESSAGE_TEXT_EMPTY,
             ApiError::MESSAGE_TOO_LONG,
-        )?;
+        )
+        .await?;
         self.store()
             .write(move |w| {
                 let (chat, _) = private_chat_with(&*w, person, &chat_id)?;

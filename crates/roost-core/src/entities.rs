@@ -26,7 +26,7 @@ fn may_hold_entities(text: &str) -> bool {
 
 fn scan(text: &str) -> Vec<MessageEntity> {
     let chars: Vec<char> = text.chars().collect();
-    let mut found: Vec<(usize, usize, EntityKind)> = Vec::new();
+    let mut found = Found::default();
     // Order matters: earlier kinds win overlaps (a URL's path may contain a "/command").
     match_urls_and_emails(&chars, &mut found);
     match_simple(&chars, '/', bot_command_at, EntityKind::BotCommand, &mut found);
@@ -34,10 +34,9 @@ fn scan(text: &str) -> Vec<MessageEntity> {
     match_simple(&chars, '#', hashtag_at, EntityKind::Hashtag, &mut found);
     match_simple(&chars, '$', cashtag_at, EntityKind::Cashtag, &mut found);
     match_simple(&chars, '+', phone_at, EntityKind::PhoneNumber, &mut found);
-    if found.is_empty() {
+    if found.spans.is_empty() {
         return Vec::new();
     }
-    found.sort_by_key(|&(start, _, _)| start);
 
     // Char index → UTF-16 offset.
     let mut utf16 = Vec::with_capacity(chars.len() + 1);
@@ -48,9 +47,27 @@ fn scan(text: &str) -> Vec<MessageEntity> {
     }
     utf16.push(position);
     found
+        .spans
         .into_iter()
-        .map(|(start, end, kind)| MessageEntity::new(kind, utf16[start], utf16[end] - utf16[start]))
+        .map(|(start, (end, kind))| MessageEntity::new(kind, utf16[start], utf16[end] - utf16[start]))
         .collect()
+}
+
+/// The entities found so far, by start (char index) → (end, kind); they never overlap, so one
+/// look at the last span starting before a new one's end tells whether the new one collides.
+#[derive(Default)]
+struct Found {
+    spans: std::collections::BTreeMap<usize, (usize, EntityKind)>,
+}
+
+impl Found {
+    fn overlaps(&self, start: usize, end: usize) -> bool {
+        self.spans.range(..end).next_back().is_some_and(|(_, &(e, _))| e > start)
+    }
+
+    fn add(&mut self, start: usize, end: usize, kind: EntityKind) {
+        self.spans.insert(start, (end, kind));
+    }
 }
 
 /// Length of `text` in UTF-16 code units, the unit of Telegram's text limits and offsets.
@@ -62,30 +79,20 @@ type Matcher = fn(&[char], usize) -> Option<usize>;
 
 /// Runs `matcher` at every occurrence of `trigger` and keeps the matches that overlap nothing found
 /// before.
-fn match_simple(
-    chars: &[char],
-    trigger: char,
-    matcher: Matcher,
-    kind: EntityKind,
-    found: &mut Vec<(usize, usize, EntityKind)>,
-) {
+fn match_simple(chars: &[char], trigger: char, matcher: Matcher, kind: EntityKind, found: &mut Found) {
     let mut i = 0;
     while i < chars.len() {
         if chars[i] == trigger
             && let Some(end) = matcher(chars, i)
         {
-            if !overlaps(found, i, end) {
-                found.push((i, end, kind));
+            if !found.overlaps(i, end) {
+                found.add(i, end, kind);
             }
             i = end;
             continue;
         }
         i += 1;
     }
-}
-
-fn overlaps(found: &[(usize, usize, EntityKind)], start: usize, end: usize) -> bool {
-    found.iter().any(|&(s, e, _)| start < e && s < end)
 }
 
 /// Letters, digits and `_` in any script (tdlib's `is_word_character`).
@@ -107,6 +114,26 @@ fn run_while(chars: &[char], mut i: usize, pred: impl Fn(char) -> bool) -> usize
     }
     i
 }
+
+/// [`run_while`], but looking at no more than `max + 1` characters: the end of a run of at most
+/// `max`, or a position past `i + max` for a longer one. The URL matcher runs at the start of
+/// every word, and two words may share the rest of a run: unbounded, a text of many short
+/// words before one long run would be walked to its end once per word.
+fn run_at_most(chars: &[char], i: usize, max: usize, pred: impl Fn(char) -> bool) -> usize {
+    let limit = chars.len().min(i + max + 1);
+    let mut end = i;
+    while end < limit && pred(chars[end]) {
+        end += 1;
+    }
+    end
+}
+
+/// The longest scheme the URL matcher knows (`tonsite`), the longest user part of an e-mail
+/// address (RFC 5321), and the longest host name and label (RFC 1035).
+const SCHEME_MAX: usize = 7;
+const USER_MAX: usize = 64;
+const HOST_MAX: usize = 253;
+const LABEL_MAX: usize = 63;
 
 /// `/command` or `/command@botname`.
 fn bot_command_at(chars: &[char], start: usize) -> Option<usize> {
@@ -236,7 +263,7 @@ fn is_user_char(c: char) -> bool {
 }
 
 /// Finds URLs (`example.com/path`, `https://…`, `tg://…`) and e-mail addresses.
-fn match_urls_and_emails(chars: &[char], found: &mut Vec<(usize, usize, EntityKind)>) {
+fn match_urls_and_emails(chars: &[char], found: &mut Found) {
     let mut i = 0;
     while i < chars.len() {
         if !is_domain_char(chars[i]) || (i > 0 && (is_domain_char(chars[i - 1]) || chars[i - 1] == '.')) {
@@ -245,7 +272,7 @@ fn match_urls_and_emails(chars: &[char], found: &mut Vec<(usize, usize, EntityKi
         }
         match url_or_email_at(chars, i) {
             Some((start, end, kind)) => {
-                found.push((start, end, kind));
+                found.add(start, end, kind);
                 i = end;
             }
             None => i += 1,
@@ -302,10 +329,12 @@ fn is_ipv4(host: &[char]) -> bool {
 /// Tries a URL or e-mail starting at the word that begins at `start`.
 fn url_or_email_at(chars: &[char], start: usize) -> Option<(usize, usize, EntityKind)> {
     // A scheme: letters followed by "://".
-    let scheme_end = run_while(chars, start, |c| c.is_ascii_alphanumeric() || c == '+' || c == '-');
+    let scheme_end =
+        run_at_most(chars, start, SCHEME_MAX, |c| c.is_ascii_alphanumeric() || c == '+' || c == '-');
     let mut host_start = start;
     let mut scheme: Option<String> = None;
-    if chars.get(scheme_end) == Some(&':')
+    if scheme_end - start <= SCHEME_MAX
+        && chars.get(scheme_end) == Some(&':')
         && chars.get(scheme_end + 1) == Some(&'/')
         && chars.get(scheme_end + 2) == Some(&'/')
     {
@@ -318,7 +347,7 @@ fn url_or_email_at(chars: &[char], start: usize) -> Option<(usize, usize, Entity
     }
 
     // Optional user data before '@' (an e-mail address when there is no scheme).
-    let user_end = run_while(chars, host_start, is_user_char);
+    let user_end = run_at_most(chars, host_start, USER_MAX, is_user_char);
     let mut email = false;
     if chars.get(user_end) == Some(&'@') && user_end > host_start {
         if scheme.is_none() {
@@ -332,9 +361,12 @@ fn url_or_email_at(chars: &[char], start: usize) -> Option<(usize, usize, Entity
     let mut labels = 0;
     let mut last_label = (host_start, host_start);
     loop {
-        let label_end = run_while(chars, host_end, is_domain_char);
+        let label_end = run_at_most(chars, host_end, LABEL_MAX, is_domain_char);
         if label_end == host_end {
             break;
+        }
+        if label_end - host_end > LABEL_MAX || label_end - host_start > HOST_MAX {
+            return None;
         }
         labels += 1;
         last_label = (host_end, label_end);
@@ -389,14 +421,11 @@ fn url_or_email_at(chars: &[char], start: usize) -> Option<(usize, usize, Entity
             path_end -= 1;
         }
         // A ')' closes the URL only if the URL opened one.
-        while path_end > end + 1 && chars[path_end - 1] == ')' {
-            let opened = chars[start..path_end].iter().filter(|&&c| c == '(').count();
-            let closed = chars[start..path_end].iter().filter(|&&c| c == ')').count();
-            if closed > opened {
-                path_end -= 1;
-            } else {
-                break;
-            }
+        let opened = chars[start..path_end].iter().filter(|&&c| c == '(').count();
+        let mut closed = chars[start..path_end].iter().filter(|&&c| c == ')').count();
+        while path_end > end + 1 && chars[path_end - 1] == ')' && closed > opened {
+            path_end -= 1;
+            closed -= 1;
         }
         if chars[end] == '/' || path_end > end + 1 {
             end = path_end;

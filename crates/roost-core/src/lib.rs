@@ -11,10 +11,13 @@ pub mod hub;
 pub mod secrets;
 
 mod accounts;
+mod addresses;
 mod callbacks;
 mod commands;
 mod compose;
 mod editing;
+#[cfg(test)]
+mod linear_tests;
 mod messaging;
 mod ratelimit;
 mod render;
@@ -30,10 +33,11 @@ use roost_store::{Store, StoreError, StoreOptions};
 use roost_types::ApiError;
 
 pub use accounts::NewBot;
+pub use addresses::{is_public_ip, reserved_because};
 pub use hub::Hub;
 pub use messaging::EventPage;
 pub use ratelimit::RateLimits;
-pub use webhooks::{check_webhook_url, is_public_ip};
+pub use webhooks::check_webhook_url;
 
 /// What can go wrong in the core.
 #[derive(Debug, thiserror::Error)]

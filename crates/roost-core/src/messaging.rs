@@ -242,7 +242,8 @@ impl Core {
             MESSAGE_TEXT_MAX,
             ApiError::MESSAGE_TEXT_EMPTY,
             ApiError::MESSAGE_TOO_LONG,
-        )?;
+        )
+        .await?;
         let body = Body {
             text: composed.text,
             entities: composed.entities,
@@ -280,7 +281,8 @@ impl Core {
             MESSAGE_TEXT_MAX,
             ApiError::MESSAGE_TEXT_EMPTY,
             ApiError::MESSAGE_TOO_LONG,
-        )?;
+        )
+        .await?;
         let (reply_to, reply_chat, allow_without_reply) = match req.reply_parameters {
             Some(params) => (Some(params.message_id), params.chat_id, params.allow_sending_without_reply),
             None => (req.reply_to_message_id, None, req.allow_sending_without_reply.unwrap_or(false)),

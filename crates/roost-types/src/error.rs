@@ -43,6 +43,8 @@ error_table! {
     CHAT_ID_EMPTY = 400, "Bad Request: chat_id is empty";
     MESSAGE_TEXT_EMPTY = 400, "Bad Request: message text is empty";
     MESSAGE_TOO_LONG = 400, "Bad Request: message is too long";
+    /// A `text` or `caption` longer than Telegram reads before parsing it (32 KiB).
+    TEXT_TOO_LONG = 400, "Bad Request: text is too long";
     REPLY_NOT_FOUND = 400, "Bad Request: message to be replied not found";
     BOT_CANT_INITIATE = 403, "Forbidden: bot can't initiate conversation with a user";
     BOT_CANT_MESSAGE_BOTS = 403, "Forbidden: bot can't send messages to bots";

@@ -2,6 +2,12 @@
 
 /// Longest message text, in UTF-16 code units after entity parsing (Telegram: 4096 characters).
 pub const MESSAGE_TEXT_MAX: usize = 4096;
+/// Longest `text` or `caption` parameter before entity parsing, in bytes (Telegram's Bot API
+/// server: 32 KiB, answered `Bad Request: text is too long`).
+pub const TEXT_INPUT_MAX_BYTES: usize = 1 << 15;
+/// Most formatting entities a message keeps (bold, links, mentions by id, …; not the detected
+/// kinds nor custom emoji): Telegram keeps the first 100 and drops the rest.
+pub const MESSAGE_ENTITIES_MAX: usize = 100;
 /// Longest media caption (Telegram: 1024 characters).
 pub const CAPTION_MAX: usize = 1024;
 /// `getUpdates.limit` bounds and default.

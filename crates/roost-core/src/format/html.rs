@@ -199,7 +199,10 @@ fn decode_all(text: &str) -> String {
 /// Decodes the HTML entity at the start of `text` (which starts with `&`). Returns the character
 /// (or `None` for an unknown entity, kept as a literal `&`) and the bytes used.
 fn decode_entity(text: &str) -> (Option<char>, usize) {
-    let Some(end) = text[1..].find(';').map(|p| p + 1).filter(|&e| e <= 12) else { return (None, 1) };
+    // An entity name is at most 10 bytes (`#x10FFFF` and `#1114111` included): look no further,
+    // or a text of many `&` would be searched to its end once for each.
+    let window = &text.as_bytes()[1..text.len().min(13)];
+    let Some(end) = window.iter().position(|&b| b == b';').map(|p| p + 1) else { return (None, 1) };
     let name = &text[1..end];
     let decoded = match name {
         "lt" => Some('<'),

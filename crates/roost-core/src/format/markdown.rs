@@ -39,7 +39,9 @@ impl Kind {
 
 struct Open {
     kind: Kind,
+    /// Where the entity starts in the output: UTF-16 units, and bytes of `Builder::text`.
     start: usize,
+    text_start: usize,
     byte: usize,
     language: String,
 }
@@ -59,6 +61,9 @@ pub fn parse_markdown_v2(input: &str) -> Result<Formatted, String> {
     let bytes = input.as_bytes();
     let mut out = Builder::default();
     let mut open: Vec<Open> = Vec::new();
+    // How many of `open` are spoilers: asked at every "||" before a line break, and the stack
+    // may be as deep as the text is long.
+    let mut open_spoilers = 0usize;
     let mut quote: Option<Quote> = None;
     let mut i = 0;
     while i < bytes.len() {
@@ -98,7 +103,7 @@ pub fn parse_markdown_v2(input: &str) -> Result<Formatted, String> {
         if c == b'|'
             && at(bytes, i + 1) == b'|'
             && matches!(at(bytes, i + 2), b'\n' | 0)
-            && !open.iter().any(|o| o.kind == Kind::Spoiler)
+            && open_spoilers == 0
             && let Some(q) = quote.as_mut()
         {
             q.expandable = true;
@@ -143,18 +148,21 @@ pub fn parse_markdown_v2(input: &str) -> Result<Formatted, String> {
                 }
                 b'`' if at(bytes, i + 1) == b'`' && at(bytes, i + 2) == b'`' => {
                     (language, i) = pre_language(input, i + 3);
-                    open.push(Open { kind: Kind::Pre, start: out.utf16, byte, language });
+                    let text_start = out.text.len();
+                    open.push(Open { kind: Kind::Pre, start: out.utf16, text_start, byte, language });
                     continue;
                 }
                 b'`' => Kind::Code,
                 _ => return Err(reserved_error()),
             };
-            open.push(Open { kind, start: out.utf16, byte, language });
+            open_spoilers += usize::from(kind == Kind::Spoiler);
+            open.push(Open { kind, start: out.utf16, text_start: out.text.len(), byte, language });
             i += 1;
             continue;
         }
         // The end of the innermost entity.
         let Some(entity) = open.pop() else { break };
+        open_spoilers -= usize::from(entity.kind == Kind::Spoiler);
         match entity.kind {
             Kind::Underline | Kind::Spoiler => i += 2,
             Kind::Pre => i += 3,
@@ -183,7 +191,7 @@ pub fn parse_markdown_v2(input: &str) -> Result<Formatted, String> {
                     }
                     i += 1;
                 } else if entity.kind == Kind::TextUrl {
-                    url = visible_text(&out, entity.start);
+                    url = out.text[entity.text_start..].to_owned();
                 }
                 if entity.kind == Kind::CustomEmoji {
                     let id = custom_emoji_id(&url)?;
@@ -232,20 +240,6 @@ pub fn parse_markdown_v2(input: &str) -> Result<Formatted, String> {
         end_quote(&mut out, q);
     }
     Ok(out.finish())
-}
-
-/// The output text from UTF-16 offset `start` to the end.
-fn visible_text(out: &Builder, start: usize) -> String {
-    let mut units = 0;
-    let mut begin = out.text.len();
-    for (index, c) in out.text.char_indices() {
-        if units >= start {
-            begin = index;
-            break;
-        }
-        units += c.len_utf16();
-    }
-    out.text[begin..].to_owned()
 }
 
 fn end_quote(out: &mut Builder, quote: Quote) {
