@@ -32,7 +32,7 @@ pub async fn serve_child(data: &Path, database: Option<String>) -> anyhow::Resul
     let core = roost::open_core(&config).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("addr={}", listener.local_addr()?);
-    roost::serve(listener, core, roost::webhook_options(&config), roost::shutdown_signal()).await
+    roost::serve(listener, core, roost::serve_options(&config), roost::shutdown_signal()).await
 }
 
 /// `roost-bench baseline-child`: the same routes and request shape as the Bot API, answered by a

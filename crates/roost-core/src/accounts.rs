@@ -1,11 +1,14 @@
 //! People, bots, sessions and tokens.
 
-use roost_store::{NewUser, Queries, unix_now};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use roost_store::{NewSession, NewUser, Queries, unix_now};
 use roost_types::limits::{
     FIRST_NAME_MAX, LAST_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN,
 };
-use roost_types::requests::{Login, Register};
-use roost_types::{ApiError, BotUser, Session, User};
+use roost_types::requests::{Login, Register, TerminateSession};
+use roost_types::{ApiError, BotUser, Session, SessionInfo, User};
 
 use crate::render;
 use crate::secrets;
@@ -72,19 +75,77 @@ fn validate_person(req: Register) -> Result<PersonSpec> {
     Ok(PersonSpec { username, password, first_name, last_name, language_code })
 }
 
-async fn hash_password_blocking(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || secrets::hash_password(&password))
-        .await
-        .map_err(|e| roost_store::StoreError::Database(format!("hashing task failed: {e}")))?
-        .map_err(|e| roost_store::StoreError::Database(format!("cannot hash a password: {e}")).into())
+/// The bound on password hashing: Argon2id holds 19 MiB for each password it hashes or checks,
+/// so a burst of sign-ins hashed all at once would take the server's memory with it. At most
+/// `permits` run at once (one per core); the next ones wait their turn, up to a queue of
+/// [`crate::HASHING_QUEUE_PER_HASHER`] per hasher, and beyond that are answered 429 at once.
+pub(crate) struct Hashing {
+    permits: tokio::sync::Semaphore,
+    waiting: AtomicUsize,
+    queue_max: usize,
 }
 
+impl Hashing {
+    pub(crate) fn new(hashers: usize) -> Hashing {
+        let hashers = hashers.max(1);
+        Hashing {
+            permits: tokio::sync::Semaphore::new(hashers),
+            waiting: AtomicUsize::new(0),
+            queue_max: hashers * crate::HASHING_QUEUE_PER_HASHER,
+        }
+    }
+
+    /// Runs `work` (a hash or a check) on the blocking pool when a hasher is free.
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue_max {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(ApiError::too_many_requests(1).into());
+        }
+        let permit = self.permits.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let _permit = permit.map_err(|_| roost_store::StoreError::Closed)?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| roost_store::StoreError::Database(format!("hashing task failed: {e}")).into())
+    }
+}
+
+/// Who is signing in: the client's address (for the per-address limits) and its `User-Agent`
+/// (shown in the person's list of sessions).
+#[derive(Debug, Clone, Default)]
+pub struct SignIn {
+    pub address: Option<IpAddr>,
+    pub device: Option<String>,
+}
+
+/// A session's `last_active_at` is written again once it is older than this: a session is
+/// touched at most once a day, not on every request.
+const SESSION_TOUCH_EVERY: i64 = 24 * 60 * 60;
+
 impl Core {
+    async fn hash_password(&self, password: String) -> Result<String> {
+        self.inner
+            .hashing
+            .run(move || secrets::hash_password(&password))
+            .await?
+            .map_err(|e| roost_store::StoreError::Database(format!("cannot hash a password: {e}")).into())
+    }
+
+    /// Checks the sign-in limit named `key` (see [`crate::RateLimits`]).
+    async fn check_sign_in(&self, key: String, burst: f64, per_second: f64) -> Result<()> {
+        let limits = &self.inner.config.rate_limits;
+        self.inner.rate_limiter.check_key(self.store(), limits, key, burst, per_second).await
+    }
+
     /// Creates a person. With `with_session`, also opens a session and returns its token.
-    async fn create_person(&self, req: Register, with_session: bool) -> Result<Session> {
+    async fn create_person(&self, req: Register, with_session: Option<SignIn>) -> Result<Session> {
         let spec = validate_person(req)?;
-        let password_hash = hash_password_blocking(spec.password.clone()).await?;
-        let token = with_session.then(secrets::new_session_token);
+        if let Some(address) = with_session.as_ref().and_then(|s| s.address) {
+            let per_hour = self.inner.config.rate_limits.registrations_per_hour_per_address;
+            self.check_sign_in(format!("ra:{address}"), per_hour, per_hour / 3600.0).await?;
+        }
+        let password_hash = self.hash_password(spec.password.clone()).await?;
+        let token = with_session.as_ref().map(|_| secrets::new_session_token());
         let token_hash = token.as_deref().map(secrets::hash_secret);
         let user = self
             .store()
@@ -103,8 +164,8 @@ impl Core {
                     password_hash: Some(&password_hash),
                     created_at: now,
                 })?;
-                if let Some(hash) = &token_hash {
-                    w.insert_session(hash, id, now)?;
+                if let (Some(hash), Some(sign_in)) = (&token_hash, &with_session) {
+                    open_session(w, hash, id, now, sign_in)?;
                 }
                 let row = w.user(id)?.ok_or(ApiError::INTERNAL)?;
                 Ok(render::user(&row))
@@ -114,28 +175,34 @@ impl Core {
     }
 
     /// Client API `register`: a new person and a session for them.
-    pub async fn register(&self, req: Register) -> Result<Session> {
-        self.create_person(req, true).await
+    pub async fn register(&self, req: Register, sign_in: SignIn) -> Result<Session> {
+        self.create_person(req, Some(sign_in)).await
     }
 
     /// `roost admin create-user`: a new person, no session.
     pub async fn create_user(&self, req: Register) -> Result<User> {
-        Ok(self.create_person(req, false).await?.user)
+        Ok(self.create_person(req, None).await?.user)
     }
 
     /// Client API `login`: a new session for a person who knows their password.
-    pub async fn login(&self, req: Login) -> Result<Session> {
+    pub async fn login(&self, req: Login, sign_in: SignIn) -> Result<Session> {
         let username = req.username.unwrap_or_default();
         let username = username.trim().trim_start_matches('@').to_owned();
         let password = req.password.unwrap_or_default();
+        let limits = &self.inner.config.rate_limits;
+        let (per_address, per_account) =
+            (limits.logins_per_minute_per_address, limits.logins_per_minute_per_account);
+        if let Some(address) = sign_in.address {
+            self.check_sign_in(format!("la:{address}"), per_address, per_address / 60.0).await?;
+        }
+        self.check_sign_in(format!("lu:{}", username.to_lowercase()), per_account, per_account / 60.0)
+            .await?;
         let found = self.store().lookup(move |r| r.password_hash(&username).map_err(Error::from)).await?;
         let (user_id, phc) = match found {
             Some((id, phc)) => (Some(id), phc),
             None => (None, secrets::dummy_password_hash().to_owned()),
         };
-        let ok = tokio::task::spawn_blocking(move || secrets::verify_password(&password, &phc))
-            .await
-            .unwrap_or(false);
+        let ok = self.inner.hashing.run(move || secrets::verify_password(&password, &phc)).await?;
         let user_id = match (ok, user_id) {
             (true, Some(id)) => id,
             _ => return Err(ApiError::LOGIN_FAILED.into()),
@@ -145,7 +212,7 @@ impl Core {
         let user = self
             .store()
             .write(move |w| {
-                w.insert_session(&token_hash, user_id, unix_now())?;
+                open_session(w, &token_hash, user_id, unix_now(), &sign_in)?;
                 let row = w.user(user_id)?.ok_or(ApiError::LOGIN_FAILED)?;
                 Ok::<_, Error>(render::user(&row))
             })
@@ -159,16 +226,77 @@ impl Core {
         self.store().write(move |w| w.delete_session(&hash).map_err(Error::from)).await
     }
 
-    /// The person a session token belongs to.
+    /// The person a session token belongs to. A session unused for longer than
+    /// [`crate::CoreConfig::session_idle`] has ended; one last used more than a day ago is
+    /// marked used now (in the background: the request does not wait for that write).
     pub async fn authenticate_session(&self, session_token: &str) -> Result<i64> {
+        Ok(self.session(session_token).await?.user_id)
+    }
+
+    async fn session(&self, session_token: &str) -> Result<roost_store::SessionRow> {
         if session_token.is_empty() || session_token.len() > 128 {
             return Err(ApiError::CLIENT_UNAUTHORIZED.into());
         }
         let hash = secrets::hash_secret(session_token);
-        self.store()
-            .lookup(move |r| r.session_user(&hash).map_err(Error::from))
+        let session = self
+            .store()
+            .lookup(move |r| r.session(&hash).map_err(Error::from))
             .await?
-            .ok_or_else(|| ApiError::CLIENT_UNAUTHORIZED.into())
+            .ok_or(ApiError::CLIENT_UNAUTHORIZED)?;
+        let now = unix_now();
+        let idle = now - session.last_active_at;
+        if idle > self.inner.config.session_idle.as_secs() as i64 {
+            return Err(ApiError::CLIENT_UNAUTHORIZED.into());
+        }
+        if idle > SESSION_TOUCH_EVERY {
+            let (store, id) = (self.store().clone(), session.id);
+            tokio::spawn(async move {
+                if let Err(e) = store.write(move |w| w.touch_session(id, now)).await {
+                    tracing::debug!(error = %e, "cannot record a session's use");
+                }
+            });
+        }
+        Ok(session)
+    }
+
+    /// Client API `getSessions`: the person's sessions, the most recently used first.
+    pub async fn sessions(&self, session_token: &str) -> Result<Vec<SessionInfo>> {
+        let current = self.session(session_token).await?;
+        let idle = self.inner.config.session_idle.as_secs() as i64;
+        let now = unix_now();
+        let rows = self.store().read(move |r| r.sessions_of(current.user_id).map_err(Error::from)).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|row| now - row.last_active_at <= idle)
+            .map(|row| SessionInfo {
+                current: row.id == current.id,
+                id: row.id,
+                created_at: row.created_at,
+                last_active_at: row.last_active_at,
+                device: row.device,
+                address: row.address,
+            })
+            .collect())
+    }
+
+    /// Client API `terminateSession`: ends one of the person's sessions (the current one too).
+    pub async fn terminate_session(&self, session_token: &str, req: TerminateSession) -> Result<bool> {
+        let current = self.session(session_token).await?;
+        let id = req.session_id.ok_or_else(|| ApiError::bad_request("session_id is required"))?;
+        let ended = self
+            .store()
+            .write(move |w| w.delete_session_by_id(current.user_id, id).map_err(Error::from))
+            .await?;
+        if ended { Ok(true) } else { Err(ApiError::bad_request("session not found").into()) }
+    }
+
+    /// Client API `terminateOtherSessions`: ends every session of the person but this one;
+    /// answers how many.
+    pub async fn terminate_other_sessions(&self, session_token: &str) -> Result<usize> {
+        let current = self.session(session_token).await?;
+        self.store()
+            .write(move |w| w.delete_other_sessions(current.user_id, current.id).map_err(Error::from))
+            .await
     }
 
     /// The bot a Bot API token belongs to, checked in constant time.
@@ -265,6 +393,28 @@ impl Core {
             has_main_web_app: false,
         })
     }
+}
+
+/// Opens a session under a fresh random id (ids are public: they name sessions to end).
+fn open_session(
+    w: &mut roost_store::Writer,
+    token_hash: &[u8],
+    user_id: i64,
+    now: i64,
+    sign_in: &SignIn,
+) -> Result<()> {
+    let address = sign_in.address.map(|a| a.to_string());
+    let device: Option<String> = sign_in.device.as_deref().map(|d| d.chars().take(256).collect());
+    let session = NewSession {
+        token_hash,
+        user_id,
+        id: secrets::new_public_id(),
+        now,
+        device: device.as_deref(),
+        address: address.as_deref(),
+    };
+    w.insert_session(&session)?;
+    Ok(())
 }
 
 #[cfg(test)]

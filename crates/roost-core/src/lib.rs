@@ -32,7 +32,7 @@ use std::time::Duration;
 use roost_store::{Store, StoreError, StoreOptions};
 use roost_types::ApiError;
 
-pub use accounts::NewBot;
+pub use accounts::{NewBot, SignIn};
 pub use addresses::{is_public_ip, reserved_because};
 pub use hub::Hub;
 pub use messaging::EventPage;
@@ -87,7 +87,15 @@ pub struct CoreConfig {
     /// case another instance's notification was lost. Notifications wake them in milliseconds;
     /// this only bounds the delay when one goes missing.
     pub shared_recheck: Duration,
+    /// A person's session ends after this long unused.
+    pub session_idle: Duration,
+    /// Passwords hashed or checked at once (each Argon2id run holds 19 MiB); more wait, up to
+    /// [`HASHING_QUEUE_PER_HASHER`] each, and beyond that are answered 429.
+    pub password_hashers: usize,
 }
+
+/// How many sign-ins may wait for each password hasher before more are turned away.
+pub const HASHING_QUEUE_PER_HASHER: usize = 16;
 
 impl Default for CoreConfig {
     fn default() -> Self {
@@ -97,6 +105,8 @@ impl Default for CoreConfig {
             allow_insecure_webhooks: false,
             rate_limits: RateLimits::default(),
             shared_recheck: Duration::from_secs(5),
+            session_idle: Duration::from_secs(90 * 24 * 60 * 60),
+            password_hashers: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -119,6 +129,8 @@ struct Inner {
     /// background; reads start at this floor meanwhile, so a confirmed update is never returned
     /// again by this process. std Mutex: held for a map operation only.
     confirmed: std::sync::Mutex<HashMap<i64, i64>>,
+    /// The bound on password hashing (see [`CoreConfig::password_hashers`]).
+    hashing: accounts::Hashing,
 }
 
 impl Core {
@@ -134,9 +146,10 @@ impl Core {
                 rate_limiter: ratelimit::RateLimiter::new(store.is_shared()),
                 store,
                 hub,
-                config,
                 bot_tokens: RwLock::new(HashMap::new()),
                 confirmed: std::sync::Mutex::default(),
+                hashing: accounts::Hashing::new(config.password_hashers),
+                config,
             }),
         };
         if core.store().is_shared() {
@@ -193,6 +206,8 @@ impl Core {
                 })
                 .await?;
         }
+        let sessions_before = now - self.inner.config.session_idle.as_secs() as i64;
+        self.store().write(move |w| w.expire_sessions(sessions_before).map_err(Error::from)).await?;
         // In slices, each its own write job: other writes go on between them.
         let mut total = (0, 0);
         loop {

@@ -24,10 +24,17 @@ pub(crate) const IDLE: Duration = Duration::from_secs(120);
 /// How long after its last use every bucket of these limits is full again (at least [`IDLE`]):
 /// forgetting a bucket earlier would hand out tokens it did not have.
 pub(crate) fn refilled_after(limits: &RateLimits) -> Duration {
-    let slowest = [1.0, limits.chat_burst.max(1.0) / limits.chat_messages_per_second, 60.0]
-        .into_iter()
-        .filter(|s| s.is_finite())
-        .fold(0.0_f64, f64::max);
+    let slowest = [
+        1.0,
+        limits.chat_burst.max(1.0) / limits.chat_messages_per_second,
+        60.0,
+        // Sign-in buckets hold a minute's or an hour's allowance.
+        60.0,
+        3600.0,
+    ]
+    .into_iter()
+    .filter(|s| s.is_finite())
+    .fold(0.0_f64, f64::max);
     IDLE.max(Duration::from_secs_f64(slowest.min(86_400.0)))
 }
 
@@ -72,6 +79,25 @@ impl RateLimiter {
         take_shared(store, format!("c{bot}:{chat}"), short, long).await
     }
 
+    /// Takes a token from the bucket named `key`, which holds `burst` tokens and refills at
+    /// `per_second`: the sign-in limits (per address, per account).
+    pub(crate) async fn check_key(
+        &self,
+        store: &Store,
+        limits: &RateLimits,
+        key: String,
+        burst: f64,
+        per_second: f64,
+    ) -> Result<()> {
+        if !limits.enabled {
+            return Ok(());
+        }
+        if !self.shared {
+            return Ok(self.local.check_key(key, burst, per_second)?);
+        }
+        take_shared(store, key, (burst, per_second), (f64::MAX, 0.0)).await
+    }
+
     pub(crate) fn prune(&self, limits: &RateLimits) {
         self.local.prune(limits);
     }
@@ -102,6 +128,12 @@ pub struct RateLimits {
     pub chat_burst: f64,
     /// Messages per minute per chat and bot (WWChat: 20).
     pub chat_messages_per_minute: f64,
+    /// Sign-in attempts (`login`) per minute from one address, after a burst of as many.
+    pub logins_per_minute_per_address: f64,
+    /// Sign-in attempts per minute for one account, after a burst of as many.
+    pub logins_per_minute_per_account: f64,
+    /// Accounts made (`register`) per hour from one address, after a burst of as many.
+    pub registrations_per_hour_per_address: f64,
 }
 
 impl Default for RateLimits {
@@ -112,6 +144,9 @@ impl Default for RateLimits {
             chat_messages_per_second: 1.0,
             chat_burst: 3.0,
             chat_messages_per_minute: 20.0,
+            logins_per_minute_per_address: 20.0,
+            logins_per_minute_per_account: 10.0,
+            registrations_per_hour_per_address: 10.0,
         }
     }
 }
@@ -149,6 +184,8 @@ pub(crate) struct LocalLimiter {
     /// std Mutex: held for a map lookup and a few float operations.
     bots: Mutex<HashMap<i64, Bucket>>,
     chats: Mutex<HashMap<(i64, String), (Bucket, Bucket)>>,
+    /// Named buckets with their capacity and rate.
+    keys: Mutex<HashMap<String, (Bucket, f64, f64)>>,
 }
 
 impl LocalLimiter {
@@ -193,8 +230,29 @@ impl LocalLimiter {
         Ok(())
     }
 
+    pub(crate) fn check_key(&self, key: String, burst: f64, per_second: f64) -> Result<(), ApiError> {
+        let now = Instant::now();
+        let Ok(mut keys) = self.keys.lock() else { return Ok(()) };
+        let (bucket, _, _) = keys.entry(key).or_insert_with(|| (Bucket::full(burst, now), burst, per_second));
+        bucket.refill(burst, per_second, now);
+        match bucket.wait(per_second) {
+            0.0 => {
+                bucket.tokens -= 1.0;
+                Ok(())
+            }
+            wait => Err(too_many(wait)),
+        }
+    }
+
     /// Forgets buckets that have refilled completely (idle bots and chats).
     pub(crate) fn prune(&self, limits: &RateLimits) {
+        let now = Instant::now();
+        if let Ok(mut keys) = self.keys.lock() {
+            keys.retain(|_, (bucket, capacity, rate)| {
+                bucket.tokens + now.saturating_duration_since(bucket.updated).as_secs_f64() * *rate
+                    < *capacity
+            });
+        }
         let now = Instant::now();
         let idle = IDLE;
         if let Ok(mut bots) = self.bots.lock() {

@@ -59,6 +59,12 @@ pub fn new_session_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A random id in 1..2⁵³ (exact in a JavaScript number), for things whose ids are public but
+/// must not be guessable or counted (sessions).
+pub fn new_public_id() -> i64 {
+    rand::rng().random_range(1..(1_i64 << 53))
+}
+
 /// Hashes a password into a PHC string (Argon2id). CPU-heavy: call on the blocking pool.
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt_bytes: [u8; 16] = rand::rng().random();

@@ -2,10 +2,14 @@
 //!
 //! Method names are case-insensitive; parameters come in any of the four encodings (see
 //! [`Params`]). The token is checked before the method name, as Telegram does, so an unknown
-//! method with a bad token answers `401 Unauthorized`.
+//! method with a bad token answers `401 Unauthorized`; and before the body is read, so a request
+//! with a wrong token costs no more than its head. Only GET and POST are served: any other HTTP
+//! method gets `501 Not Implemented` with no body, as from Telegram's server.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use roost_core::Core;
 use std::time::Duration;
@@ -19,21 +23,41 @@ use crate::params::Params;
 
 pub fn router() -> Router<Core> {
     Router::new()
-        .route("/{bot_token}/{method}", any(bot_method))
+        .route("/{bot_token}/{method}", any(bot_method_routed))
         .route("/{bot_token}/", any(missing_method))
         .route("/{bot_token}", any(missing_method))
 }
 
-/// `ANY /bot<token>/<method>`.
-async fn bot_method(
+/// `ANY /bot<token>/<method>`, through the router.
+async fn bot_method_routed(
     State(core): State<Core>,
     Path((segment, method)): Path<(String, String)>,
-    params: Params,
-) -> Answer {
+    req: Request,
+) -> Response {
+    bot_method(core, &segment, &method, req).await
+}
+
+/// A method call: the HTTP method, then the token, then the rate limit, and only then the body.
+async fn bot_method(core: Core, segment: &str, method: &str, req: Request) -> Response {
+    if req.method() != Method::GET && req.method() != Method::POST {
+        return StatusCode::NOT_IMPLEMENTED.into_response();
+    }
+    let bot = match authenticate(&core, segment).await {
+        Ok(bot) => bot,
+        Err(e) => return e.into_response(),
+    };
+    let params = match Params::from_request(req, &()).await {
+        Ok(params) => params,
+        Err(rejection) => return rejection.into_response(),
+    };
+    dispatch(&core, bot, &method.to_ascii_lowercase(), params).await.into_response()
+}
+
+async fn authenticate(core: &Core, segment: &str) -> Result<i64, HttpError> {
     let token = segment.strip_prefix("bot").ok_or(ApiError::NOT_FOUND)?;
     let bot = core.authenticate_bot(token).await?;
     core.check_bot_rate(bot).await?;
-    dispatch(&core, bot, &method.to_ascii_lowercase(), params).await
+    Ok(bot)
 }
 
 /// The token segment (`bot…`) and the method of a Bot API method call, when `path` is one the
@@ -48,17 +72,12 @@ pub(crate) fn method_call(path: &str) -> Option<(&str, &str)> {
 /// A Bot API method call that [`method_call`] recognised, answered without the router: exactly
 /// what [`bot_method`] answers, minus matching the route and percent-decoding its segments into
 /// the request and out again.
-pub(crate) async fn method_call_direct(core: Core, req: axum::extract::Request) -> axum::response::Response {
-    use axum::extract::FromRequest;
-    use axum::response::IntoResponse;
+pub(crate) async fn method_call_direct(core: Core, req: Request) -> Response {
     let Some((segment, method)) = method_call(req.uri().path()) else {
         return HttpError(ApiError::NOT_FOUND).into_response();
     };
-    let path = Path((segment.to_owned(), method.to_owned()));
-    match Params::from_request(req, &()).await {
-        Ok(params) => bot_method(State(core), path, params).await.into_response(),
-        Err(rejection) => rejection.into_response(),
-    }
+    let (segment, method) = (segment.to_owned(), method.to_owned());
+    bot_method(core, &segment, &method, req).await
 }
 
 /// `/bot<token>` with no method: Telegram answers 404.

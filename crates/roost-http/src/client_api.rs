@@ -2,18 +2,19 @@
 //!
 //! `GET|POST /client/v1/<method>` with the Bot API's envelope and parameter rules, authenticated by
 //! `Authorization: Bearer <session token>` (except `register` and `login`), and the live event
-//! stream at `GET /client/v1/events` (WebSocket).
+//! stream at `GET /client/v1/events` (WebSocket). The session is checked before the body is read;
+//! `register` and `login`, which have none, read at most [`SIGN_IN_BODY_LIMIT`] bytes.
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::header;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
+use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use roost_core::Core;
+use roost_core::{Core, SignIn};
 use roost_types::ApiError;
 use serde::Deserialize;
 
@@ -52,26 +53,45 @@ impl SessionToken {
     }
 }
 
+/// The largest body `register` and `login` read: they are answered before anyone is known.
+pub const SIGN_IN_BODY_LIMIT: usize = 16 * 1024;
+
+/// The client's address, as the connection layer found it (the peer, or the address a trusted
+/// proxy forwarded for): what the per-address sign-in limits count.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub std::net::IpAddr);
+
 /// `ANY /client/v1/<method>`.
 async fn client_method(
     State(core): State<Core>,
     Path(method): Path<String>,
     token: SessionToken,
-    params: Params,
+    req: Request,
 ) -> Answer {
+    if req.method() != Method::GET && req.method() != Method::POST {
+        return Err(ApiError::METHOD_NOT_ALLOWED.into());
+    }
     let method = method.to_ascii_lowercase();
-    match method.as_str() {
-        "register" => return Ok(ok(&core.register(params.parse()?).await?)),
-        "login" => return Ok(ok(&core.login(params.parse()?).await?)),
-        _ => {}
+    if method == "register" || method == "login" {
+        let sign_in = SignIn {
+            address: req.extensions().get::<ClientAddress>().map(|a| a.0),
+            device: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        };
+        let params = Params::read_limited(req, SIGN_IN_BODY_LIMIT).await?;
+        return match method.as_str() {
+            "register" => Ok(ok(&core.register(params.parse()?, sign_in).await?)),
+            _ => Ok(ok(&core.login(params.parse()?, sign_in).await?)),
+        };
     }
     let person = token.person(&core).await?;
+    let params = Params::from_request(req, &()).await?;
+    let session = || token.0.clone().unwrap_or_default();
     match method.as_str() {
         "getme" => Ok(ok(&core.me(person).await?)),
-        "logout" => {
-            let token = token.0.unwrap_or_default();
-            Ok(ok(&core.logout(&token).await?))
-        }
+        "logout" => Ok(ok(&core.logout(&session()).await?)),
+        "getsessions" => Ok(ok(&core.sessions(&session()).await?)),
+        "terminatesession" => Ok(ok(&core.terminate_session(&session(), params.parse()?).await?)),
+        "terminateothersessions" => Ok(ok(&core.terminate_other_sessions(&session()).await?)),
         "resolveusername" => Ok(ok(&core.resolve_username(params.text("username")).await?)),
         "openprivatechat" => Ok(ok(&core.open_private_chat(person, params.parse()?).await?)),
         "sendmessage" => Ok(ok(&core.person_send(person, params.parse()?).await?)),

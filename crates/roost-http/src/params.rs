@@ -152,15 +152,33 @@ fn merge_body(map: &mut Map<String, Value>, content_type: &str, body: &[u8]) -> 
     Ok(())
 }
 
+impl Params {
+    /// The parameters of a request whose body may be at most `limit` bytes (more is answered
+    /// `413` without reading further).
+    pub async fn read_limited(req: Request, limit: usize) -> Result<Params, HttpError> {
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(HttpError(ApiError::PAYLOAD_TOO_LARGE));
+        }
+        // Multipart bodies are read by axum's extractor: bounded by wrapping the body itself.
+        let req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+        read_params(req, &(), limit).await.map_err(HttpError)
+    }
+}
+
 impl<S: Send + Sync> FromRequest<S> for Params {
     type Rejection = HttpError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, HttpError> {
-        read_params(req, state).await.map_err(HttpError)
+        read_params(req, state, BODY_LIMIT).await.map_err(HttpError)
     }
 }
 
-async fn read_params<S: Send + Sync>(req: Request, state: &S) -> Result<Params, ApiError> {
+async fn read_params<S: Send + Sync>(req: Request, state: &S, limit: usize) -> Result<Params, ApiError> {
     let mut params = Params::default();
     if let Some(query) = req.uri().query() {
         merge_pairs(&mut params.values, query.as_bytes());
@@ -196,8 +214,7 @@ async fn read_params<S: Send + Sync>(req: Request, state: &S) -> Result<Params, 
         }
         return Ok(params);
     }
-    let body =
-        axum::body::to_bytes(req.into_body(), BODY_LIMIT).await.map_err(|_| ApiError::PAYLOAD_TOO_LARGE)?;
+    let body = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| ApiError::PAYLOAD_TOO_LARGE)?;
     if params.values.is_empty() && content_type.starts_with("application/json") && keeps_as_is(&body) {
         params.json = Some(body);
         return Ok(params);

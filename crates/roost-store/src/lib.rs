@@ -18,6 +18,7 @@
 mod cache;
 pub mod db;
 mod migrate;
+mod now_and_then;
 mod postgres;
 mod queries;
 #[cfg(test)]
@@ -33,12 +34,13 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Semaphore, oneshot};
 
+pub use now_and_then::NowAndThen;
 pub use queries::{
-    BotRow, CallbackRow, ChatListRow, ChatRow, MessageRow, NewMessage, NewUser, Queries, Reader, StoredEvent,
-    StoredUpdate, UserRow, WebhookRow, WebhookSettings,
+    BotRow, CallbackRow, ChatListRow, ChatRow, MessageRow, NewMessage, NewUser, Queries, Reader, SessionRow,
+    StoredEvent, StoredUpdate, UserRow, WebhookRow, WebhookSettings,
 };
 pub use writer::{Effect, OnCommit, Writer};
-pub use writes::RateBuckets;
+pub use writes::{NewSession, RateBuckets};
 
 /// A failure of the store itself (as opposed to a rule of the messenger).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -65,6 +67,47 @@ impl From<serde_json::Error> for StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Creates the database's directory with `dir_mode` if it is missing, and the database file with
+/// `file_mode` before SQLite does (SQLite would create it world-readable, under the usual umask);
+/// an existing database and log are brought to `file_mode`. A directory that exists already is
+/// left as it is: it may be the operator's own (`--data .`).
+pub fn protect_files(path: &Path, dir_mode: u32, file_mode: u32) -> Result<()> {
+    let fail = |what: &Path, e: std::io::Error| {
+        StoreError::Database(format!("cannot create {}: {e}", what.display()))
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, dir_mode);
+        builder.create(dir).map_err(|e| fail(dir, e))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, file_mode);
+    options.open(path).map_err(|e| fail(path, e))?;
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(file_mode)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(StoreError::Database(format!(
+                    "cannot set the permissions of {}: {e}",
+                    Path::new(&file).display()
+                )));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (dir_mode, file_mode);
+    Ok(())
+}
+
 /// How durable a commit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
@@ -88,6 +131,11 @@ pub struct StoreOptions {
     pub postgres_connections: u32,
     /// SQLite: WAL pages after which the writer restarts the log ([`WAL_RESTART_PAGES`]).
     pub wal_restart_pages: i64,
+    /// SQLite: permissions of the database's directory when the store creates it.
+    pub dir_mode: u32,
+    /// SQLite: permissions of the database and its `-wal` and `-shm` files (SQLite gives the
+    /// last two the database file's own).
+    pub file_mode: u32,
 }
 
 impl Default for StoreOptions {
@@ -98,6 +146,8 @@ impl Default for StoreOptions {
             max_batch: 512,
             postgres_connections: 16,
             wal_restart_pages: WAL_RESTART_PAGES,
+            dir_mode: 0o700,
+            file_mode: 0o600,
         }
     }
 }
@@ -167,10 +217,7 @@ impl Store {
     /// `on_commit` is called on the writer thread after each commit with the effects of the jobs in
     /// it (which bots have new updates, which people have new events); it must not block.
     pub fn open(path: &Path, options: StoreOptions, on_commit: OnCommit) -> Result<Store> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Database(format!("cannot create {}: {e}", dir.display())))?;
-        }
+        protect_files(path, options.dir_mode, options.file_mode)?;
         let mut conn = open_connection(path, options.durability, false)?;
         migrate::run(&mut conn)?;
         // Checkpoints copy the WAL into the database and fsync it: tens of milliseconds on an

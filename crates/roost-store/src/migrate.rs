@@ -14,6 +14,7 @@ const SQLITE: &[(i64, &str)] = &[
     (6, include_str!("../migrations/sqlite/0006_expiry_in_insertion_order.sql")),
     (7, include_str!("../migrations/sqlite/0007_message_events_by_reference.sql")),
     (8, include_str!("../migrations/sqlite/0008_timeline.sql")),
+    (9, include_str!("../migrations/sqlite/0009_sessions.sql")),
 ];
 
 /// PostgreSQL migrations: the same versions as [`SQLITE`], one file each.
@@ -26,6 +27,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (6, include_str!("../migrations/postgres/0006_expiry_in_insertion_order.sql")),
     (7, include_str!("../migrations/postgres/0007_message_events_by_reference.sql")),
     (8, include_str!("../migrations/postgres/0008_timeline.sql")),
+    (9, include_str!("../migrations/postgres/0009_sessions.sql")),
 ];
 
 /// Any number from this program, so that instances starting together migrate one at a time.

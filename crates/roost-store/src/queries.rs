@@ -50,6 +50,28 @@ pub struct NewUser<'a> {
     pub created_at: i64,
 }
 
+/// A person's session (never its token).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub created_at: i64,
+    pub last_active_at: i64,
+    pub device: Option<String>,
+    pub address: Option<String>,
+}
+
+fn session_row(r: &Row<'_, '_>) -> Result<SessionRow> {
+    Ok(SessionRow {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        created_at: r.get(2)?,
+        last_active_at: r.get(3)?,
+        device: r.get(4)?,
+        address: r.get(5)?,
+    })
+}
+
 /// A bot's own settings and queue position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BotRow {
@@ -414,9 +436,17 @@ pub trait Queries {
         })
     }
 
-    /// The person a session token hash belongs to.
-    fn session_user(&self, token_hash: &[u8]) -> Result<Option<i64>> {
-        self.db().value("SELECT user_id FROM sessions WHERE token_hash = ?1", args![token_hash])
+    /// The session a token hash belongs to.
+    fn session(&self, token_hash: &[u8]) -> Result<Option<SessionRow>> {
+        let sql = "SELECT id, user_id, created_at, last_active_at, device, address FROM sessions WHERE token_hash = ?1";
+        self.db().opt(sql, args![token_hash], session_row)
+    }
+
+    /// A person's sessions, the most recently used first.
+    fn sessions_of(&self, user_id: i64) -> Result<Vec<SessionRow>> {
+        let sql = "SELECT id, user_id, created_at, last_active_at, device, address FROM sessions \
+                   WHERE user_id = ?1 ORDER BY last_active_at DESC, id";
+        self.db().all(sql, args![user_id], session_row)
     }
 
     fn chat(&self, chat_id: i64) -> Result<Option<ChatRow>> {

@@ -47,6 +47,17 @@ pub(crate) fn hot_statements() -> [&'static str; 6] {
 }
 
 /// A rate-limit bucket pair: both must hold a token for a request to pass.
+/// A session to open.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub token_hash: &'a [u8],
+    pub user_id: i64,
+    pub id: i64,
+    pub now: i64,
+    pub device: Option<&'a str>,
+    pub address: Option<&'a str>,
+}
+
 #[derive(Debug, Clone)]
 pub struct RateBuckets<'a> {
     pub key: &'a str,
@@ -97,14 +108,41 @@ impl Writer<'_> {
         Ok(())
     }
 
-    pub fn insert_session(&mut self, token_hash: &[u8], user_id: i64, now: i64) -> Result<()> {
-        let sql = "INSERT INTO sessions (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)";
-        self.db().execute(sql, args![token_hash, user_id, now])?;
+    /// Opens a session; `id` is its public, random id (the caller draws another if this one is
+    /// taken: the insert fails on the unique index).
+    pub fn insert_session(&mut self, session: &NewSession<'_>) -> Result<()> {
+        let sql = "INSERT INTO sessions (token_hash, user_id, created_at, id, last_active_at, device, address) \
+                   VALUES (?1, ?2, ?3, ?4, ?3, ?5, ?6)";
+        let s = session;
+        self.db().execute(sql, args![s.token_hash, s.user_id, s.now, s.id, s.device, s.address])?;
         Ok(())
     }
 
     pub fn delete_session(&mut self, token_hash: &[u8]) -> Result<bool> {
         Ok(self.db().execute("DELETE FROM sessions WHERE token_hash = ?1", args![token_hash])? > 0)
+    }
+
+    /// Ends one of a person's sessions by its public id.
+    pub fn delete_session_by_id(&mut self, user_id: i64, id: i64) -> Result<bool> {
+        let sql = "DELETE FROM sessions WHERE user_id = ?1 AND id = ?2";
+        Ok(self.db().execute(sql, args![user_id, id])? > 0)
+    }
+
+    /// Ends every session of a person but one; returns how many.
+    pub fn delete_other_sessions(&mut self, user_id: i64, keep_id: i64) -> Result<usize> {
+        let sql = "DELETE FROM sessions WHERE user_id = ?1 AND id <> ?2";
+        self.db().execute(sql, args![user_id, keep_id])
+    }
+
+    /// Records that a session was used at `now`.
+    pub fn touch_session(&mut self, id: i64, now: i64) -> Result<()> {
+        self.db().execute("UPDATE sessions SET last_active_at = ?2 WHERE id = ?1", args![id, now])?;
+        Ok(())
+    }
+
+    /// Ends the sessions last used before `before`; returns how many.
+    pub fn expire_sessions(&mut self, before: i64) -> Result<usize> {
+        self.db().execute("DELETE FROM sessions WHERE last_active_at < ?1", args![before])
     }
 
     /// Creates the private chat between two users, with both as members, and returns its id.

@@ -320,6 +320,25 @@ pub struct Session {
     pub user: User,
 }
 
+/// One of a person's sessions, as `getSessions` lists them (never the token).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Names the session for `terminateSession`.
+    pub id: i64,
+    /// Unix time it was opened.
+    pub created_at: i64,
+    /// Unix time it was last used (to within a day).
+    pub last_active_at: i64,
+    /// The client's `User-Agent` when it was opened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// The address it was opened from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Whether it is the session of the request that listed them.
+    pub current: bool,
+}
+
 /// What `resolveUsername` found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -169,6 +169,13 @@ pub struct Login {
     pub password: Option<String>,
 }
 
+/// Client API `terminateSession`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct TerminateSession {
+    #[serde(default)]
+    pub session_id: Option<i64>,
+}
+
 /// Client API `resolveUsername`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct ResolveUsername {

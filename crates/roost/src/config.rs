@@ -74,6 +74,13 @@ struct FileConfig {
     shared_recheck_ms: Option<u64>,
     postgres_connections: Option<u32>,
     rate_limits: Option<RateLimitsFile>,
+    header_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
+    shutdown_grace_secs: Option<u64>,
+    data_dir_mode: Option<String>,
+    file_mode: Option<String>,
+    session_idle_days: Option<u64>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 /// `[rate_limits]` in the configuration file.
@@ -85,6 +92,9 @@ struct RateLimitsFile {
     chat_messages_per_second: Option<f64>,
     chat_burst: Option<f64>,
     chat_messages_per_minute: Option<f64>,
+    logins_per_minute_per_address: Option<f64>,
+    logins_per_minute_per_account: Option<f64>,
+    registrations_per_hour_per_address: Option<f64>,
 }
 
 /// The server's configuration after merging file, environment and flags.
@@ -119,8 +129,25 @@ pub struct Config {
     /// With PostgreSQL: connections in this instance's pool.
     pub postgres_connections: u32,
     /// Rate limits. Default on: 30 requests/s per bot; per chat 1 message/s (bursts of 3) and
-    /// 20 messages/min.
+    /// 20 messages/min; sign-in attempts per address and per account, registrations per address.
     pub rate_limits: RateLimits,
+    /// How long a client may take to send a request's head after connecting or after its last
+    /// answer (so also how long an idle kept-alive connection stays open). Default 30 s.
+    pub header_timeout: Duration,
+    /// Most client connections open at once. Default: the open-file limit (raised to its hard
+    /// limit at start) less a reserve for the database and webhooks.
+    pub max_connections: Option<usize>,
+    /// How long requests in flight may take to finish once shutdown began. Default 20 s.
+    pub shutdown_grace: Duration,
+    /// Permissions of a data directory Roost creates. Default 0700.
+    pub data_dir_mode: u32,
+    /// Permissions of the database files (and the serve lock). Default 0600.
+    pub file_mode: u32,
+    /// A person's session ends after this long unused. Default 90 days.
+    pub session_idle: Duration,
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client, for the
+    /// per-address sign-in limits. Default none: the peer address is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Config {
@@ -141,6 +168,13 @@ impl Config {
             postgres_connections: 16,
             shared_recheck: Duration::from_secs(5),
             rate_limits: RateLimits::default(),
+            header_timeout: Duration::from_secs(30),
+            max_connections: None,
+            shutdown_grace: Duration::from_secs(20),
+            data_dir_mode: 0o700,
+            file_mode: 0o600,
+            session_idle: Duration::from_secs(90 * 24 * 3600),
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -199,6 +233,39 @@ impl Config {
             r.chat_burst = limits.chat_burst.unwrap_or(r.chat_burst);
             r.chat_messages_per_minute =
                 limits.chat_messages_per_minute.unwrap_or(r.chat_messages_per_minute);
+            r.logins_per_minute_per_address =
+                limits.logins_per_minute_per_address.unwrap_or(r.logins_per_minute_per_address);
+            r.logins_per_minute_per_account =
+                limits.logins_per_minute_per_account.unwrap_or(r.logins_per_minute_per_account);
+            r.registrations_per_hour_per_address =
+                limits.registrations_per_hour_per_address.unwrap_or(r.registrations_per_hour_per_address);
+        }
+        if let Some(secs) = file.header_timeout_secs {
+            config.header_timeout = Duration::from_secs(secs);
+        }
+        if let Some(n) = file.max_connections {
+            config.max_connections = Some(n);
+        }
+        if let Some(secs) = file.shutdown_grace_secs {
+            config.shutdown_grace = Duration::from_secs(secs);
+        }
+        if let Some(mode) = &file.data_dir_mode {
+            config.data_dir_mode = parse_mode(mode).context("data_dir_mode")?;
+        }
+        if let Some(mode) = &file.file_mode {
+            config.file_mode = parse_mode(mode).context("file_mode")?;
+        }
+        if let Some(days) = file.session_idle_days {
+            config.session_idle = Duration::from_secs(days.saturating_mul(24 * 3600));
+        }
+        for proxy in file.trusted_proxies.unwrap_or_default() {
+            let range = proxy
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| proxy.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|e| {
+                    anyhow::anyhow!("trusted_proxies: {proxy:?} is not an address or CIDR range: {e}")
+                })?;
+            config.trusted_proxies.push(range);
         }
         if serve.is_some_and(|s| s.no_rate_limits) {
             config.rate_limits.enabled = false;
@@ -230,10 +297,38 @@ impl Config {
         {
             bail!("rate limits must be positive numbers");
         }
+        if self.header_timeout.is_zero() {
+            bail!("header_timeout_secs must be positive");
+        }
+        if self.max_connections == Some(0) {
+            bail!("max_connections must be positive");
+        }
+        if self.session_idle.is_zero() {
+            bail!("session_idle_days must be positive");
+        }
+        if [
+            r.logins_per_minute_per_address,
+            r.logins_per_minute_per_account,
+            r.registrations_per_hour_per_address,
+        ]
+        .iter()
+        .any(|v| !v.is_finite() || *v <= 0.0)
+        {
+            bail!("sign-in limits must be positive numbers");
+        }
         if self.update_retention_hours < 24 {
             bail!("update_retention_hours must be at least 24 (updates are kept at least a day)");
         }
         Ok(())
+    }
+}
+
+/// An octal permission mode from the configuration (`"0700"`, `"700"` or `"0o700"`).
+fn parse_mode(text: &str) -> anyhow::Result<u32> {
+    let digits = text.trim().trim_start_matches("0o");
+    match u32::from_str_radix(digits, 8) {
+        Ok(mode) if mode <= 0o777 => Ok(mode),
+        _ => bail!("{text:?} is not an octal permission mode such as \"0700\""),
     }
 }
 

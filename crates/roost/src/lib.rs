@@ -7,11 +7,12 @@
 pub mod config;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use roost_core::{Core, CoreConfig};
 use roost_http::webhook::WebhookOptions;
-use roost_store::{Durability, StoreOptions};
+use roost_store::{Durability, NowAndThen, StoreOptions};
 use tokio::net::TcpListener;
 
 pub use config::Config;
@@ -21,6 +22,8 @@ pub async fn open_core(config: &Config) -> anyhow::Result<Core> {
     let store_options = StoreOptions {
         durability: if config.fsync { Durability::Power } else { Durability::Process },
         postgres_connections: config.postgres_connections,
+        dir_mode: config.data_dir_mode,
+        file_mode: config.file_mode,
         ..StoreOptions::default()
     };
     let core_config = CoreConfig {
@@ -28,6 +31,7 @@ pub async fn open_core(config: &Config) -> anyhow::Result<Core> {
         allow_insecure_webhooks: config.allow_insecure_webhooks,
         rate_limits: config.rate_limits.clone(),
         shared_recheck: config.shared_recheck,
+        session_idle: config.session_idle,
         ..CoreConfig::default()
     };
     Ok(Core::open(&config.database, store_options, core_config).await?)
@@ -43,18 +47,18 @@ pub fn lock_store(config: &Config) -> anyhow::Result<Option<std::fs::File>> {
     if roost_store::is_postgres_url(&config.database) {
         return Ok(None);
     }
-    let mut path = roost_store::sqlite_path(&config.database)?.into_os_string();
+    let database = roost_store::sqlite_path(&config.database)?;
+    // The database's directory and file with the configured permissions, before anything else
+    // creates them.
+    roost_store::protect_files(&database, config.data_dir_mode, config.file_mode)?;
+    let mut path = database.into_os_string();
     path.push(".serve-lock");
     let path = std::path::PathBuf::from(path);
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, config.file_mode);
+    let file = options.open(&path).with_context(|| format!("cannot open {}", path.display()))?;
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
         Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
@@ -77,30 +81,79 @@ pub fn webhook_options(config: &Config) -> WebhookOptions {
     }
 }
 
-/// How often expired updates and events are deleted.
-const EXPIRE_EVERY: Duration = Duration::from_secs(10 * 60);
-/// How often the wake-up registry forgets queues nobody waits on.
-const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// How the server treats connections, and its webhook dispatcher's timing.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub webhooks: WebhookOptions,
+    /// How long a client may take to send a request's head, counted from when the connection
+    /// opened or its last answer was sent: so also how long a kept-alive HTTP/1.1 connection may
+    /// stay idle.
+    pub header_timeout: Duration,
+    /// Most connections open at once; more are accepted and closed at once.
+    pub max_connections: usize,
+    /// How long requests in flight may take to finish once shutdown began.
+    pub shutdown_grace: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
+}
+
+/// The serving options of a configuration.
+pub fn serve_options(config: &Config) -> ServeOptions {
+    ServeOptions {
+        webhooks: webhook_options(config),
+        header_timeout: config.header_timeout,
+        max_connections: config.max_connections.unwrap_or_else(default_max_connections),
+        shutdown_grace: config.shutdown_grace,
+        trusted_proxies: config.trusted_proxies.iter().copied().collect(),
+    }
+}
+
+/// Descriptors kept for everything but client connections: the database and its log, webhook
+/// deliveries, PostgreSQL connections, the listener.
+const DESCRIPTORS_KEPT: u64 = 256;
+
+/// Raises this process's soft limit on open files to its hard limit (as servers do; systemd's
+/// default soft limit is 1,024) and returns the connection cap that leaves
+/// [`DESCRIPTORS_KEPT`] descriptors, or a tenth of the limit if more, for everything else.
+pub fn default_max_connections() -> usize {
+    #[cfg(unix)]
+    {
+        let limit = rlimit::increase_nofile_limit(u64::MAX)
+            .or_else(|_| rlimit::getrlimit(rlimit::Resource::NOFILE).map(|(soft, _)| soft))
+            .unwrap_or(1024);
+        let kept = DESCRIPTORS_KEPT.max(limit / 10);
+        usize::try_from(limit.saturating_sub(kept).max(16)).unwrap_or(usize::MAX)
+    }
+    #[cfg(not(unix))]
+    {
+        10_000
+    }
+}
 
 /// Serves `core` on `listener` until `shutdown` completes, then ends every long poll and event
 /// stream, finishes the requests in flight, and commits everything acknowledged.
 pub async fn serve(
     listener: TcpListener,
     core: Core,
-    webhooks: WebhookOptions,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let dispatcher = roost_http::webhook::spawn(core.clone(), webhooks);
-    let result = serve_http(listener, core.clone(), shutdown).await;
+    let dispatcher = roost_http::webhook::spawn(core.clone(), options.webhooks.clone());
+    let result = serve_http(listener, core.clone(), options, shutdown).await;
     let _ = dispatcher.await;
     core.close().await;
     tracing::info!("stopped");
     result
 }
 
+/// Accept errors and refused connections are logged at most once a second each.
+static ACCEPT_FAILED: NowAndThen = NowAndThen::new(Duration::from_secs(1));
+static REFUSED: NowAndThen = NowAndThen::new(Duration::from_secs(1));
+
 async fn serve_http(
     listener: TcpListener,
     core: Core,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let maintenance = tokio::spawn(maintain(core.clone()));
@@ -109,17 +162,43 @@ async fn serve_http(
     // knows when the last one has finished.
     let (draining, _) = tokio::sync::watch::channel(false);
     let (open, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
+    let slots = Arc::new(tokio::sync::Semaphore::new(options.max_connections));
+    let limits = ConnectionLimits { header_timeout: options.header_timeout, grace: options.shutdown_grace };
+    let proxies = Arc::clone(&options.trusted_proxies);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
+                    let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                        // Full: closed at once, which frees its descriptor; the client sees the
+                        // connection reset and may retry.
+                        drop(stream);
+                        if let Some(held_back) = REFUSED.check() {
+                            tracing::warn!(
+                                max_connections = options.max_connections,
+                                refused_since_last_line = held_back,
+                                "connection limit reached; refusing new connections"
+                            );
+                        }
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(serve_connection(stream, app.clone(), draining.subscribe(), open.clone()));
+                    let connection = Connection {
+                        peer,
+                        limits,
+                        proxies: Arc::clone(&proxies),
+                        draining: draining.subscribe(),
+                        _open: open.clone(),
+                        _slot: slot,
+                    };
+                    tokio::spawn(serve_connection(stream, app.clone(), connection));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: wait a moment instead of spinning.
-                    tracing::warn!(error = %e, "cannot accept a connection");
+                    if let Some(held_back) = ACCEPT_FAILED.check() {
+                        tracing::warn!(error = %e, failed_since_last_line = held_back, "cannot accept a connection");
+                    }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
@@ -137,24 +216,42 @@ async fn serve_http(
     Ok(())
 }
 
+#[derive(Debug, Clone, Copy)]
+struct ConnectionLimits {
+    header_timeout: Duration,
+    grace: Duration,
+}
+
+/// What a connection's task holds besides its socket.
+struct Connection {
+    peer: std::net::SocketAddr,
+    limits: ConnectionLimits,
+    proxies: Arc<[ipnet::IpNet]>,
+    /// Turns true when shutdown begins.
+    draining: tokio::sync::watch::Receiver<bool>,
+    /// Dropped when the connection ends: the server waits for all of them at shutdown.
+    _open: tokio::sync::mpsc::Sender<()>,
+    /// Its place under the connection cap.
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
 /// Serves one connection (HTTP/1.1 with upgrades to WebSocket, or HTTP/2 with prior knowledge)
 /// until it ends or, after `draining` turns true, until its requests in flight are answered.
 ///
 /// Two choices differ from `axum::serve`, both for memory per idle connection (measured with
 /// `roost-bench idle`, see docs/performance.md):
-/// - The protocol is chosen by peeking at the socket (an HTTP/2 connection starts with `PRI`, no
-///   HTTP/1 method does) instead of hyper-util's auto builder, which keeps a buffer of its own
-///   for every connection.
+/// - The protocol is chosen from the first bytes, read here and handed on in front of the rest
+///   ([`Sniffed`]), instead of hyper-util's auto builder, which keeps a buffer of its own for
+///   every connection.
 /// - HTTP/1 half-close: otherwise hyper keeps reading a connection while its request is being
 ///   handled (to notice a client that went away) and holds a second 8 KiB read buffer for every
 ///   waiting long poll. A poll whose client vanished simply runs to its timeout or is superseded
 ///   by the bot's next poll; nothing is confirmed by an answer nobody read.
-async fn serve_connection<A>(
-    stream: tokio::net::TcpStream,
-    app: A,
-    mut draining: tokio::sync::watch::Receiver<bool>,
-    _open: tokio::sync::mpsc::Sender<()>,
-) where
+///
+/// A client must send a request's head within the header timeout of connecting or of its last
+/// answer (hyper's timer on HTTP/1.1; on HTTP/2, pings keep only live peers).
+async fn serve_connection<A>(mut stream: tokio::net::TcpStream, app: A, connection: Connection)
+where
     A: tower::Service<
             axum::extract::Request,
             Response = axum::response::Response,
@@ -166,33 +263,51 @@ async fn serve_connection<A>(
     A::Future: Send + 'static,
 {
     use tower::ServiceExt;
-    let service = hyper_util::service::TowerToHyperService::new(
-        app.map_request(|req: axum::http::Request<hyper::body::Incoming>| req.map(axum::body::Body::new)),
-    );
-    // A client that connected and has sent nothing yet must not hold the shutdown up.
-    let http2 = tokio::select! {
-        http2 = starts_like_http2(&stream) => match http2 {
-            Some(http2) => http2,
-            None => return, // closed before sending anything
+    let Connection { peer, limits, proxies, mut draining, .. } = connection;
+    let service = hyper_util::service::TowerToHyperService::new(app.map_request(
+        move |req: axum::http::Request<hyper::body::Incoming>| {
+            let mut req = req.map(axum::body::Body::new);
+            // Only the client API reads it (the sign-in limits): other requests skip the work.
+            if req.uri().path().starts_with("/client/") {
+                let address = client_address(peer.ip(), req.headers(), &proxies);
+                req.extensions_mut().insert(roost_http::client_api::ClientAddress(address));
+            }
+            req
+        },
+    ));
+    // A client that connected and has sent nothing yet must not hold the shutdown up, nor its
+    // slot for longer than the header timeout.
+    let head = tokio::select! {
+        head = tokio::time::timeout(limits.header_timeout, read_head(&mut stream)) => match head {
+            Ok(Ok(Some(head))) => head,
+            _ => return, // closed, failed or silent before sending enough to tell
         },
         _ = draining.changed() => return,
     };
-    let io = hyper_util::rt::TokioIo::new(stream);
+    let http2 = head.is_http2();
+    let io = hyper_util::rt::TokioIo::new(Sniffed { head, stream });
+    let timer = hyper_util::rt::TokioTimer::new();
     let result = if http2 {
         let mut builder = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
-        builder.enable_connect_protocol();
+        builder
+            .enable_connect_protocol()
+            .timer(timer)
+            .keep_alive_interval(Some(HTTP2_PING_EVERY))
+            .keep_alive_timeout(HTTP2_PING_TIMEOUT);
         // Boxed: the HTTP/1 path, nearly every connection, does not pay for its size.
         let mut conn = Box::pin(builder.serve_connection(io, service));
         tokio::select! {
             result = conn.as_mut() => result,
             _ = draining.changed() => {
                 conn.as_mut().graceful_shutdown();
-                finish_within_grace(conn.as_mut()).await
+                finish_within_grace(conn.as_mut(), limits.grace).await
             }
         }
     } else {
         let conn = hyper::server::conn::http1::Builder::new()
             .half_close(true)
+            .timer(timer)
+            .header_read_timeout(limits.header_timeout)
             .serve_connection(io, service)
             .with_upgrades();
         let mut conn = std::pin::pin!(conn);
@@ -201,7 +316,7 @@ async fn serve_connection<A>(
             // `draining` only ever turns true (or its sender goes away with the server).
             _ = draining.changed() => {
                 conn.as_mut().graceful_shutdown();
-                finish_within_grace(conn.as_mut()).await
+                finish_within_grace(conn.as_mut(), limits.grace).await
             }
         }
     };
@@ -210,15 +325,37 @@ async fn serve_connection<A>(
     }
 }
 
-/// How long a connection may take to finish its requests once shutdown began; then it is dropped
-/// (a client trickling a request head or body must not keep the server up).
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+/// The client behind a connection: the peer, unless the peer is a trusted proxy, in which case
+/// the last address of `X-Forwarded-For` that is not itself a trusted proxy.
+fn client_address(
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+    proxies: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let trusted = |ip: &std::net::IpAddr| proxies.iter().any(|range| range.contains(ip));
+    if !trusted(&peer) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+        .collect::<Vec<_>>();
+    forwarded.iter().rev().find(|ip| !trusted(ip)).or(forwarded.first()).copied().unwrap_or(peer)
+}
 
-async fn finish_within_grace<F, E>(conn: F) -> Result<(), E>
+/// HTTP/2 connections are pinged this often when idle, and closed when a ping goes unanswered
+/// this long.
+const HTTP2_PING_EVERY: Duration = Duration::from_secs(30);
+const HTTP2_PING_TIMEOUT: Duration = Duration::from_secs(20);
+
+async fn finish_within_grace<F, E>(conn: F, grace: Duration) -> Result<(), E>
 where
     F: Future<Output = Result<(), E>>,
 {
-    match tokio::time::timeout(SHUTDOWN_GRACE, conn).await {
+    match tokio::time::timeout(grace, conn).await {
         Ok(result) => result,
         Err(_) => {
             tracing::debug!("a connection did not finish within the shutdown grace period");
@@ -227,19 +364,105 @@ where
     }
 }
 
-/// Whether a new connection speaks HTTP/2 with prior knowledge (its first bytes are `PRI`), read
-/// without consuming anything; `None` if it closed first.
-async fn starts_like_http2(stream: &tokio::net::TcpStream) -> Option<bool> {
-    let mut head = [0u8; 3];
-    loop {
-        match stream.peek(&mut head).await {
-            Ok(0) | Err(_) => return None,
-            Ok(n) if n >= head.len() || !b"PRI".starts_with(&head[..n]) => return Some(&head[..n] == b"PRI"),
-            // A byte or two so far, and they could begin `PRI`: wait for more.
-            Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
-        }
+/// The first bytes of a connection, read to tell HTTP/2 with prior knowledge (`PRI …`) from
+/// HTTP/1.1 (no method starts with `PRI`).
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    bytes: [u8; 3],
+    len: u8,
+    /// How many of them were handed on.
+    taken: u8,
+}
+
+impl Head {
+    fn is_http2(&self) -> bool {
+        &self.bytes[..usize::from(self.len)] == b"PRI"
     }
 }
+
+/// Reads as few bytes as tell the protocol; `None` if the connection closed first. Reading
+/// rather than peeking: a peek at a socket whose client sent a byte and closed returns that byte
+/// for ever, and a loop waiting for more would never end.
+async fn read_head(stream: &mut tokio::net::TcpStream) -> std::io::Result<Option<Head>> {
+    use tokio::io::AsyncReadExt;
+    let mut head = Head { bytes: [0; 3], len: 0, taken: 0 };
+    while usize::from(head.len) < head.bytes.len() {
+        let read = stream.read(&mut head.bytes[usize::from(head.len)..]).await?;
+        if read == 0 {
+            return Ok(None);
+        }
+        head.len += read as u8;
+        if !b"PRI".starts_with(&head.bytes[..usize::from(head.len)]) {
+            break;
+        }
+    }
+    Ok(Some(head))
+}
+
+/// A connection with the bytes [`read_head`] took put back in front.
+struct Sniffed {
+    head: Head,
+    stream: tokio::net::TcpStream,
+}
+
+impl tokio::io::AsyncRead for Sniffed {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let (taken, len) = (usize::from(this.head.taken), usize::from(this.head.len));
+        if taken < len {
+            let n = (len - taken).min(buf.remaining());
+            buf.put_slice(&this.head.bytes[taken..taken + n]);
+            this.head.taken += n as u8;
+            return std::task::Poll::Ready(Ok(()));
+        }
+        std::pin::Pin::new(&mut this.stream).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Sniffed {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+/// How often expired updates, events and sessions are deleted.
+const EXPIRE_EVERY: Duration = Duration::from_secs(10 * 60);
+/// How often the wake-up registry forgets queues nobody waits on.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// Background upkeep: retention and the wake-up registry.
 async fn maintain(core: Core) {

@@ -117,7 +117,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
             let addr = listener.local_addr()?;
             tracing::info!(%addr, data = %config.data.display(), "roost is serving");
-            roost::serve(listener, core, roost::webhook_options(&config), roost::shutdown_signal()).await
+            roost::serve(listener, core, roost::serve_options(&config), roost::shutdown_signal()).await
         }
         Command::Admin { store, command } => {
             let config = Config::load(&store, None)?;

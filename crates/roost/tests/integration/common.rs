@@ -112,7 +112,7 @@ impl TestServer {
         // Tests send in bursts; the rate limit tests switch the limits back on.
         config.rate_limits.enabled = false;
         adjust(&mut config);
-        let webhooks = roost::webhook_options(&config);
+        let webhooks = roost::serve_options(&config);
         let core = must(roost::open_core(&config).await);
         let listener = must(tokio::net::TcpListener::bind("127.0.0.1:0").await);
         let addr = must(listener.local_addr());
