@@ -35,6 +35,25 @@ fn scope_key(scope: Option<&Map<String, Value>>) -> Result<String> {
     })
 }
 
+/// The chat a scope names (`chat`, `chat_administrators`, `chat_member`), if any.
+fn scope_chat(scope: Option<&Map<String, Value>>) -> Option<ChatId> {
+    match scope?.get("chat_id")? {
+        Value::Number(n) => n.as_i64().map(ChatId::Id),
+        Value::String(s) => ChatId::parse(s),
+        _ => None,
+    }
+}
+
+/// A scope that names a chat must name one the bot is in, as in Telegram.
+fn check_scope_chat(q: &impl Queries, bot: i64, chat: Option<&ChatId>) -> Result<()> {
+    match chat {
+        None => Ok(()),
+        Some(chat) => private_chat_with(q, bot, chat)
+            .map(|_| ())
+            .map_err(|_| ApiError::CHAT_NOT_FOUND.into()),
+    }
+}
+
 fn language(code: Option<String>) -> Result<String> {
     let code = code.unwrap_or_default();
     if code.len() > 3 || !code.bytes().all(|b| b.is_ascii_lowercase()) {
@@ -90,8 +109,10 @@ impl Core {
             .then(|| serde_json::to_string(&commands))
             .transpose()
             .map_err(StoreError::from)?;
+        let chat = scope_chat(req.scope.as_ref());
         self.store()
             .write(move |w| {
+                check_scope_chat(&*w, bot, chat.as_ref())?;
                 w.set_bot_commands(bot, &scope, &language, json.as_deref())?;
                 Ok::<_, Error>(true)
             })
@@ -102,8 +123,14 @@ impl Core {
     pub async fn get_my_commands(&self, bot: i64, req: MyCommands) -> Result<Vec<BotCommand>> {
         let scope = scope_key(req.scope.as_ref())?;
         let language = language(req.language_code)?;
-        let json =
-            self.store().lookup(move |r| r.bot_commands(bot, &scope, &language).map_err(Error::from)).await?;
+        let chat = scope_chat(req.scope.as_ref());
+        let json = self
+            .store()
+            .lookup(move |r| {
+                check_scope_chat(r, bot, chat.as_ref())?;
+                r.bot_commands(bot, &scope, &language).map_err(Error::from)
+            })
+            .await?;
         decode_commands(json)
     }
 
@@ -111,8 +138,10 @@ impl Core {
     pub async fn delete_my_commands(&self, bot: i64, req: MyCommands) -> Result<bool> {
         let scope = scope_key(req.scope.as_ref())?;
         let language = language(req.language_code)?;
+        let chat = scope_chat(req.scope.as_ref());
         self.store()
             .write(move |w| {
+                check_scope_chat(&*w, bot, chat.as_ref())?;
                 w.set_bot_commands(bot, &scope, &language, None)?;
                 Ok::<_, Error>(true)
             })
@@ -244,6 +273,9 @@ impl Core {
         let json = self
             .store()
             .lookup(move |r| {
+                if chat != 0 && r.private_chat(bot, chat)?.is_none() {
+                    return Err(ApiError::USER_NOT_FOUND.into());
+                }
                 let own = if chat != 0 { r.menu_button(bot, chat)? } else { None };
                 Ok::<_, Error>(match own {
                     Some(json) => Some(json),

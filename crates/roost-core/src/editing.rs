@@ -265,7 +265,7 @@ impl Core {
                     return Err(ApiError::bad_request("there is no text in the message to edit").into());
                 }
                 let mut entities = composed.entities;
-                compose::resolve_mentions(&*w, &mut entities)?;
+                compose::resolve_mentions(&*w, bot, &mut entities)?;
                 let edit = Edit { text: Some((composed.text, entities)), reply_markup };
                 let edited = apply_edit(w, chat, &row, edit, ApiError::bad_request(NOT_MODIFIED))?;
                 Renderer::default().message(&*w, &edited, bot)

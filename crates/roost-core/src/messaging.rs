@@ -53,6 +53,23 @@ pub(crate) fn resolve_peer(q: &impl Queries, chat_id: &ChatId) -> Result<UserRow
     user.ok_or_else(|| ApiError::CHAT_NOT_FOUND.into())
 }
 
+/// [`resolve_peer`] for a person: by username anyone, by id only a bot (bots are public), the
+/// person themself, or someone they already share a chat with. So ids, which are sequential,
+/// cannot be walked to list the people of a server.
+pub(crate) fn resolve_peer_for_person(q: &impl Queries, person: i64, chat_id: &ChatId) -> Result<UserRow> {
+    let peer = resolve_peer(q, chat_id)?;
+    if matches!(chat_id, ChatId::Id(_)) && !knows(q, person, &peer)? {
+        return Err(ApiError::CHAT_NOT_FOUND.into());
+    }
+    Ok(peer)
+}
+
+/// Whether `viewer` has met `user`: themself, or a chat in common. What a bot or person may learn
+/// of a user by id alone (a name in a text mention, a chat opened by id) depends on it.
+pub(crate) fn knows(q: &impl Queries, viewer: i64, user: &UserRow) -> Result<bool> {
+    Ok(user.is_bot || user.id == viewer || q.private_chat(viewer, user.id)?.is_some())
+}
+
 /// The private chat between `user` and the user `chat_id` names (internal id and the peer).
 pub(crate) fn private_chat_with(q: &impl Queries, user: i64, chat_id: &ChatId) -> Result<(i64, UserRow)> {
     let peer = resolve_peer(q, chat_id)?;
@@ -224,7 +241,8 @@ impl Core {
         };
         self.store()
             .write(move |w| {
-                let peer = resolve_peer(&*w, &target).map_err(|_| Error::from(ApiError::PEER_ID_INVALID))?;
+                let peer = resolve_peer_for_person(&*w, person, &target)
+                    .map_err(|_| Error::from(ApiError::PEER_ID_INVALID))?;
                 w.private_chat_or_create(person, peer.id, unix_now())?;
                 Ok(render::private_chat(&peer))
             })
@@ -257,7 +275,7 @@ impl Core {
         // message to reply to): the job needs no savepoint of its own.
         self.store()
             .write_checks_first(move |w| {
-                let peer = resolve_peer(&*w, &chat_id)?;
+                let peer = resolve_peer_for_person(&*w, person, &chat_id)?;
                 if body.reply_to.is_some() && w.private_chat(person, peer.id)?.is_none() {
                     return Err(ApiError::REPLY_NOT_FOUND.into());
                 }
@@ -311,7 +329,7 @@ impl Core {
                     }
                     body.reply_to = None;
                 }
-                compose::resolve_mentions(&*w, &mut body.entities)?;
+                compose::resolve_mentions(&*w, bot, &mut body.entities)?;
                 let row = append_message(w, chat, bot, body, &mut renderer)?;
                 renderer.prepare(&*w, row, bot)
             })

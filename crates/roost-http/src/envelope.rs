@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
+use roost_store::{NowAndThen, StoreError};
 use roost_types::ApiError;
 
 /// An error on its way to the wire.
@@ -23,9 +24,16 @@ impl From<roost_core::Error> for HttpError {
         match error {
             roost_core::Error::Api(api) => HttpError(api),
             roost_core::Error::Store(store) => {
-                // Decided here, logged here, once. The caller learns nothing of the store.
-                tracing::error!(error = %store, "store failure");
-                HttpError(ApiError::INTERNAL)
+                // Decided here, logged here, once (and once a second at most: a full disk fails
+                // every write). The caller learns nothing of the store but that it is full.
+                static LOGGED: NowAndThen = NowAndThen::new(std::time::Duration::from_secs(1));
+                if let Some(held_back) = LOGGED.check() {
+                    tracing::error!(error = %store, failed_since_last_line = held_back, "store failure");
+                }
+                match store {
+                    StoreError::Full => HttpError(ApiError::STORAGE_FULL),
+                    _ => HttpError(ApiError::INTERNAL),
+                }
             }
         }
     }

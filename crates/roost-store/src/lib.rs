@@ -51,12 +51,29 @@ pub enum StoreError {
     Json(String),
     #[error("the store is closed")]
     Closed,
+    /// The disk (or the configured database size) is full: nothing more can be written until
+    /// space is freed. Reads still work.
+    #[error("the database or its disk is full")]
+    Full,
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Database(e.to_string())
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => {
+                // SQLite may roll the whole transaction back on a full disk: the writer then
+                // fails the rest of the batch, and says why with this (see `writer.rs`).
+                FULL_ON_THIS_THREAD.set(true);
+                StoreError::Full
+            }
+            _ => StoreError::Database(e.to_string()),
+        }
     }
+}
+
+thread_local! {
+    /// Whether a statement on this thread failed on a full disk since the flag was last taken.
+    pub(crate) static FULL_ON_THIS_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 impl From<serde_json::Error> for StoreError {
@@ -131,6 +148,9 @@ pub struct StoreOptions {
     pub postgres_connections: u32,
     /// SQLite: WAL pages after which the writer restarts the log ([`WAL_RESTART_PAGES`]).
     pub wal_restart_pages: i64,
+    /// SQLite: the largest the database may grow, in pages of 4 KiB (`None`: as large as the disk
+    /// allows). Past it writes fail as on a full disk.
+    pub max_pages: Option<i64>,
     /// SQLite: permissions of the database's directory when the store creates it.
     pub dir_mode: u32,
     /// SQLite: permissions of the database and its `-wal` and `-shm` files (SQLite gives the
@@ -146,6 +166,7 @@ impl Default for StoreOptions {
             max_batch: 512,
             postgres_connections: 16,
             wal_restart_pages: WAL_RESTART_PAGES,
+            max_pages: None,
             dir_mode: 0o700,
             file_mode: 0o600,
         }
@@ -226,6 +247,9 @@ impl Store {
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         // When a reset WAL is truncated back to this size, so one burst does not keep a huge file.
         conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+        if let Some(pages) = options.max_pages {
+            conn.pragma_update(None, "max_page_count", pages)?;
+        }
         let checkpointing = Arc::new(AtomicBool::new(true));
         let restart_wal = Arc::new(AtomicBool::new(false));
         spawn_checkpointer(
@@ -440,6 +464,13 @@ fn spawn_checkpointer(
     let passive = move || -> rusqlite::Result<(i64, i64)> {
         conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?)))
     };
+    // A full disk fails every checkpoint: say so once a minute, not ten times a second.
+    let failed = NowAndThen::new(Duration::from_secs(60));
+    let warn = move |e: rusqlite::Error| {
+        if let Some(held_back) = failed.check() {
+            tracing::warn!(error = %e, failed_since_last_line = held_back, "WAL checkpoint failed");
+        }
+    };
     std::thread::Builder::new()
         .name("roost-checkpoint".into())
         .spawn(move || {
@@ -452,7 +483,7 @@ fn spawn_checkpointer(
                                 Ok((log_pages, copied)) if copied < log_pages => {}
                                 Ok(_) => break,
                                 Err(e) => {
-                                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                                    warn(e);
                                     break;
                                 }
                             }
@@ -460,7 +491,7 @@ fn spawn_checkpointer(
                         restart_wal.store(true, Ordering::Relaxed)
                     }
                     Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+                    Err(e) => warn(e),
                 }
             }
         })

@@ -48,6 +48,10 @@ impl Drop for PgStore {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
+        // 53100: disk_full; 53200: out_of_memory is not ours to report as storage.
+        if e.as_database_error().and_then(|d| d.code()).is_some_and(|code| code == "53100") {
+            return StoreError::Full;
+        }
         StoreError::Database(e.to_string())
     }
 }

@@ -313,6 +313,7 @@ fn writer_loop(
             continue;
         }
         let mut writer = Writer::cached(Db::SqliteBatch(&conn, hot), &cache);
+        crate::FULL_ON_THIS_THREAD.set(false);
         let outcome = match run_hot(&conn, hot, BEGIN) {
             Ok(()) => {
                 for job in batch.drain(..) {
@@ -325,14 +326,19 @@ fn writer_loop(
                     completions.push(job(&conn, &mut writer));
                 }
                 if conn.is_autocommit() {
-                    Err(StoreError::Database("the write transaction was rolled back by SQLite".into()))
+                    if crate::FULL_ON_THIS_THREAD.take() {
+                        Err(StoreError::Full)
+                    } else {
+                        Err(StoreError::Database("the write transaction was rolled back by SQLite".into()))
+                    }
                 } else if writer.poisoned {
                     tracing::error!("a job's savepoint could not be closed; rolling back the batch");
                     let _ = conn.execute_batch("ROLLBACK");
                     Err(StoreError::Database("the write transaction was rolled back".into()))
                 } else {
                     run_hot(&conn, hot, COMMIT).map_err(|e| {
-                        tracing::error!(error = %e, "commit failed; rolling back the batch");
+                        // Every job of the batch answers this error, and the edge logs it.
+                        tracing::debug!(error = %e, "commit failed; rolling back the batch");
                         let _ = conn.execute_batch("ROLLBACK");
                         e
                     })

@@ -56,6 +56,8 @@ error_table! {
     METHOD_NOT_ALLOWED = 405, "Method Not Allowed";
     PAYLOAD_TOO_LARGE = 413, "Request Entity Too Large";
     INTERNAL = 500, "Internal Server Error";
+    /// The server's disk (or its configured database size) is full: a write cannot be stored.
+    STORAGE_FULL = 500, "Internal Server Error: the server is out of storage space, try again later";
     // Client API (people). Telegram's own client protocol words these in upper case; we keep its names.
     CLIENT_UNAUTHORIZED = 401, "Unauthorized: session token is missing or invalid";
     LOGIN_FAILED = 401, "Unauthorized: wrong username or password";

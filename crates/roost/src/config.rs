@@ -81,6 +81,7 @@ struct FileConfig {
     file_mode: Option<String>,
     session_idle_days: Option<u64>,
     trusted_proxies: Option<Vec<String>>,
+    max_database_mb: Option<u64>,
 }
 
 /// `[rate_limits]` in the configuration file.
@@ -148,6 +149,9 @@ pub struct Config {
     /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client, for the
     /// per-address sign-in limits. Default none: the peer address is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// SQLite: the largest the database may grow, in MiB; past it writes are refused as on a
+    /// full disk. Default none.
+    pub max_database_mb: Option<u64>,
 }
 
 impl Config {
@@ -175,6 +179,7 @@ impl Config {
             file_mode: 0o600,
             session_idle: Duration::from_secs(90 * 24 * 3600),
             trusted_proxies: Vec::new(),
+            max_database_mb: None,
         }
     }
 
@@ -257,6 +262,9 @@ impl Config {
         }
         if let Some(days) = file.session_idle_days {
             config.session_idle = Duration::from_secs(days.saturating_mul(24 * 3600));
+        }
+        if let Some(mb) = file.max_database_mb {
+            config.max_database_mb = Some(mb);
         }
         for proxy in file.trusted_proxies.unwrap_or_default() {
             let range = proxy

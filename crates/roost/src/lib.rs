@@ -22,6 +22,7 @@ pub async fn open_core(config: &Config) -> anyhow::Result<Core> {
     let store_options = StoreOptions {
         durability: if config.fsync { Durability::Power } else { Durability::Process },
         postgres_connections: config.postgres_connections,
+        max_pages: config.max_database_mb.map(|mb| (mb.saturating_mul(256)).min(i64::MAX as u64) as i64),
         dir_mode: config.data_dir_mode,
         file_mode: config.file_mode,
         ..StoreOptions::default()
