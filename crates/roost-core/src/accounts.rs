@@ -79,11 +79,19 @@ fn validate_person(req: Register) -> Result<PersonSpec> {
 /// so a burst of sign-ins hashed all at once would take the server's memory with it. At most
 /// `permits` run at once (one per core); the next ones wait their turn, up to a queue of
 /// [`crate::HASHING_QUEUE_PER_HASHER`] per hasher, and beyond that are answered 429 at once.
+///
+/// Each hasher's working memory is kept between runs ([`secrets::HashMemory`]) and let go once
+/// no sign-in has used it for a while ([`Hashing::release_idle`]).
 pub(crate) struct Hashing {
     permits: tokio::sync::Semaphore,
     waiting: AtomicUsize,
     queue_max: usize,
+    memory: std::sync::Arc<std::sync::Mutex<Vec<secrets::HashMemory>>>,
+    last_used: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// Kept hashing memory is freed after this long unused.
+const HASH_MEMORY_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Hashing {
     pub(crate) fn new(hashers: usize) -> Hashing {
@@ -92,11 +100,25 @@ impl Hashing {
             permits: tokio::sync::Semaphore::new(hashers),
             waiting: AtomicUsize::new(0),
             queue_max: hashers * crate::HASHING_QUEUE_PER_HASHER,
+            memory: std::sync::Arc::default(),
+            last_used: std::sync::Mutex::new(None),
         }
     }
 
-    /// Runs `work` (a hash or a check) on the blocking pool when a hasher is free.
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    /// Frees the kept working memory if no sign-in has used it for [`HASH_MEMORY_IDLE`].
+    pub(crate) fn release_idle(&self) {
+        let idle = self.last_used.lock().ok().and_then(|t| *t).is_none_or(|t| t.elapsed() > HASH_MEMORY_IDLE);
+        if idle && let Ok(mut memory) = self.memory.lock() {
+            memory.clear();
+        }
+    }
+
+    /// Runs `work` (a hash or a check) on the blocking pool when a hasher is free, with one of
+    /// the kept working memories.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut secrets::HashMemory) -> T + Send + 'static,
+    ) -> Result<T> {
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue_max {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(ApiError::too_many_requests(1).into());
@@ -104,9 +126,21 @@ impl Hashing {
         let permit = self.permits.acquire().await;
         self.waiting.fetch_sub(1, Ordering::AcqRel);
         let _permit = permit.map_err(|_| roost_store::StoreError::Closed)?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| roost_store::StoreError::Database(format!("hashing task failed: {e}")).into())
+        if let Ok(mut last) = self.last_used.lock() {
+            *last = Some(std::time::Instant::now());
+        }
+        let kept = std::sync::Arc::clone(&self.memory);
+        tokio::task::spawn_blocking(move || {
+            // At most one memory per permit is ever taken out at once.
+            let mut memory = kept.lock().ok().and_then(|mut m| m.pop()).unwrap_or_default();
+            let result = work(&mut memory);
+            if let Ok(mut kept) = kept.lock() {
+                kept.push(memory);
+            }
+            result
+        })
+        .await
+        .map_err(|e| roost_store::StoreError::Database(format!("hashing task failed: {e}")).into())
     }
 }
 
@@ -126,7 +160,7 @@ impl Core {
     async fn hash_password(&self, password: String) -> Result<String> {
         self.inner
             .hashing
-            .run(move || secrets::hash_password(&password))
+            .run(move |memory| secrets::hash_password_in(&password, memory))
             .await?
             .map_err(|e| roost_store::StoreError::Database(format!("cannot hash a password: {e}")).into())
     }
@@ -202,7 +236,11 @@ impl Core {
             Some((id, phc)) => (Some(id), phc),
             None => (None, secrets::dummy_password_hash().to_owned()),
         };
-        let ok = self.inner.hashing.run(move || secrets::verify_password(&password, &phc)).await?;
+        let ok = self
+            .inner
+            .hashing
+            .run(move |memory| secrets::verify_password_in(&password, &phc, memory))
+            .await?;
         let user_id = match (ok, user_id) {
             (true, Some(id)) => id,
             _ => return Err(ApiError::LOGIN_FAILED.into()),

@@ -48,9 +48,9 @@ fn scope_chat(scope: Option<&Map<String, Value>>) -> Option<ChatId> {
 fn check_scope_chat(q: &impl Queries, bot: i64, chat: Option<&ChatId>) -> Result<()> {
     match chat {
         None => Ok(()),
-        Some(chat) => private_chat_with(q, bot, chat)
-            .map(|_| ())
-            .map_err(|_| ApiError::CHAT_NOT_FOUND.into()),
+        Some(chat) => {
+            private_chat_with(q, bot, chat).map(|_| ()).map_err(|_| ApiError::CHAT_NOT_FOUND.into())
+        }
     }
 }
 

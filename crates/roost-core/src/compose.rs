@@ -177,13 +177,19 @@ impl Coverage {
 /// Fills in the users of `text_mention` entities by `author`; a mention of a user the author
 /// has not met (see [`crate::messaging::knows`]) or who does not exist is dropped, leaving plain
 /// text, so that a bot cannot learn names by mentioning ids.
-pub(crate) fn resolve_mentions(q: &impl Queries, author: i64, entities: &mut Vec<MessageEntity>) -> Result<()> {
+pub(crate) fn resolve_mentions(
+    q: &impl Queries,
+    author: i64,
+    entities: &mut Vec<MessageEntity>,
+) -> Result<()> {
     let mut keep = Vec::with_capacity(entities.len());
     for mut entity in entities.drain(..) {
         if entity.kind == EntityKind::TextMention {
             let id = entity.user.as_ref().map(|u| u.id).unwrap_or(0);
             match q.user(id)? {
-                Some(row) if crate::messaging::knows(q, author, &row)? => entity.user = Some(render::user(&row)),
+                Some(row) if crate::messaging::knows(q, author, &row)? => {
+                    entity.user = Some(render::user(&row))
+                }
                 _ => continue,
             }
         }

@@ -109,20 +109,20 @@ pub fn serve_options(config: &Config) -> ServeOptions {
     }
 }
 
-/// Descriptors kept for everything but client connections: the database and its log, webhook
-/// deliveries, PostgreSQL connections, the listener.
-const DESCRIPTORS_KEPT: u64 = 256;
+/// Descriptors kept for everything but client connections (the database and its log, webhook
+/// deliveries, PostgreSQL connections, the listener): a quarter of the limit, within these bounds.
+const DESCRIPTORS_KEPT: (u64, u64) = (32, 1024);
 
 /// Raises this process's soft limit on open files to its hard limit (as servers do; systemd's
-/// default soft limit is 1,024) and returns the connection cap that leaves
-/// [`DESCRIPTORS_KEPT`] descriptors, or a tenth of the limit if more, for everything else.
+/// default soft limit is 1,024) and returns the connection cap that leaves a quarter of the
+/// descriptors, between 32 and 1,024 of them ([`DESCRIPTORS_KEPT`]), for everything else.
 pub fn default_max_connections() -> usize {
     #[cfg(unix)]
     {
         let limit = rlimit::increase_nofile_limit(u64::MAX)
             .or_else(|_| rlimit::getrlimit(rlimit::Resource::NOFILE).map(|(soft, _)| soft))
             .unwrap_or(1024);
-        let kept = DESCRIPTORS_KEPT.max(limit / 10);
+        let kept = (limit / 4).clamp(DESCRIPTORS_KEPT.0, DESCRIPTORS_KEPT.1);
         usize::try_from(limit.saturating_sub(kept).max(16)).unwrap_or(usize::MAX)
     }
     #[cfg(not(unix))]

@@ -158,7 +158,7 @@ async fn resolve_open_send_history_and_chat_list() {
             .client_call(
                 Some(&cat.token),
                 "sendMessage",
-                json!({"chat_id": ann.id, "text": "hello?", "reply_to_message_id": 1}),
+                json!({"chat_id": "@ann_person", "text": "hello?", "reply_to_message_id": 1}),
             )
             .await,
         400,

@@ -36,6 +36,8 @@ async fn messages_and_unconfirmed_updates_survive_a_restart() {
 pub(crate) struct Process {
     child: Child,
     pub(crate) addr: SocketAddr,
+    /// Every line it has logged so far.
+    pub(crate) log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Process {
@@ -45,8 +47,27 @@ impl Process {
 
     /// A server with extra command-line arguments.
     pub(crate) fn start_with(data: &Path, database: Option<&str>, extra: &[&str]) -> Process {
+        Self::start_under(&[], data, database, extra)
+    }
+
+    /// A server started through `wrapper` (`prlimit --nofile=…`, say), with extra arguments.
+    pub(crate) fn start_under(
+        wrapper: &[&str],
+        data: &Path,
+        database: Option<&str>,
+        extra: &[&str],
+    ) -> Process {
+        let roost = env!("CARGO_BIN_EXE_roost");
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(roost);
+                command
+            }
+            None => Command::new(roost),
+        };
         let mut child = must(
-            Command::new(env!("CARGO_BIN_EXE_roost"))
+            command
                 .args(["serve", "--listen", "127.0.0.1:0", "--no-rate-limits", "--data"])
                 .arg(data)
                 .args(extra)
@@ -58,19 +79,39 @@ impl Process {
         );
         let stderr = must(child.stderr.take().ok_or("no stderr"));
         let mut lines = BufReader::new(stderr).lines();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let addr = loop {
             let line = must(must(lines.next().ok_or("roost exited before serving")));
             if let Some(rest) = line.split("addr=").nth(1) {
                 break must(rest.split_whitespace().next().unwrap_or_default().parse::<SocketAddr>());
             }
+            if let Ok(mut log) = log.lock() {
+                log.push(line);
+            }
         };
         // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Process { child, addr }
+        let kept = std::sync::Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if let Ok(mut log) = kept.lock() {
+                    log.push(line);
+                }
+            }
+        });
+        Process { child, addr, log }
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The lines logged so far that contain `text`.
+    pub(crate) fn logged(&self, text: &str) -> usize {
+        self.log.lock().map(|log| log.iter().filter(|l| l.contains(text)).count()).unwrap_or(0)
     }
 
     /// SIGTERM, and the exit status.
-    fn terminate(mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         let sent = must(Command::new("kill").args(["-TERM", &pid]).status());
         assert!(sent.success());

@@ -6,6 +6,7 @@ mod common;
 mod bot_api;
 mod client_api;
 mod durability;
+mod hardening;
 mod long_polling;
 mod rich_messaging;
 mod scale_out;
