@@ -109,13 +109,15 @@ pub fn serve_options(config: &Config) -> ServeOptions {
     }
 }
 
-/// Descriptors kept for everything but client connections (the database and its log, webhook
-/// deliveries, PostgreSQL connections, the listener): a quarter of the limit, within these bounds.
-const DESCRIPTORS_KEPT: (u64, u64) = (32, 1024);
+/// Descriptors kept for everything but client connections (the database's files for each of
+/// its connections, webhook deliveries, PostgreSQL connections, the listener): a quarter of the
+/// limit, within these bounds. A server with more webhook deliveries in flight than that sets
+/// `max_connections` itself.
+const DESCRIPTORS_KEPT: (u64, u64) = (32, 128);
 
 /// Raises this process's soft limit on open files to its hard limit (as servers do; systemd's
 /// default soft limit is 1,024) and returns the connection cap that leaves a quarter of the
-/// descriptors, between 32 and 1,024 of them ([`DESCRIPTORS_KEPT`]), for everything else.
+/// descriptors, between 32 and 128 of them ([`DESCRIPTORS_KEPT`]), for everything else.
 pub fn default_max_connections() -> usize {
     #[cfg(unix)]
     {
