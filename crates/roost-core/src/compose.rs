@@ -5,7 +5,8 @@ use roost_store::{Queries, StoreError};
 use roost_types::keyboards::{InlineKeyboardButton, ReplyMarkup};
 use roost_types::limits::{
     BUTTON_TEXT_MAX_BYTES, CALLBACK_DATA_MAX_BYTES, KEYBOARD_MAX_BUTTONS, KEYBOARD_MAX_ROW_BUTTONS,
-    KEYBOARD_MAX_ROWS, MESSAGE_ENTITIES_MAX, TEXT_INPUT_MAX_BYTES,
+    KEYBOARD_MAX_ROWS, MESSAGE_ENTITIES_MAX, REPLY_KEYBOARD_MAX_BUTTONS, REPLY_KEYBOARD_MAX_ROW_BUTTONS,
+    TEXT_INPUT_MAX_BYTES,
 };
 use roost_types::{ApiError, EntityKind, MessageEntity};
 use serde_json::{Map, Value};
@@ -214,13 +215,21 @@ pub(crate) fn reply_markup(markup: Option<Map<String, Value>>) -> Result<Option<
     let markup: ReplyMarkup = serde_json::from_value(Value::Object(markup)).map_err(|_| invalid())?;
     match &markup {
         ReplyMarkup::Inline(inline) => {
-            check_grid(inline.inline_keyboard.iter().map(Vec::len))?;
+            check_grid(
+                inline.inline_keyboard.iter().map(Vec::len),
+                KEYBOARD_MAX_ROW_BUTTONS,
+                KEYBOARD_MAX_BUTTONS,
+            )?;
             for button in inline.inline_keyboard.iter().flatten() {
                 check_inline_button(button)?;
             }
         }
         ReplyMarkup::Keyboard(keyboard) => {
-            check_grid(keyboard.keyboard.iter().map(Vec::len))?;
+            check_grid(
+                keyboard.keyboard.iter().map(Vec::len),
+                REPLY_KEYBOARD_MAX_ROW_BUTTONS,
+                REPLY_KEYBOARD_MAX_BUTTONS,
+            )?;
             for button in keyboard.keyboard.iter().flatten() {
                 check_button_text(button.text())?;
             }
@@ -231,19 +240,21 @@ pub(crate) fn reply_markup(markup: Option<Map<String, Value>>) -> Result<Option<
     Ok(Some((markup, json)))
 }
 
-fn check_grid(rows: impl ExactSizeIterator<Item = usize>) -> Result<()> {
+/// Checks a keyboard's shape: at most [`KEYBOARD_MAX_ROWS`] rows of `per_row` buttons, `total`
+/// in all (inline keyboards 8 a row and 100, reply keyboards 12 a row and 300, as Telegram).
+fn check_grid(rows: impl ExactSizeIterator<Item = usize>, per_row: usize, total_max: usize) -> Result<()> {
     let too_long = || Error::from(ApiError::bad_request("reply markup is too long"));
     if rows.len() > KEYBOARD_MAX_ROWS {
         return Err(too_long());
     }
     let mut total = 0;
     for row in rows {
-        if row > KEYBOARD_MAX_ROW_BUTTONS {
+        if row > per_row {
             return Err(too_long());
         }
         total += row;
     }
-    if total > KEYBOARD_MAX_BUTTONS {
+    if total > total_max {
         return Err(too_long());
     }
     Ok(())
@@ -331,6 +342,9 @@ mod tests {
         let bad_url = json!({"inline_keyboard": [[{"text": "A", "url": "javascript:alert(1)"}]]});
         assert!(markup(bad_url).err().unwrap_or_default().contains("Unsupported URL protocol"));
         assert!(markup(json!({"keyboard": [["Yes", {"text": "No"}]], "resize_keyboard": true})).is_ok());
+        assert!(markup(json!({"keyboard": [vec!["k"; 12]]})).is_ok(), "reply rows hold 12");
+        let wide_reply = json!({"keyboard": [vec!["k"; 13]]});
+        assert_eq!(markup(wide_reply).err().as_deref(), Some("Bad Request: reply markup is too long"));
         assert!(markup(json!({"remove_keyboard": true})).is_ok());
         assert!(markup(json!({"force_reply": true})).is_ok());
         assert_eq!(

@@ -180,10 +180,31 @@ impl Core {
         self.inner.rate_limiter.check_bot(self.store(), &self.inner.config.rate_limits, bot).await
     }
 
-    /// Counts one message of a bot to a chat against the chat limits.
+    /// Counts one message of a bot to a chat against the chat limits, keyed by the chat however
+    /// the request named it (`@alice` and her id are one bucket). A chat that does not resolve is
+    /// not counted: the send fails on it anyway.
     pub(crate) async fn check_chat_rate(&self, bot: i64, chat: &roost_types::requests::ChatId) -> Result<()> {
+        use roost_types::requests::ChatId;
         let limits = &self.inner.config.rate_limits;
-        self.inner.rate_limiter.check_chat(self.store(), limits, bot, chat.to_string()).await
+        if !limits.enabled {
+            return Ok(());
+        }
+        let chat = match chat {
+            ChatId::Id(id) => *id,
+            ChatId::Username(name) => {
+                let name = name.clone();
+                match self
+                    .store()
+                    .lookup(move |r| roost_store::Queries::user_by_username(r, &name).map_err(Error::from))
+                    .await?
+                {
+                    Some(user) => user.id,
+                    None => return Ok(()),
+                }
+            }
+        };
+        // Every chat is private for now (groups are an open issue): no per-minute limit.
+        self.inner.rate_limiter.check_chat(self.store(), limits, bot, chat, true).await
     }
 
     /// Forgets idle rate-limit buckets and wake-up registrations.

@@ -61,21 +61,28 @@ impl RateLimiter {
         take_shared(store, format!("b{bot}"), (rate, rate), (f64::MAX, 0.0)).await
     }
 
+    /// Counts a message of `bot` to `chat`: about one a second with short bursts in any chat, as
+    /// Telegram asks; the per-minute limit applies to groups only (`private` chats are exempt).
     pub(crate) async fn check_chat(
         &self,
         store: &Store,
         limits: &RateLimits,
         bot: i64,
-        chat: String,
+        chat: i64,
+        private: bool,
     ) -> Result<()> {
         if !limits.enabled {
             return Ok(());
         }
         if !self.shared {
-            return Ok(self.local.check_chat(limits, bot, chat)?);
+            return Ok(self.local.check_chat(limits, bot, chat, private)?);
         }
         let short = (limits.chat_burst.max(1.0), limits.chat_messages_per_second);
-        let long = (limits.chat_messages_per_minute, limits.chat_messages_per_minute / 60.0);
+        let long = if private {
+            (f64::MAX, 0.0)
+        } else {
+            (limits.chat_messages_per_minute, limits.chat_messages_per_minute / 60.0)
+        };
         take_shared(store, format!("c{bot}:{chat}"), short, long).await
     }
 
@@ -126,7 +133,7 @@ pub struct RateLimits {
     pub chat_messages_per_second: f64,
     /// … with bursts of up to this many.
     pub chat_burst: f64,
-    /// Messages per minute per chat and bot (WWChat: 20).
+    /// Messages per minute per group and bot (Telegram: 20; not in private chats).
     pub chat_messages_per_minute: f64,
     /// Sign-in attempts (`login`) per minute from one address, after a burst of as many.
     pub logins_per_minute_per_address: f64,
@@ -183,7 +190,7 @@ fn too_many(wait: f64) -> ApiError {
 pub(crate) struct LocalLimiter {
     /// std Mutex: held for a map lookup and a few float operations.
     bots: Mutex<HashMap<i64, Bucket>>,
-    chats: Mutex<HashMap<(i64, String), (Bucket, Bucket)>>,
+    chats: Mutex<HashMap<(i64, i64), (Bucket, Bucket)>>,
     /// Named buckets with their capacity and rate.
     keys: Mutex<HashMap<String, (Bucket, f64, f64)>>,
 }
@@ -207,7 +214,13 @@ impl LocalLimiter {
         }
     }
 
-    pub(crate) fn check_chat(&self, limits: &RateLimits, bot: i64, chat: String) -> Result<(), ApiError> {
+    pub(crate) fn check_chat(
+        &self,
+        limits: &RateLimits,
+        bot: i64,
+        chat: i64,
+        private: bool,
+    ) -> Result<(), ApiError> {
         if !limits.enabled {
             return Ok(());
         }
@@ -221,12 +234,18 @@ impl LocalLimiter {
             .or_insert_with(|| (Bucket::full(burst, now), Bucket::full(minute_cap, now)));
         short.refill(burst, second_rate, now);
         long.refill(minute_cap, minute_rate, now);
-        let wait = short.wait(second_rate).max(long.wait(minute_rate));
+        let wait = if private {
+            short.wait(second_rate)
+        } else {
+            short.wait(second_rate).max(long.wait(minute_rate))
+        };
         if wait > 0.0 {
             return Err(too_many(wait));
         }
         short.tokens -= 1.0;
-        long.tokens -= 1.0;
+        if !private {
+            long.tokens -= 1.0;
+        }
         Ok(())
     }
 
@@ -278,15 +297,26 @@ mod tests {
         let limiter = LocalLimiter::default();
         let limits = RateLimits::default();
         for _ in 0..3 {
-            assert!(limiter.check_chat(&limits, 1, "7".into()).is_ok());
+            assert!(limiter.check_chat(&limits, 1, 7, false).is_ok());
         }
-        let refused = limiter.check_chat(&limits, 1, "7".into()).err();
+        let refused = limiter.check_chat(&limits, 1, 7, false).err();
         assert_eq!(refused.as_ref().map(|e| e.code), Some(429));
         assert_eq!(refused.and_then(|e| e.retry_after), Some(1));
         // Another chat of the same bot is not affected.
-        assert!(limiter.check_chat(&limits, 1, "8".into()).is_ok());
+        assert!(limiter.check_chat(&limits, 1, 8, false).is_ok());
         let off = RateLimits { enabled: false, ..RateLimits::default() };
-        assert!(limiter.check_chat(&off, 1, "7".into()).is_ok());
+        assert!(limiter.check_chat(&off, 1, 7, false).is_ok());
+    }
+
+    /// A private chat has no per-minute limit: a lively conversation (a message a second) goes
+    /// on past twenty a minute, where a group's stops.
+    #[test]
+    fn private_chats_have_no_minute_limit() {
+        let limiter = LocalLimiter::default();
+        let limits = RateLimits { chat_burst: 30.0, chat_messages_per_second: 30.0, ..RateLimits::default() };
+        let private = (0..25).filter(|_| limiter.check_chat(&limits, 1, 7, true).is_ok()).count();
+        let group = (0..25).filter(|_| limiter.check_chat(&limits, 1, -8, false).is_ok()).count();
+        assert_eq!((private, group), (25, 20));
     }
 
     #[test]
@@ -311,14 +341,14 @@ mod tests {
         let limits = RateLimits::default();
         let mut outcomes = Vec::new();
         for _ in 0..4 {
-            outcomes.push(limiter.check_chat(&store, &limits, 1, "7".into()).await.is_ok());
+            outcomes.push(limiter.check_chat(&store, &limits, 1, 7, false).await.is_ok());
         }
         assert_eq!(outcomes, [true, true, true, false]);
-        match limiter.check_chat(&store, &limits, 1, "7".into()).await {
+        match limiter.check_chat(&store, &limits, 1, 7, false).await {
             Err(Error::Api(e)) => assert_eq!((e.code, e.retry_after), (429, Some(1))),
             other => panic!("expected 429, got {other:?}"),
         }
-        assert!(limiter.check_chat(&store, &limits, 1, "8".into()).await.is_ok());
+        assert!(limiter.check_chat(&store, &limits, 1, 8, false).await.is_ok());
         // With the clock held still: 30 tokens, then none; half a second later, 15 more.
         let allowed = store
             .write(|w| {

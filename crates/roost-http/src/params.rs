@@ -1,7 +1,7 @@
 //! Method parameters, read the way the Telegram server reads them.
 //!
 //! A bot may send the same call as a query string, an urlencoded form, JSON or multipart form
-//! data. [`Params`] merges all of them into one JSON object (body over query string), and
+//! data, with GET or POST (a GET's body is read as a POST's). [`Params`] merges all of them into one JSON object (body over query string), and
 //! [`Params::parse`] deserialises it into a typed request through [`Lenient`], which accepts the
 //! string forms of every type: `"123"` for a number, `"true"` for a boolean, and JSON text for an
 //! object or a list (`reply_markup`, `entities`, `allowed_updates`). Unknown parameters are ignored.
@@ -183,7 +183,11 @@ async fn read_params<S: Send + Sync>(req: Request, state: &S, limit: usize) -> R
     if let Some(query) = req.uri().query() {
         merge_pairs(&mut params.values, query.as_bytes());
     }
-    if req.method() == Method::GET || req.method() == Method::HEAD {
+    // A GET may carry a body too (pyTelegramBotAPI's async client sends most methods so): read
+    // it like a POST's. Only a request that announces no body skips the reading.
+    let announces_body = req.headers().contains_key(header::CONTENT_LENGTH)
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
+    if (req.method() == Method::GET || req.method() == Method::HEAD) && !announces_body {
         return Ok(params);
     }
     let content_type = req

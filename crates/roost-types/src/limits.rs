@@ -45,6 +45,9 @@ pub const BOT_TOKEN_SECRET_LEN: usize = 35;
 pub const KEYBOARD_MAX_ROWS: usize = 25;
 pub const KEYBOARD_MAX_ROW_BUTTONS: usize = 8;
 pub const KEYBOARD_MAX_BUTTONS: usize = 100;
+/// Reply keyboards (Telegram's): up to 12 buttons a row, 25 rows.
+pub const REPLY_KEYBOARD_MAX_ROW_BUTTONS: usize = 12;
+pub const REPLY_KEYBOARD_MAX_BUTTONS: usize = 300;
 pub const BUTTON_TEXT_MAX_BYTES: usize = 256;
 pub const CALLBACK_DATA_MAX_BYTES: usize = 64;
 /// `answerCallbackQuery.text`, in characters.

@@ -181,6 +181,34 @@ async fn parameters_arrive_in_all_four_encodings() {
     assert_eq!(ids, [1, 2, 3, 4, 5]);
 }
 
+/// pyTelegramBotAPI's async client sends most methods as GET with a body: the body counts, in
+/// every encoding, and a getUpdates offset sent so confirms.
+#[tokio::test]
+async fn a_get_with_a_body_is_read_like_a_post() {
+    let server = TestServer::start().await;
+    let (person, bot) = server.person_and_bot("getter", "getter_bot").await;
+    let url = server.url(&format!("/bot{}/sendMessage", bot.token));
+    let text = |body: Value| body["result"]["text"].as_str().unwrap_or_default().to_owned();
+    let json_body = json!({"chat_id": person.id, "text": "get json"});
+    let answer: Value = must(must(server.http.get(&url).json(&json_body).send().await).json().await);
+    assert_eq!(text(answer), "get json");
+    let chat_id = person.id.to_string();
+    let form = [("chat_id", chat_id.as_str()), ("text", "get form")];
+    let answer: Value = must(must(server.http.get(&url).form(&form).send().await).json().await);
+    assert_eq!(text(answer), "get form");
+    let multipart =
+        reqwest::multipart::Form::new().text("chat_id", chat_id.clone()).text("text", "get multipart");
+    let answer: Value = must(must(server.http.get(&url).multipart(multipart).send().await).json().await);
+    assert_eq!(text(answer), "get multipart");
+
+    let updates_url = server.url(&format!("/bot{}/getUpdates", bot.token));
+    let first: Value = must(must(server.http.get(&updates_url).json(&json!({})).send().await).json().await);
+    let next = first["result"][0]["update_id"].as_i64().unwrap_or(0) + 1;
+    let confirmed: Value =
+        must(must(server.http.get(&updates_url).json(&json!({"offset": next})).send().await).json().await);
+    assert_eq!(confirmed["result"], json!([]), "the offset in a GET's body confirms");
+}
+
 /// A plain JSON body is read straight into the typed request; the bodies that need Telegram's
 /// lenient reading, or a query string beside them, read as before.
 #[tokio::test]

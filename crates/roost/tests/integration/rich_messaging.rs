@@ -579,6 +579,10 @@ async fn rate_limits_answer_429_with_retry_after() {
             .await,
     );
     assert_eq!(response.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    // The chat is one bucket however it is named.
+    let by_name =
+        server.bot_call(&bot.token, "sendMessage", json!({"chat_id": "@limited", "text": "hi"})).await;
+    assert_eq!(by_name.0, 429, "{}", by_name.1);
     // After a second the chat may send again.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(send().await.0, 200);
