@@ -80,18 +80,12 @@ fn validate_person(req: Register) -> Result<PersonSpec> {
 /// `permits` run at once (one per core); the next ones wait their turn, up to a queue of
 /// [`crate::HASHING_QUEUE_PER_HASHER`] per hasher, and beyond that are answered 429 at once.
 ///
-/// Each hasher's working memory is kept between runs ([`secrets::HashMemory`]) and let go once
-/// no sign-in has used it for a while ([`Hashing::release_idle`]).
+/// Each run's working memory is mapped apart and given back whole ([`secrets::HashMemory`]).
 pub(crate) struct Hashing {
     permits: tokio::sync::Semaphore,
     waiting: AtomicUsize,
     queue_max: usize,
-    memory: std::sync::Arc<std::sync::Mutex<Vec<secrets::HashMemory>>>,
-    last_used: std::sync::Mutex<Option<std::time::Instant>>,
 }
-
-/// Kept hashing memory is freed after this long unused.
-const HASH_MEMORY_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Hashing {
     pub(crate) fn new(hashers: usize) -> Hashing {
@@ -100,21 +94,10 @@ impl Hashing {
             permits: tokio::sync::Semaphore::new(hashers),
             waiting: AtomicUsize::new(0),
             queue_max: hashers * crate::HASHING_QUEUE_PER_HASHER,
-            memory: std::sync::Arc::default(),
-            last_used: std::sync::Mutex::new(None),
         }
     }
 
-    /// Frees the kept working memory if no sign-in has used it for [`HASH_MEMORY_IDLE`].
-    pub(crate) fn release_idle(&self) {
-        let idle = self.last_used.lock().ok().and_then(|t| *t).is_none_or(|t| t.elapsed() > HASH_MEMORY_IDLE);
-        if idle && let Ok(mut memory) = self.memory.lock() {
-            memory.clear();
-        }
-    }
-
-    /// Runs `work` (a hash or a check) on the blocking pool when a hasher is free, with one of
-    /// the kept working memories.
+    /// Runs `work` (a hash or a check) on the blocking pool when a hasher is free.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut secrets::HashMemory) -> T + Send + 'static,
@@ -126,21 +109,9 @@ impl Hashing {
         let permit = self.permits.acquire().await;
         self.waiting.fetch_sub(1, Ordering::AcqRel);
         let _permit = permit.map_err(|_| roost_store::StoreError::Closed)?;
-        if let Ok(mut last) = self.last_used.lock() {
-            *last = Some(std::time::Instant::now());
-        }
-        let kept = std::sync::Arc::clone(&self.memory);
-        tokio::task::spawn_blocking(move || {
-            // At most one memory per permit is ever taken out at once.
-            let mut memory = kept.lock().ok().and_then(|mut m| m.pop()).unwrap_or_default();
-            let result = work(&mut memory);
-            if let Ok(mut kept) = kept.lock() {
-                kept.push(memory);
-            }
-            result
-        })
-        .await
-        .map_err(|e| roost_store::StoreError::Database(format!("hashing task failed: {e}")).into())
+        tokio::task::spawn_blocking(move || work(&mut secrets::HashMemory::default()))
+            .await
+            .map_err(|e| roost_store::StoreError::Database(format!("hashing task failed: {e}")).into())
     }
 }
 

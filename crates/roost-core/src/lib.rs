@@ -211,7 +211,6 @@ impl Core {
     pub fn prune(&self) {
         self.hub().prune();
         self.inner.rate_limiter.prune(&self.inner.config.rate_limits);
-        self.inner.hashing.release_idle();
     }
 
     /// Deletes updates and events past their retention, and shared rate buckets that have

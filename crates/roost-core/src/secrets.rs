@@ -79,16 +79,25 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// The working memory of one Argon2 run (19 MiB with the default parameters), kept to be used
-/// again. Allocating and freeing it for every sign-in left glibc's heap holding ~10 MiB more
-/// after each one (its mmap threshold rises to the size of a freed block, so later blocks come
-/// from the heap and fragment it): a few hundred sign-ins held hundreds of MiB.
+/// The working memory of Argon2 runs (19 MiB with the default parameters).
+///
+/// Reserved at 32 MiB at least, so that the allocator maps it apart and gives it back whole when
+/// it is dropped. The argon2 crate's own 19 MiB allocation, made and freed for every sign-in, left
+/// glibc's heap holding ~10 MiB more after each one: glibc's mmap threshold rises to the size of
+/// the last mapped block freed (up to 32 MiB), so later blocks came from the heap and fragmented
+/// it, and a few hundred sign-ins held hundreds of MiB. Only the pages Argon2 touches count.
 #[derive(Default)]
 pub struct HashMemory(Vec<argon2::Block>);
+
+/// glibc's largest mmap threshold (`DEFAULT_MMAP_THRESHOLD_MAX` on 64-bit): an allocation of at
+/// least this much is always mapped on its own.
+const MAPPED_APART: usize = 32 * 1024 * 1024;
 
 impl HashMemory {
     fn blocks(&mut self, count: usize) -> &mut [argon2::Block] {
         if self.0.len() < count {
+            let floor = MAPPED_APART / std::mem::size_of::<argon2::Block>();
+            self.0.reserve_exact(count.max(floor) - self.0.len());
             self.0.resize(count, argon2::Block::default());
         }
         &mut self.0[..count]

@@ -420,6 +420,14 @@ impl tokio::io::AsyncRead for Sniffed {
             let n = (len - taken).min(buf.remaining());
             buf.put_slice(&this.head.bytes[taken..taken + n]);
             this.head.taken += n as u8;
+            // And whatever else has arrived, in the same read: handed the head alone, hyper
+            // would find a partial request, and reserve a second read buffer's worth beside the
+            // bytes it holds (a 16 KiB buffer for every long poll instead of 8 KiB).
+            if buf.remaining() > 0 {
+                // Pending or an error: the head is an answer already; the error comes again on
+                // the next read, and the waker is registered either way.
+                let _ = std::pin::Pin::new(&mut this.stream).poll_read(cx, buf);
+            }
             return std::task::Poll::Ready(Ok(()));
         }
         std::pin::Pin::new(&mut this.stream).poll_read(cx, buf)
