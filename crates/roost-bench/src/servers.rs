@@ -68,8 +68,6 @@ impl ChildServer {
         let mut child = Command::new(exe)
             .args(args)
             .env("RUST_LOG", "warn")
-            // As `roost serve` runs itself (see its main.rs), unless the caller chose otherwise.
-            .env("MALLOC_ARENA_MAX", std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "2".into()))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)

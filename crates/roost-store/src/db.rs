@@ -201,54 +201,8 @@ pub enum Db<'c> {
     /// transaction (it may, on a full disk or an I/O error) every statement is refused: run
     /// anyway, it would commit on its own, and a job that went on past the error would leave a
     /// half-applied change while the rest of its batch is rolled back.
-    SqliteBatch(&'c rusqlite::Connection, &'c dyn Hot),
+    SqliteBatch(&'c rusqlite::Connection),
     Postgres(&'c PgLink),
-}
-
-/// Runs the statements a connection keeps prepared outside rusqlite's cache (the SQLite writer's
-/// `HotStatements`).
-pub trait Hot {
-    /// Runs `sql` if it is one of the kept statements (`None` if it is not).
-    fn execute(&self, sql: &str, params: &[Value<'_>]) -> Option<Result<usize>>;
-}
-
-/// The statements the SQLite writer runs for nearly every job, prepared once on its connection
-/// and kept for the writer's lifetime. rusqlite's statement cache, which every other statement
-/// goes through, trims and hashes a statement's text on every use, copies it, and hashes it again
-/// to put the statement back: ~3% of the writer thread's time (`perf`, docs/performance.md).
-///
-/// A statement is found by the address of its text, so only the `static` texts it was prepared
-/// from match ([`crate::writes::hot_statements`]); any other text, even an equal one, goes through
-/// the cache as before. A statement in use (a job cannot nest them, but the check costs nothing)
-/// also goes through the cache.
-pub(crate) struct HotStatements<'conn> {
-    statements: Vec<(&'static str, RefCell<rusqlite::Statement<'conn>>)>,
-}
-
-impl<'conn> HotStatements<'conn> {
-    /// Prepares each of `texts` on `conn`.
-    pub(crate) fn prepare(conn: &'conn rusqlite::Connection, texts: &[&'static str]) -> Result<Self> {
-        let statements =
-            texts.iter().map(|&sql| Ok((sql, RefCell::new(conn.prepare(sql)?)))).collect::<Result<_>>()?;
-        Ok(HotStatements { statements })
-    }
-}
-
-impl Hot for HotStatements<'_> {
-    fn execute(&self, sql: &str, params: &[Value<'_>]) -> Option<Result<usize>> {
-        let (_, statement) = self.statements.iter().find(|(text, _)| std::ptr::eq(*text, sql))?;
-        let mut statement = statement.try_borrow_mut().ok()?;
-        Some(statement.execute(rusqlite::params_from_iter(params)).map_err(StoreError::from))
-    }
-}
-
-/// No statements kept: everything goes through rusqlite's cache.
-pub(crate) struct NoHot;
-
-impl Hot for NoHot {
-    fn execute(&self, _: &str, _: &[Value<'_>]) -> Option<Result<usize>> {
-        None
-    }
 }
 
 /// The connection a statement runs on.
@@ -265,10 +219,10 @@ impl<'c> Db<'c> {
     fn target(&self) -> Result<Target<'c>> {
         match *self {
             Db::Sqlite(conn) => Ok(Target::Sqlite(conn)),
-            Db::SqliteBatch(conn, _) if conn.is_autocommit() => {
+            Db::SqliteBatch(conn) if conn.is_autocommit() => {
                 Err(StoreError::Database("the write transaction was rolled back by SQLite".into()))
             }
-            Db::SqliteBatch(conn, _) => Ok(Target::Sqlite(conn)),
+            Db::SqliteBatch(conn) => Ok(Target::Sqlite(conn)),
             Db::Postgres(link) => Ok(Target::Postgres(link)),
         }
     }
@@ -349,13 +303,7 @@ impl<'c> Db<'c> {
 
     /// Runs a statement; returns how many rows it changed.
     pub fn execute(&self, sql: &str, params: &[Value<'_>]) -> Result<usize> {
-        let target = self.target()?;
-        if let Db::SqliteBatch(_, hot) = self
-            && let Some(result) = hot.execute(sql, params)
-        {
-            return result;
-        }
-        match target {
+        match self.target()? {
             Target::Sqlite(conn) => {
                 Ok(conn.prepare_cached(sql)?.execute(rusqlite::params_from_iter(params))?)
             }
@@ -367,24 +315,6 @@ impl<'c> Db<'c> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::writes::{BEGIN, COMMIT, hot_statements};
-
-    /// The writer's kept statements are found by the address of their texts: the same words in
-    /// another string go through the cache.
-    #[test]
-    fn kept_statements_are_found_by_their_text_s_address() {
-        let mut conn = rusqlite::Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
-        crate::migrate::run(&mut conn).unwrap_or_else(|e| panic!("{e}"));
-        let hot = HotStatements::prepare(&conn, &hot_statements()).unwrap_or_else(|e| panic!("{e}"));
-        let copy = BEGIN.to_string();
-        assert!(Hot::execute(&hot, &copy, &[]).is_none());
-        assert!(matches!(Hot::execute(&hot, BEGIN, &[]), Some(Ok(_))));
-        assert!(!conn.is_autocommit());
-        assert!(matches!(Hot::execute(&hot, COMMIT, &[]), Some(Ok(_))));
-        assert!(conn.is_autocommit());
-        assert!(NoHot.execute(BEGIN, &[]).is_none());
-    }
-
     #[test]
     fn placeholders_become_dollars() {
         assert_eq!(postgres_sql("SELECT 1"), "SELECT 1");

@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::cache::{self, Key, RowCache};
-use crate::db::{Db, Hot, HotStatements, NoHot};
+use crate::db::Db;
 use crate::queries::{Queries, UserRow};
 use crate::writes::{BEGIN, COMMIT};
 use crate::{Result, StoreError};
@@ -190,14 +190,6 @@ fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Runs `BEGIN` or `COMMIT`: kept prepared in `hot`, or through the cache.
-fn run_hot(conn: &Connection, hot: &dyn Hot, sql: &str) -> Result<()> {
-    match hot.execute(sql, &[]) {
-        Some(result) => result.map(|_| ()),
-        None => Ok(run_cached(conn, sql)?),
-    }
-}
-
 /// Runs one job inside a savepoint: released on success, rolled back (with its effects) on failure.
 fn run_in_savepoint<T, E, F>(conn: &Connection, writer: &mut Writer<'_>, job: F) -> Result<T, E>
 where
@@ -288,14 +280,6 @@ fn writer_loop(
     let mut completions: Vec<Completion> = Vec::with_capacity(max_batch);
     let mut shutdown: Option<oneshot::Sender<()>> = None;
     let cache = RefCell::new(RowCache::default());
-    let kept = HotStatements::prepare(&conn, &crate::writes::hot_statements());
-    if let Err(e) = &kept {
-        tracing::warn!(error = %e, "cannot keep the writer's statements prepared; using the cache");
-    }
-    let hot: &dyn Hot = match &kept {
-        Ok(hot) => hot,
-        Err(_) => &NoHot,
-    };
     while shutdown.is_none() {
         match receiver.blocking_recv() {
             Some(Command::Job(job)) => batch.push(job),
@@ -312,9 +296,9 @@ fn writer_loop(
         if batch.is_empty() {
             continue;
         }
-        let mut writer = Writer::cached(Db::SqliteBatch(&conn, hot), &cache);
+        let mut writer = Writer::cached(Db::SqliteBatch(&conn), &cache);
         crate::FULL_ON_THIS_THREAD.set(false);
-        let outcome = match run_hot(&conn, hot, BEGIN) {
+        let outcome = match run_cached(&conn, BEGIN).map_err(StoreError::from) {
             Ok(()) => {
                 for job in batch.drain(..) {
                     if conn.is_autocommit() || writer.poisoned {
@@ -336,7 +320,8 @@ fn writer_loop(
                     let _ = conn.execute_batch("ROLLBACK");
                     Err(StoreError::Database("the write transaction was rolled back".into()))
                 } else {
-                    run_hot(&conn, hot, COMMIT).map_err(|e| {
+                    run_cached(&conn, COMMIT).map_err(|e| {
+                        let e = StoreError::from(e);
                         // Every job of the batch answers this error, and the edge logs it.
                         tracing::debug!(error = %e, "commit failed; rolling back the batch");
                         let _ = conn.execute_batch("ROLLBACK");
@@ -368,7 +353,6 @@ fn writer_loop(
             tracing::warn!(error = %e, "WAL restart failed");
         }
     }
-    drop(kept);
     drop(conn);
     if let Some(done) = shutdown {
         let _ = done.send(());

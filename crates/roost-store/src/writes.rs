@@ -24,8 +24,7 @@ use crate::{Result, StoreError};
 /// sequence starts here too.)
 const FIRST_USER_ID: i64 = 1_000_000_000;
 
-// The statements nearly every write job runs, kept prepared by the SQLite writer
-// ([`crate::db::HotStatements`], found by the address of these texts).
+// The statements nearly every write job runs.
 static INSERT_MESSAGE: &str = concat!(
     "INSERT INTO messages (",
     message_columns!(),
@@ -41,12 +40,6 @@ static INSERT_MESSAGE_EVENT: &str = "INSERT INTO user_events \
 pub(crate) static BEGIN: &str = "BEGIN IMMEDIATE";
 pub(crate) static COMMIT: &str = "COMMIT";
 
-/// The texts of the statements the SQLite writer keeps prepared.
-pub(crate) fn hot_statements() -> [&'static str; 6] {
-    [INSERT_MESSAGE, INSERT_UPDATE, INSERT_EVENT, INSERT_MESSAGE_EVENT, BEGIN, COMMIT]
-}
-
-/// A rate-limit bucket pair: both must hold a token for a request to pass.
 /// A session to open.
 #[derive(Debug, Clone)]
 pub struct NewSession<'a> {
@@ -58,6 +51,7 @@ pub struct NewSession<'a> {
     pub address: Option<&'a str>,
 }
 
+/// A rate-limit bucket pair: both must hold a token for a request to pass.
 #[derive(Debug, Clone)]
 pub struct RateBuckets<'a> {
     pub key: &'a str,

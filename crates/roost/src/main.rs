@@ -60,35 +60,8 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-/// glibc gives each thread that allocates its own arena (up to 8 per core); with tens of thousands
-/// of mostly idle connections the arenas fragment. Measured with `roost-bench idle` (9,900 long
-/// polls + 9,900 event streams): 18 KB per connection with the default, 14 KB with two arenas —
-/// and no loss of throughput. jemalloc (20 KB) and mimalloc (22 KB) did worse. glibc reads the
-/// environment variable when the process starts (setting it at run time takes `mallopt`, an unsafe
-/// call this project does not make), so `roost serve` re-executes itself once with it when the
-/// operator has not chosen a value.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn limit_malloc_arenas() {
-    use std::os::unix::process::CommandExt;
-    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
-        return;
-    }
-    let Ok(exe) = std::env::current_exe() else { return };
-    // Started some other way (through the dynamic loader, say): `exe` is not this program.
-    if !exe.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("roost")) {
-        return;
-    }
-    let error =
-        std::process::Command::new(exe).args(std::env::args_os().skip(1)).env("MALLOC_ARENA_MAX", "2").exec();
-    eprintln!("roost: could not re-execute with MALLOC_ARENA_MAX=2 ({error}); going on without");
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if matches!(cli.command, Command::Serve(_)) {
-        limit_malloc_arenas();
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
