@@ -8,7 +8,7 @@
 
 use axum::Router;
 use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::{Method as HttpMethod, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use roost_core::Core;
@@ -39,7 +39,7 @@ async fn bot_method_routed(
 
 /// A method call: the HTTP method, then the token, then the rate limit, and only then the body.
 async fn bot_method(core: Core, segment: &str, method: &str, req: Request) -> Response {
-    if req.method() != Method::GET && req.method() != Method::POST {
+    if req.method() != HttpMethod::GET && req.method() != HttpMethod::POST {
         return StatusCode::NOT_IMPLEMENTED.into_response();
     }
     let bot = match authenticate(&core, segment).await {
@@ -50,7 +50,7 @@ async fn bot_method(core: Core, segment: &str, method: &str, req: Request) -> Re
         Ok(params) => params,
         Err(rejection) => return rejection.into_response(),
     };
-    dispatch(&core, bot, &method.to_ascii_lowercase(), params).await.into_response()
+    dispatch(&core, bot, method, params).await.into_response()
 }
 
 async fn authenticate(core: &Core, segment: &str) -> Result<i64, HttpError> {
@@ -85,61 +85,123 @@ async fn missing_method() -> HttpError {
     HttpError(ApiError::NOT_FOUND)
 }
 
-/// Runs one Bot API method for an authenticated bot. `method` is lower-case.
+/// Runs one Bot API method for an authenticated bot; `method` in any case.
 pub async fn dispatch(core: &Core, bot: i64, method: &str, params: Params) -> Answer {
-    match method {
-        "getme" => Ok(ok(&core.bot_me(bot).await?)),
-        "logout" | "close" => Ok(ok(&true)),
-        "getupdates" => Ok(ok(&core.get_updates(bot, params.parse()?).await?)),
-        "setwebhook" => Ok(ok(&set_webhook(core, bot, params).await?)),
-        "deletewebhook" => Ok(ok(&core.delete_webhook(bot, params.parse()?).await?)),
-        "getwebhookinfo" => Ok(ok(&core.webhook_info(bot).await?)),
-        "sendmessage" => Ok(ok(&core.bot_send(bot, params.parse()?).await?)),
-        "editmessagetext" => Ok(ok(&core.edit_message_text(bot, params.parse()?).await?)),
-        "editmessagecaption" => Ok(ok(&core.edit_message_caption(bot, params.parse()?).await?)),
-        "editmessagereplymarkup" => Ok(ok(&core.edit_message_reply_markup(bot, params.parse()?).await?)),
-        "deletemessage" => {
-            let req: DeleteMessage = params.parse()?;
-            Ok(ok(&core.bot_delete_message(bot, req.chat_id, req.message_id).await?))
-        }
-        "deletemessages" => Ok(ok(&core.bot_delete_messages(bot, params.parse()?).await?)),
-        "forwardmessage" => {
-            let sent = core.forward_messages(bot, params.parse()?, false).await?;
-            Ok(ok(&sent.into_iter().next().ok_or(ApiError::INTERNAL)?))
-        }
-        "forwardmessages" => {
-            let sent = core.forward_messages(bot, params.parse()?, true).await?;
-            let ids: Vec<MessageId> = sent.iter().map(|m| MessageId { message_id: m.message_id }).collect();
-            Ok(ok(&ids))
-        }
-        "copymessage" => {
-            let sent = core.copy_messages(bot, params.parse()?, false).await?;
-            Ok(ok(&sent.into_iter().next().ok_or(ApiError::INTERNAL)?))
-        }
-        "copymessages" => Ok(ok(&core.copy_messages(bot, params.parse()?, true).await?)),
-        "pinchatmessage" => Ok(ok(&core.pin_message(bot, params.parse()?).await?)),
-        "unpinchatmessage" => Ok(ok(&core.unpin_messages(bot, params.parse()?, false).await?)),
-        "unpinallchatmessages" => Ok(ok(&core.unpin_messages(bot, params.parse()?, true).await?)),
-        "setmessagereaction" => Ok(ok(&core.bot_set_reaction(bot, params.parse()?).await?)),
-        "sendchataction" => Ok(ok(&core.send_chat_action(bot, params.parse()?).await?)),
-        "answercallbackquery" => Ok(ok(&core.answer_callback_query(bot, params.parse()?).await?)),
-        "setmycommands" => Ok(ok(&core.set_my_commands(bot, params.parse()?).await?)),
-        "getmycommands" => Ok(ok(&core.get_my_commands(bot, params.parse()?).await?)),
-        "deletemycommands" => Ok(ok(&core.delete_my_commands(bot, params.parse()?).await?)),
-        "setmyname" => Ok(ok(&core.set_my_text(bot, "name", params.parse()?).await?)),
-        "getmyname" => Ok(ok(&core.get_my_text(bot, "name", params.parse()?).await?)),
-        "setmydescription" => Ok(ok(&core.set_my_text(bot, "description", params.parse()?).await?)),
-        "getmydescription" => Ok(ok(&core.get_my_text(bot, "description", params.parse()?).await?)),
-        "setmyshortdescription" => {
-            Ok(ok(&core.set_my_text(bot, "short_description", params.parse()?).await?))
-        }
-        "getmyshortdescription" => {
-            Ok(ok(&core.get_my_text(bot, "short_description", params.parse()?).await?))
-        }
-        "setchatmenubutton" => Ok(ok(&core.set_menu_button(bot, params.parse()?).await?)),
-        "getchatmenubutton" => Ok(ok(&core.get_menu_button(bot, params.parse()?).await?)),
-        _ => Err(ApiError::NOT_FOUND.into()),
+    match find_method(method) {
+        Some(found) => (found.call)(core, bot, params).await,
+        None => Err(ApiError::NOT_FOUND.into()),
     }
+}
+
+/// The method of that name, in any case.
+pub fn find_method(name: &str) -> Option<&'static Method> {
+    METHODS.iter().find(|m| m.name.eq_ignore_ascii_case(name))
+}
+
+/// A Bot API method Roost serves: its name, as Telegram spells it, and its handler.
+pub struct Method {
+    pub name: &'static str,
+    call: for<'a> fn(&'a Core, i64, Params) -> futures_util::future::BoxFuture<'a, Answer>,
+}
+
+/// Declares the method table: each row a name and a body over `core`, `bot` and `params`. Each
+/// body becomes a function of its own, and [`METHODS`] lists them, in the order given (the
+/// busiest first: [`find_method`] looks in that order).
+macro_rules! methods {
+    ($($name:literal $handler:ident |$core:ident, $bot:ident, $params:ident| $body:expr;)*) => {
+        $(
+            #[allow(unused_variables)]
+            fn $handler<'a>($core: &'a Core, $bot: i64, $params: Params)
+                -> futures_util::future::BoxFuture<'a, Answer> {
+                Box::pin(async move { $body })
+            }
+        )*
+        /// Every Bot API method Roost serves. `docs/compatibility.md`'s coverage table is checked
+        /// against it by a test.
+        pub static METHODS: &[Method] = &[$(Method { name: $name, call: $handler }),*];
+    };
+}
+
+methods! {
+    "sendMessage" send_message |core, bot, params| Ok(ok(&core.bot_send(bot, params.parse()?).await?));
+    "getUpdates" get_updates |core, bot, params| Ok(ok(&core.get_updates(bot, params.parse()?).await?));
+    "getMe" get_me |core, bot, params| Ok(ok(&core.bot_me(bot).await?));
+    "answerCallbackQuery" answer_callback_query |core, bot, params| {
+        Ok(ok(&core.answer_callback_query(bot, params.parse()?).await?))
+    };
+    "editMessageText" edit_message_text |core, bot, params| {
+        Ok(ok(&core.edit_message_text(bot, params.parse()?).await?))
+    };
+    "sendChatAction" send_chat_action |core, bot, params| {
+        Ok(ok(&core.send_chat_action(bot, params.parse()?).await?))
+    };
+    "logOut" log_out |core, bot, params| Ok(ok(&true));
+    "close" close |core, bot, params| Ok(ok(&true));
+    "setWebhook" set_webhook_method |core, bot, params| Ok(ok(&set_webhook(core, bot, params).await?));
+    "deleteWebhook" delete_webhook |core, bot, params| Ok(ok(&core.delete_webhook(bot, params.parse()?).await?));
+    "getWebhookInfo" get_webhook_info |core, bot, params| Ok(ok(&core.webhook_info(bot).await?));
+    "editMessageCaption" edit_message_caption |core, bot, params| {
+        Ok(ok(&core.edit_message_caption(bot, params.parse()?).await?))
+    };
+    "editMessageReplyMarkup" edit_message_reply_markup |core, bot, params| {
+        Ok(ok(&core.edit_message_reply_markup(bot, params.parse()?).await?))
+    };
+    "deleteMessage" delete_message |core, bot, params| {
+        let req: DeleteMessage = params.parse()?;
+        Ok(ok(&core.bot_delete_message(bot, req.chat_id, req.message_id).await?))
+    };
+    "deleteMessages" delete_messages |core, bot, params| {
+        Ok(ok(&core.bot_delete_messages(bot, params.parse()?).await?))
+    };
+    "forwardMessage" forward_message |core, bot, params| {
+        let sent = core.forward_messages(bot, params.parse()?, false).await?;
+        Ok(ok(&sent.into_iter().next().ok_or(ApiError::INTERNAL)?))
+    };
+    "forwardMessages" forward_messages |core, bot, params| {
+        let sent = core.forward_messages(bot, params.parse()?, true).await?;
+        let ids: Vec<MessageId> = sent.iter().map(|m| MessageId { message_id: m.message_id }).collect();
+        Ok(ok(&ids))
+    };
+    "copyMessage" copy_message |core, bot, params| {
+        let sent = core.copy_messages(bot, params.parse()?, false).await?;
+        Ok(ok(&sent.into_iter().next().ok_or(ApiError::INTERNAL)?))
+    };
+    "copyMessages" copy_messages |core, bot, params| Ok(ok(&core.copy_messages(bot, params.parse()?, true).await?));
+    "pinChatMessage" pin_chat_message |core, bot, params| Ok(ok(&core.pin_message(bot, params.parse()?).await?));
+    "unpinChatMessage" unpin_chat_message |core, bot, params| {
+        Ok(ok(&core.unpin_messages(bot, params.parse()?, false).await?))
+    };
+    "unpinAllChatMessages" unpin_all_chat_messages |core, bot, params| {
+        Ok(ok(&core.unpin_messages(bot, params.parse()?, true).await?))
+    };
+    "setMessageReaction" set_message_reaction |core, bot, params| {
+        Ok(ok(&core.bot_set_reaction(bot, params.parse()?).await?))
+    };
+    "setMyCommands" set_my_commands |core, bot, params| Ok(ok(&core.set_my_commands(bot, params.parse()?).await?));
+    "getMyCommands" get_my_commands |core, bot, params| Ok(ok(&core.get_my_commands(bot, params.parse()?).await?));
+    "deleteMyCommands" delete_my_commands |core, bot, params| {
+        Ok(ok(&core.delete_my_commands(bot, params.parse()?).await?))
+    };
+    "setMyName" set_my_name |core, bot, params| Ok(ok(&core.set_my_text(bot, "name", params.parse()?).await?));
+    "getMyName" get_my_name |core, bot, params| Ok(ok(&core.get_my_text(bot, "name", params.parse()?).await?));
+    "setMyDescription" set_my_description |core, bot, params| {
+        Ok(ok(&core.set_my_text(bot, "description", params.parse()?).await?))
+    };
+    "getMyDescription" get_my_description |core, bot, params| {
+        Ok(ok(&core.get_my_text(bot, "description", params.parse()?).await?))
+    };
+    "setMyShortDescription" set_my_short_description |core, bot, params| {
+        Ok(ok(&core.set_my_text(bot, "short_description", params.parse()?).await?))
+    };
+    "getMyShortDescription" get_my_short_description |core, bot, params| {
+        Ok(ok(&core.get_my_text(bot, "short_description", params.parse()?).await?))
+    };
+    "setChatMenuButton" set_chat_menu_button |core, bot, params| {
+        Ok(ok(&core.set_menu_button(bot, params.parse()?).await?))
+    };
+    "getChatMenuButton" get_chat_menu_button |core, bot, params| {
+        Ok(ok(&core.get_menu_button(bot, params.parse()?).await?))
+    };
 }
 
 /// `setWebhook`: the edge reads the certificate upload and checks that the host resolves to a
@@ -183,5 +245,43 @@ async fn check_host_resolves(url: &str) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::bad_request("bad webhook: the host resolves only to reserved IP addresses"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/compatibility.md's coverage table says "yes" for exactly the methods of [`METHODS`].
+    #[test]
+    fn the_coverage_table_lists_the_method_table() {
+        let doc =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/compatibility.md"))
+                .unwrap_or_else(|e| panic!("{e}"));
+        // The methods' tables, up to the update types' table.
+        let methods = doc.split("### Update types").next().unwrap_or_default();
+        let mut documented: Vec<&str> = methods
+            .lines()
+            .filter_map(|line| {
+                let mut cells = line.split('|').map(str::trim).skip(1);
+                let name = cells.next()?.strip_prefix('`')?.strip_suffix('`')?;
+                cells.next()?.starts_with("yes").then_some(name)
+            })
+            .collect();
+        documented.sort_unstable();
+        let mut served: Vec<&str> = METHODS.iter().map(|m| m.name).collect();
+        served.sort_unstable();
+        assert_eq!(documented, served, "docs/compatibility.md's \"yes\" rows and the method table");
+    }
+
+    #[test]
+    fn methods_are_found_in_any_case() {
+        assert_eq!(find_method("sendmessage").map(|m| m.name), Some("sendMessage"));
+        assert_eq!(find_method("SENDMESSAGE").map(|m| m.name), Some("sendMessage"));
+        assert!(find_method("sendPhoto").is_none());
+        let mut names: Vec<String> = METHODS.iter().map(|m| m.name.to_ascii_lowercase()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), METHODS.len(), "a method is listed twice");
     }
 }
