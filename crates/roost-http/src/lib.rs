@@ -9,6 +9,7 @@ pub mod bot_api;
 pub mod client_api;
 pub mod envelope;
 pub mod params;
+pub mod server;
 pub mod webhook;
 
 use std::convert::Infallible;
