@@ -26,6 +26,10 @@ use crate::envelope::HttpError;
 
 /// Largest request body accepted, multipart included.
 pub const BODY_LIMIT: usize = 20 * 1024 * 1024;
+/// Largest total of a call's parameters other than files: a urlencoded or JSON body, or the text
+/// fields of a multipart one (Telegram's server: 1 MiB, `413 Request Entity Too Large`). Only
+/// files may be larger, so no request makes a worker parse more than this.
+pub const PARAMETERS_LIMIT: usize = 1 << 20;
 
 /// All parameters of one call.
 #[derive(Debug, Default, Clone)]
@@ -203,7 +207,8 @@ async fn read_params<S: Send + Sync>(req: Request, state: &S, limit: usize) -> R
         let mut multipart = Multipart::from_request(req, state)
             .await
             .map_err(|e| ApiError::bad_request(format_args!("invalid multipart body: {}", e.body_text())))?;
-        while let Some(field) = multipart.next_field().await.map_err(invalid)? {
+        let mut text_bytes = 0;
+        while let Some(mut field) = multipart.next_field().await.map_err(invalid)? {
             let Some(name) = field.name().map(str::to_owned) else { continue };
             match field.file_name().map(str::to_owned) {
                 Some(file_name) => {
@@ -211,14 +216,27 @@ async fn read_params<S: Send + Sync>(req: Request, state: &S, limit: usize) -> R
                     params.files.push((name, Upload { file_name, bytes }));
                 }
                 None => {
-                    let text = field.text().await.map_err(invalid)?;
+                    // Counted as it arrives: a text field past the limit is refused unread.
+                    let mut text = Vec::new();
+                    while let Some(chunk) = field.chunk().await.map_err(invalid)? {
+                        text_bytes += chunk.len();
+                        if text_bytes > limit.min(PARAMETERS_LIMIT) {
+                            return Err(ApiError::PAYLOAD_TOO_LARGE);
+                        }
+                        text.extend_from_slice(&chunk);
+                    }
+                    let text = String::from_utf8(text).map_err(|_| {
+                        ApiError::bad_request(format_args!("parameter \"{name}\" is not UTF-8"))
+                    })?;
                     params.values.insert(name, Value::String(text));
                 }
             }
         }
         return Ok(params);
     }
-    let body = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| ApiError::PAYLOAD_TOO_LARGE)?;
+    let body = axum::body::to_bytes(req.into_body(), limit.min(PARAMETERS_LIMIT))
+        .await
+        .map_err(|_| ApiError::PAYLOAD_TOO_LARGE)?;
     if params.values.is_empty() && content_type.starts_with("application/json") && keeps_as_is(&body) {
         params.json = Some(body);
         return Ok(params);
