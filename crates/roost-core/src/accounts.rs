@@ -82,7 +82,7 @@ fn validate_person(req: Register) -> Result<PersonSpec> {
 ///
 /// Each run's working memory is mapped apart and given back whole ([`secrets::HashMemory`]).
 pub(crate) struct Hashing {
-    permits: tokio::sync::Semaphore,
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
     waiting: AtomicUsize,
     queue_max: usize,
 }
@@ -91,7 +91,7 @@ impl Hashing {
     pub(crate) fn new(hashers: usize) -> Hashing {
         let hashers = hashers.max(1);
         Hashing {
-            permits: tokio::sync::Semaphore::new(hashers),
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(hashers)),
             waiting: AtomicUsize::new(0),
             queue_max: hashers * crate::HASHING_QUEUE_PER_HASHER,
         }
@@ -102,16 +102,31 @@ impl Hashing {
         &self,
         work: impl FnOnce(&mut secrets::HashMemory) -> T + Send + 'static,
     ) -> Result<T> {
+        /// Counts a sign-in as waiting until it is dropped: a request cancelled while it waits
+        /// (a client that hung up, an HTTP/2 stream reset) leaves the count as it found it.
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue_max {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(ApiError::too_many_requests(1).into());
         }
-        let permit = self.permits.acquire().await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
-        let _permit = permit.map_err(|_| roost_store::StoreError::Closed)?;
-        tokio::task::spawn_blocking(move || work(&mut secrets::HashMemory::default()))
-            .await
-            .map_err(|e| roost_store::StoreError::Database(format!("hashing task failed: {e}")).into())
+        let waiting = Waiting(&self.waiting);
+        let permit = std::sync::Arc::clone(&self.permits).acquire_owned().await;
+        drop(waiting);
+        let permit = permit.map_err(|_| roost_store::StoreError::Closed)?;
+        // The permit goes with the work: a request cancelled while the hash runs does not free
+        // its hasher before the hash is done.
+        tokio::task::spawn_blocking(move || {
+            let result = work(&mut secrets::HashMemory::default());
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| roost_store::StoreError::Database(format!("hashing task failed: {e}")).into())
     }
 }
 
@@ -121,6 +136,18 @@ impl Hashing {
 pub struct SignIn {
     pub address: Option<IpAddr>,
     pub device: Option<String>,
+}
+
+/// What the per-address sign-in limits count: an IPv4 address, or an IPv6 address's /64 (one
+/// subscriber usually holds a whole /64, and could otherwise sign in from as many addresses).
+fn address_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
 }
 
 /// A session's `last_active_at` is written again once it is older than this: a session is
@@ -147,7 +174,7 @@ impl Core {
         let spec = validate_person(req)?;
         if let Some(address) = with_session.as_ref().and_then(|s| s.address) {
             let per_hour = self.inner.config.rate_limits.registrations_per_hour_per_address;
-            self.check_sign_in(format!("ra:{address}"), per_hour, per_hour / 3600.0).await?;
+            self.check_sign_in(format!("ra:{}", address_key(address)), per_hour, per_hour / 3600.0).await?;
         }
         let password_hash = self.hash_password(spec.password.clone()).await?;
         let token = with_session.as_ref().map(|_| secrets::new_session_token());
@@ -198,7 +225,12 @@ impl Core {
         let (per_address, per_account) =
             (limits.logins_per_minute_per_address, limits.logins_per_minute_per_account);
         if let Some(address) = sign_in.address {
-            self.check_sign_in(format!("la:{address}"), per_address, per_address / 60.0).await?;
+            self.check_sign_in(format!("la:{}", address_key(address)), per_address, per_address / 60.0)
+                .await?;
+        }
+        if !valid_username(&username) {
+            // No such account can exist: nothing to count it under, nothing to check.
+            return Err(ApiError::LOGIN_FAILED.into());
         }
         self.check_sign_in(format!("lu:{}", username.to_lowercase()), per_account, per_account / 60.0)
             .await?;
@@ -229,10 +261,13 @@ impl Core {
         Ok(Session { token, user })
     }
 
-    /// Client API `logout`: ends the session the token belongs to.
+    /// Client API `logout`: ends the session the token belongs to (and its event streams).
     pub async fn logout(&self, session_token: &str) -> Result<bool> {
+        let person = self.session(session_token).await?.user_id;
         let hash = secrets::hash_secret(session_token);
-        self.store().write(move |w| w.delete_session(&hash).map_err(Error::from)).await
+        let ended = self.store().write(move |w| w.delete_session(&hash).map_err(Error::from)).await?;
+        self.hub().nudge_user(person);
+        Ok(ended)
     }
 
     /// The person a session token belongs to. A session unused for longer than
@@ -257,7 +292,7 @@ impl Core {
         if idle > self.inner.config.session_idle.as_secs() as i64 {
             return Err(ApiError::CLIENT_UNAUTHORIZED.into());
         }
-        if idle > SESSION_TOUCH_EVERY {
+        if idle > SESSION_TOUCH_EVERY.min(self.inner.config.session_idle.as_secs() as i64 / 2) {
             let (store, id) = (self.store().clone(), session.id);
             tokio::spawn(async move {
                 if let Err(e) = store.write(move |w| w.touch_session(id, now)).await {
@@ -292,20 +327,26 @@ impl Core {
     pub async fn terminate_session(&self, session_token: &str, req: TerminateSession) -> Result<bool> {
         let current = self.session(session_token).await?;
         let id = req.session_id.ok_or_else(|| ApiError::bad_request("session_id is required"))?;
-        let ended = self
-            .store()
-            .write(move |w| w.delete_session_by_id(current.user_id, id).map_err(Error::from))
-            .await?;
-        if ended { Ok(true) } else { Err(ApiError::bad_request("session not found").into()) }
+        let person = current.user_id;
+        let ended =
+            self.store().write(move |w| w.delete_session_by_id(person, id).map_err(Error::from)).await?;
+        if !ended {
+            return Err(ApiError::bad_request("session not found").into());
+        }
+        self.hub().nudge_user(person);
+        Ok(true)
     }
 
     /// Client API `terminateOtherSessions`: ends every session of the person but this one;
     /// answers how many.
     pub async fn terminate_other_sessions(&self, session_token: &str) -> Result<usize> {
         let current = self.session(session_token).await?;
-        self.store()
+        let ended = self
+            .store()
             .write(move |w| w.delete_other_sessions(current.user_id, current.id).map_err(Error::from))
-            .await
+            .await?;
+        self.hub().nudge_user(current.user_id);
+        Ok(ended)
     }
 
     /// The bot a Bot API token belongs to, checked in constant time.
@@ -429,6 +470,41 @@ fn open_session(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_counted_by_subscriber() {
+        let key = |text: &str| address_key(text.parse().unwrap_or(IpAddr::from([0, 0, 0, 0])));
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::2"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+    }
+
+    /// A sign-in cancelled while it waits for a hasher, or while its hash runs, leaves the queue
+    /// as it found it and keeps its hasher until the hash is done.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cancelled_sign_ins_give_their_place_back() {
+        let hashing = std::sync::Arc::new(Hashing::new(1));
+        let slow = |_: &mut secrets::HashMemory| std::thread::sleep(std::time::Duration::from_millis(300));
+        let running = tokio::spawn({
+            let hashing = std::sync::Arc::clone(&hashing);
+            async move { hashing.run(slow).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let waiting = tokio::spawn({
+            let hashing = std::sync::Arc::clone(&hashing);
+            async move { hashing.run(|_| ()).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(hashing.waiting.load(Ordering::Acquire), 1);
+        waiting.abort();
+        running.abort();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(hashing.waiting.load(Ordering::Acquire), 0, "the cancelled wait left the queue");
+        assert_eq!(hashing.permits.available_permits(), 0, "the running hash keeps its hasher");
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        assert_eq!(hashing.permits.available_permits(), 1);
+    }
 
     #[test]
     fn usernames() {

@@ -52,6 +52,16 @@ impl Hub {
         subscribe(&self.users, user_id)
     }
 
+    /// Wakes the person's event streams without a new event: something else about them changed
+    /// (a session ended), and each stream looks again.
+    pub fn nudge_user(&self, user_id: i64) {
+        if let Ok(map) = self.users.lock()
+            && let Some(sender) = map.get(&user_id)
+        {
+            sender.send_modify(|_| {});
+        }
+    }
+
     /// Wakes the waiters of everything a commit touched. Called on the writer thread: it only
     /// takes two short locks and never blocks on a waiter.
     pub fn announce(&self, effects: &[Effect]) {

@@ -55,11 +55,19 @@ impl SessionToken {
 
 /// The largest body `register` and `login` read: they are answered before anyone is known.
 pub const SIGN_IN_BODY_LIMIT: usize = 16 * 1024;
+/// How long `register` and `login` wait for their body: a client trickling one byte at a time
+/// must not hold a connection without credentials.
+pub const SIGN_IN_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The client's address, as the connection layer found it (the peer, or the address a trusted
 /// proxy forwarded for): what the per-address sign-in limits count.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub std::net::IpAddr);
+
+/// A connection's place under the connection cap (`server.rs`), handed to the event stream a
+/// connection becomes: the stream holds it for as long as it runs.
+#[derive(Clone)]
+pub struct ConnectionSlot(pub std::sync::Arc<tokio::sync::OwnedSemaphorePermit>);
 
 /// `ANY /client/v1/<method>`.
 async fn client_method(
@@ -77,7 +85,10 @@ async fn client_method(
             address: req.extensions().get::<ClientAddress>().map(|a| a.0),
             device: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
         };
-        let params = Params::read_limited(req, SIGN_IN_BODY_LIMIT).await?;
+        let params =
+            tokio::time::timeout(SIGN_IN_BODY_TIMEOUT, Params::read_limited(req, SIGN_IN_BODY_LIMIT))
+                .await
+                .map_err(|_| ApiError::REQUEST_TIMEOUT)??;
         return match method.as_str() {
             "register" => Ok(ok(&core.register(params.parse()?, sign_in).await?)),
             _ => Ok(ok(&core.login(params.parse()?, sign_in).await?)),
@@ -120,6 +131,7 @@ struct EventsQuery {
 async fn events(
     State(core): State<Core>,
     token: SessionToken,
+    slot: Option<axum::Extension<ConnectionSlot>>,
     Query(query): Query<EventsQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -148,24 +160,43 @@ async fn events(
     };
     // Small buffers: tens of thousands of mostly idle streams must fit in little memory, and
     // clients send nothing but control frames (events are server → client only).
-    upgrade
-        .read_buffer_size(1024)
-        .write_buffer_size(0)
-        .max_message_size(64 * 1024)
-        .on_upgrade(move |socket| stream_events(core, person, start, wake, socket))
+    upgrade.read_buffer_size(1024).write_buffer_size(0).max_message_size(64 * 1024).on_upgrade(
+        move |socket| {
+            let session = Session { token: token.0.unwrap_or_default(), _slot: slot.map(|s| s.0) };
+            stream_events(core, person, session, start, wake, socket)
+        },
+    )
 }
 
 const PING_EVERY: Duration = Duration::from_secs(30);
 const REPLAY_BATCH: i64 = 200;
 
+/// What an event stream holds for its session: the token, checked again at every ping (a session
+/// ended elsewhere — `logout`, `terminateSession`, expiry — ends its streams within a ping), and
+/// its connection's place under the cap.
+struct Session {
+    token: String,
+    _slot: Option<ConnectionSlot>,
+}
+
+/// How often at most a stream looks at its session again when woken.
+const SESSION_RECHECK: Duration = Duration::from_secs(1);
+
+/// Whether the stream's session still exists (a store failure is not taken for an ended session).
+async fn session_lives(core: &Core, session: &Session) -> bool {
+    !matches!(core.authenticate_session(&session.token).await, Err(roost_core::Error::Api(_)))
+}
+
 async fn stream_events(
     core: Core,
     person: i64,
+    session: Session,
     mut cursor: i64,
     mut wake: tokio::sync::watch::Receiver<i64>,
     mut socket: WebSocket,
 ) {
     let mut closing = core.hub().closing();
+    let mut checked = std::time::Instant::now();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.reset();
     let ready = serde_json::json!({"type": "ready", "seq": cursor}).to_string();
@@ -196,9 +227,24 @@ async fn stream_events(
             break;
         }
         tokio::select! {
-            changed = wake.changed() => if changed.is_err() { break },
+            changed = wake.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                // A wake may be a session ending (`Hub::nudge_user`): look, at most once a second.
+                if checked.elapsed() >= SESSION_RECHECK {
+                    if !session_lives(&core, &session).await {
+                        break;
+                    }
+                    checked = std::time::Instant::now();
+                }
+            }
             _ = closing.changed() => break,
             _ = ping.tick() => {
+                if !session_lives(&core, &session).await {
+                    break;
+                }
+                checked = std::time::Instant::now();
                 if socket.send(WsMessage::Ping(Default::default())).await.is_err() {
                     return;
                 }

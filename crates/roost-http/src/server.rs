@@ -73,7 +73,7 @@ pub async fn serve(
                         proxies: Arc::clone(&proxies),
                         draining: draining.subscribe(),
                         _open: open.clone(),
-                        _slot: slot,
+                        slot: Arc::new(slot),
                     };
                     tokio::spawn(serve_connection(stream, app.clone(), connection));
                 }
@@ -112,8 +112,8 @@ struct Connection {
     draining: tokio::sync::watch::Receiver<bool>,
     /// Dropped when the connection ends: the server waits for all of them at shutdown.
     _open: tokio::sync::mpsc::Sender<()>,
-    /// Its place under the connection cap.
-    _slot: tokio::sync::OwnedSemaphorePermit,
+    /// Its place under the connection cap, shared with the event stream it may become.
+    slot: Arc<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// Serves one connection (HTTP/1.1 with upgrades to WebSocket, or HTTP/2 with prior knowledge)
@@ -144,7 +144,7 @@ where
     A::Future: Send + 'static,
 {
     use tower::ServiceExt;
-    let Connection { peer, limits, proxies, mut draining, .. } = connection;
+    let Connection { peer, limits, proxies, mut draining, slot, .. } = connection;
     let service = hyper_util::service::TowerToHyperService::new(app.map_request(
         move |req: axum::http::Request<hyper::body::Incoming>| {
             let mut req = req.map(axum::body::Body::new);
@@ -152,6 +152,10 @@ where
             if req.uri().path().starts_with("/client/") {
                 let address = client_address(peer.ip(), req.headers(), &proxies);
                 req.extensions_mut().insert(crate::client_api::ClientAddress(address));
+                // An event stream outlives the HTTP connection it upgraded: it keeps the slot.
+                if req.uri().path() == "/client/v1/events" {
+                    req.extensions_mut().insert(crate::client_api::ConnectionSlot(Arc::clone(&slot)));
+                }
             }
             req
         },
@@ -206,25 +210,48 @@ where
     }
 }
 
-/// The client behind a connection: the peer, unless the peer is a trusted proxy, in which case
-/// the last address of `X-Forwarded-For` that is not itself a trusted proxy.
+/// The client behind a connection: the peer, unless the peer is a trusted proxy; then the
+/// nearest address in `X-Forwarded-For` (read from the right) that is not itself a trusted proxy.
+/// An entry that is not an address (with or without a port) ends the walk there: what lies to its
+/// left was written by someone the proxies did not vouch for, so the proxy itself is the client.
+/// IPv4 addresses written as IPv6 (`::ffff:a.b.c.d`, as a dual-stack listener sees them) are
+/// compared as IPv4.
 fn client_address(
     peer: std::net::IpAddr,
     headers: &axum::http::HeaderMap,
     proxies: &[ipnet::IpNet],
 ) -> std::net::IpAddr {
+    let peer = peer.to_canonical();
     let trusted = |ip: &std::net::IpAddr| proxies.iter().any(|range| range.contains(ip));
     if !trusted(&peer) {
         return peer;
     }
-    let forwarded = headers
+    let entries: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.to_str().unwrap_or(""))
         .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
-        .collect::<Vec<_>>();
-    forwarded.iter().rev().find(|ip| !trusted(ip)).or(forwarded.first()).copied().unwrap_or(peer)
+        .collect();
+    let mut client = peer;
+    for entry in entries.iter().rev() {
+        match forwarded_address(entry) {
+            Some(ip) if trusted(&ip) => client = ip,
+            Some(ip) => return ip,
+            None => return client,
+        }
+    }
+    client
+}
+
+/// An address as a proxy writes it in `X-Forwarded-For`: `a.b.c.d`, `a.b.c.d:port`, an IPv6
+/// address, or `[v6]:port`.
+fn forwarded_address(entry: &str) -> Option<std::net::IpAddr> {
+    let entry = entry.trim();
+    let address = entry
+        .parse::<std::net::IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))?;
+    Some(address.to_canonical())
 }
 
 /// HTTP/2 connections are pinged this often when idle, and closed when a ping goes unanswered
@@ -345,5 +372,36 @@ impl tokio::io::AsyncWrite for Sniffed {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_is_the_nearest_address_no_trusted_proxy_wrote() {
+        let proxies: Vec<ipnet::IpNet> =
+            ["127.0.0.1/32", "10.0.0.0/8"].iter().filter_map(|p| p.parse().ok()).collect();
+        let ip =
+            |text: &str| text.parse::<std::net::IpAddr>().unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+        let client = |peer: &str, forwarded: &str| {
+            let mut headers = axum::http::HeaderMap::new();
+            if let Ok(value) = forwarded.parse() {
+                headers.insert("x-forwarded-for", value);
+            }
+            client_address(ip(peer), &headers, &proxies)
+        };
+        // An untrusted peer is the client whatever it claims.
+        assert_eq!(client("198.51.100.1", "203.0.113.9"), ip("198.51.100.1"));
+        // Behind the proxies, the nearest address they did not write themselves.
+        assert_eq!(client("127.0.0.1", "1.1.1.1, 203.0.113.9, 10.0.0.2"), ip("203.0.113.9"));
+        // A dual-stack listener's view of the proxy, and ports after the addresses.
+        assert_eq!(client("::ffff:127.0.0.1", "203.0.113.9:5555"), ip("203.0.113.9"));
+        assert_eq!(client("127.0.0.1", "[2001:db8::1]:443"), ip("2001:db8::1"));
+        // Something that is not an address stops the walk: nothing left of it is believed.
+        assert_eq!(client("127.0.0.1", "203.0.113.9, unknown"), ip("127.0.0.1"));
+        assert_eq!(client("127.0.0.1", "203.0.113.9, garbage, 10.0.0.2"), ip("10.0.0.2"));
+        assert_eq!(client("127.0.0.1", ""), ip("127.0.0.1"));
     }
 }

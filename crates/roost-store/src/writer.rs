@@ -132,6 +132,8 @@ enum Command {
 
 pub(crate) struct WriterHandle {
     sender: mpsc::UnboundedSender<Command>,
+    /// Whether the last batch failed on a full disk: what a job dropped unrun from it answers.
+    full: Arc<AtomicBool>,
 }
 
 /// How a job's writes are undone if it fails.
@@ -170,6 +172,8 @@ impl WriterHandle {
         answer.await.map_err(|_| {
             E::from(if self.sender.is_closed() {
                 StoreError::Closed
+            } else if self.full.load(Ordering::Acquire) {
+                StoreError::Full
             } else {
                 // The writer goes on but dropped the job unrun: its batch was being rolled back.
                 StoreError::Database("the write was rolled back with its batch".into())
@@ -262,11 +266,13 @@ pub(crate) fn spawn(
     restart_wal: Arc<AtomicBool>,
 ) -> Result<WriterHandle> {
     let (sender, receiver) = mpsc::unbounded_channel();
+    let full = Arc::new(AtomicBool::new(false));
+    let said_full = Arc::clone(&full);
     thread::Builder::new()
         .name("roost-writer".into())
-        .spawn(move || writer_loop(conn, receiver, max_batch.max(1), on_commit, restart_wal))
+        .spawn(move || writer_loop(conn, receiver, max_batch.max(1), on_commit, restart_wal, said_full))
         .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
-    Ok(WriterHandle { sender })
+    Ok(WriterHandle { sender, full })
 }
 
 fn writer_loop(
@@ -275,8 +281,12 @@ fn writer_loop(
     max_batch: usize,
     on_commit: OnCommit,
     restart_wal: Arc<AtomicBool>,
+    full: Arc<AtomicBool>,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    // Jobs left unrun because their batch was failing: dropped (which answers their callers)
+    // only once `full` says why.
+    let mut unrun: Vec<Job> = Vec::new();
     let mut completions: Vec<Completion> = Vec::with_capacity(max_batch);
     let mut shutdown: Option<oneshot::Sender<()>> = None;
     let cache = RefCell::new(RowCache::default());
@@ -305,6 +315,7 @@ fn writer_loop(
                         // SQLite dropped the transaction (disk full, I/O error), or it will be
                         // rolled back: running more jobs would commit each on its own, or waste
                         // the work. Fail them unrun; their callers get an error.
+                        unrun.push(job);
                         continue;
                     }
                     completions.push(job(&conn, &mut writer));
@@ -339,6 +350,8 @@ fn writer_loop(
         if outcome.is_err() {
             cache.borrow_mut().clear();
         }
+        full.store(matches!(outcome, Err(StoreError::Full)), Ordering::Release);
+        unrun.clear();
         if outcome.is_ok() && !writer.effects.is_empty() {
             on_commit(&writer.effects);
         }

@@ -55,6 +55,8 @@ error_table! {
         "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first";
     METHOD_NOT_ALLOWED = 405, "Method Not Allowed";
     PAYLOAD_TOO_LARGE = 413, "Request Entity Too Large";
+    /// A body that did not arrive in time (signing in, where nobody is known yet).
+    REQUEST_TIMEOUT = 408, "Request Timeout";
     INTERNAL = 500, "Internal Server Error";
     /// The server's disk (or its configured database size) is full: a write cannot be stored.
     STORAGE_FULL = 500, "Internal Server Error: the server is out of storage space, try again later";
@@ -121,6 +123,7 @@ mod tests {
                 403 => "Forbidden",
                 404 => "Not Found",
                 405 => "Method Not Allowed",
+                408 => "Request Timeout",
                 409 => "Conflict",
                 413 => "Request Entity Too Large",
                 500 => "Internal Server Error",

@@ -311,8 +311,8 @@ impl Config {
         if self.max_connections == Some(0) {
             bail!("max_connections must be positive");
         }
-        if self.session_idle.is_zero() {
-            bail!("session_idle_days must be positive");
+        if self.session_idle.is_zero() || self.session_idle > Duration::from_secs(36_500 * 24 * 3600) {
+            bail!("session_idle_days must be between 1 and 36500");
         }
         if [
             r.logins_per_minute_per_address,

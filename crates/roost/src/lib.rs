@@ -95,7 +95,10 @@ pub fn serve_options(config: &Config) -> ServeOptions {
         webhooks: webhook_options(config),
         http: HttpOptions {
             header_timeout: config.header_timeout,
-            max_connections: config.max_connections.unwrap_or_else(default_max_connections),
+            max_connections: config
+                .max_connections
+                .unwrap_or_else(default_max_connections)
+                .min(tokio::sync::Semaphore::MAX_PERMITS),
             shutdown_grace: config.shutdown_grace,
             trusted_proxies: config.trusted_proxies.iter().copied().collect(),
         },

@@ -408,6 +408,75 @@ async fn sessions_are_listed_ended_and_expire() {
     assert_eq!(brief.client_call(Some(&person.token), "getMe", json!({})).await.0, 401);
 }
 
+/// Ending a session (from another device, by logging out) ended its requests but not its live
+/// event stream, which went on receiving the person's messages.
+#[tokio::test]
+async fn ending_a_session_closes_its_event_streams() {
+    use futures_util::StreamExt;
+    let server = TestServer::start().await;
+    let (person, bot) = server.person_and_bot("streamed", "streamed_bot").await;
+    let mut socket = crate::client_api::connect(&server, &person, None).await;
+    let answer = must(
+        server
+            .http
+            .post(server.url("/client/v1/login"))
+            .json(&json!({"username": "streamed", "password": "correct horse"}))
+            .send()
+            .await,
+    );
+    let other: Value = must(answer.json().await);
+    let other = crate::common::Person {
+        token: must(other["result"]["token"].as_str().ok_or("no token")).to_owned(),
+        ..person.clone()
+    };
+    // The stream's own check is at most once a second: let the first second pass.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(server.client(&other, "terminateOtherSessions", json!({})).await, 1);
+    server.bot(&bot, "sendMessage", json!({"chat_id": person.id, "text": "for nobody"})).await;
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match socket.next().await {
+                None | Some(Err(_)) | Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) => {
+                    return true;
+                }
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text)))
+                    if text.contains("for nobody") =>
+                {
+                    return false;
+                }
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert_eq!(closed.ok(), Some(true), "the stream of the ended session closed before the next message");
+}
+
+/// An event stream outlived the HTTP connection it upgraded, and with it its place under the
+/// connection cap: one session could open streams without end.
+#[tokio::test]
+async fn event_streams_count_against_the_connection_cap() {
+    // Four places: the test's own kept-alive connection (from registering) and three streams.
+    let server = TestServer::start_with(|c| c.max_connections = Some(4)).await;
+    let person = server.register("capped").await;
+    let mut streams = Vec::new();
+    for _ in 0..3 {
+        streams.push(crate::client_api::connect(&server, &person, None).await);
+    }
+    let fresh = || async {
+        let http = must(reqwest::Client::builder().pool_max_idle_per_host(0).build());
+        http.get(server.url("/healthz"))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    };
+    assert!(fresh().await.is_err(), "the streams fill the cap");
+    streams.pop();
+    let served = wait_until(Duration::from_secs(5), async || fresh().await.ok() == Some(200)).await;
+    assert!(served, "a closed stream gives its place back");
+}
+
 /// A full disk answered a bare 500 and logged every failure twice.
 #[tokio::test]
 async fn a_full_database_answers_a_clear_error_and_logs_it_now_and_then() {
