@@ -42,11 +42,13 @@ async fn bot_method(core: Core, segment: &str, method: &str, req: Request) -> Re
     if req.method() != HttpMethod::GET && req.method() != HttpMethod::POST {
         return StatusCode::NOT_IMPLEMENTED.into_response();
     }
-    let bot = match authenticate(&core, segment).await {
+    // Boxed, as the reading of the parameters below: a waiting long poll holds this future, and
+    // inline each step's state would be part of every poll's memory (1 KB a poll, measured).
+    let bot = match Box::pin(authenticate(&core, segment)).await {
         Ok(bot) => bot,
         Err(e) => return e.into_response(),
     };
-    let params = match Params::from_request(req, &()).await {
+    let params = match Box::pin(Params::from_request(req, &())).await {
         Ok(params) => params,
         Err(rejection) => return rejection.into_response(),
     };

@@ -183,8 +183,10 @@ struct Session {
 const SESSION_RECHECK: Duration = Duration::from_secs(1);
 
 /// Whether the stream's session still exists (a store failure is not taken for an ended session).
+/// Boxed: inline, the lookup's state would make every idle stream's task larger.
 async fn session_lives(core: &Core, session: &Session) -> bool {
-    !matches!(core.authenticate_session(&session.token).await, Err(roost_core::Error::Api(_)))
+    let check = Box::pin(core.authenticate_session(&session.token));
+    !matches!(check.await, Err(roost_core::Error::Api(_)))
 }
 
 async fn stream_events(
