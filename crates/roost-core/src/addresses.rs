@@ -53,7 +53,7 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
 }
 
 /// Why an address is reserved, or `None` for a public one.
-pub fn reserved_because(ip: IpAddr) -> Option<&'static str> {
+fn reserved_because(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => reserved_v4(v4),
         IpAddr::V6(v6) => match embedded_v4(v6) {

@@ -102,14 +102,15 @@ pub(crate) fn compose_now(
     if text.trim().is_empty() {
         return Err(empty.into());
     }
-    if utf16_len(&text) > max {
+    let len = utf16_len(&text);
+    if len > max {
         return Err(too_long.into());
     }
     let detected = entities::detect(&text);
     if !entities.iter().any(|e| exclusive(e.kind)) {
         entities.extend(detected);
     } else if !detected.is_empty() {
-        let covered = Coverage::of(entities.iter().filter(|e| exclusive(e.kind)), utf16_len(&text));
+        let covered = Coverage::of(entities.iter().filter(|e| exclusive(e.kind)), len);
         entities.extend(detected.into_iter().filter(|found| !covered.any(found.offset, found.length)));
     }
     entities.sort_by_key(|e| (e.offset, -e.length));

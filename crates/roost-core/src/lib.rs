@@ -33,7 +33,7 @@ use roost_store::{Store, StoreError, StoreOptions};
 use roost_types::ApiError;
 
 pub use accounts::{NewBot, SignIn};
-pub use addresses::{is_public_ip, reserved_because};
+pub use addresses::is_public_ip;
 pub use hub::Hub;
 pub use messaging::EventPage;
 pub use ratelimit::RateLimits;

@@ -179,6 +179,23 @@ impl Bucket {
     fn wait(&self, per_second: f64) -> f64 {
         if self.tokens >= 1.0 { 0.0 } else { (1.0 - self.tokens) / per_second }
     }
+
+    /// Whether the bucket would be full at `now` (and can be forgotten).
+    fn is_full(&self, capacity: f64, per_second: f64, now: Instant) -> bool {
+        self.tokens + now.saturating_duration_since(self.updated).as_secs_f64() * per_second >= capacity
+    }
+
+    /// Refills the bucket to `now` and takes a token, or says how long until one is back.
+    fn take(&mut self, capacity: f64, per_second: f64, now: Instant) -> Result<(), ApiError> {
+        self.refill(capacity, per_second, now);
+        match self.wait(per_second) {
+            0.0 => {
+                self.tokens -= 1.0;
+                Ok(())
+            }
+            wait => Err(too_many(wait)),
+        }
+    }
 }
 
 fn too_many(wait: f64) -> ApiError {
@@ -203,15 +220,7 @@ impl LocalLimiter {
         let now = Instant::now();
         let rate = limits.bot_requests_per_second;
         let Ok(mut bots) = self.bots.lock() else { return Ok(()) };
-        let bucket = bots.entry(bot).or_insert_with(|| Bucket::full(rate, now));
-        bucket.refill(rate, rate, now);
-        match bucket.wait(rate) {
-            0.0 => {
-                bucket.tokens -= 1.0;
-                Ok(())
-            }
-            wait => Err(too_many(wait)),
-        }
+        bots.entry(bot).or_insert_with(|| Bucket::full(rate, now)).take(rate, rate, now)
     }
 
     pub(crate) fn check_chat(
@@ -253,36 +262,25 @@ impl LocalLimiter {
         let now = Instant::now();
         let Ok(mut keys) = self.keys.lock() else { return Ok(()) };
         let (bucket, _, _) = keys.entry(key).or_insert_with(|| (Bucket::full(burst, now), burst, per_second));
-        bucket.refill(burst, per_second, now);
-        match bucket.wait(per_second) {
-            0.0 => {
-                bucket.tokens -= 1.0;
-                Ok(())
-            }
-            wait => Err(too_many(wait)),
-        }
+        bucket.take(burst, per_second, now)
     }
 
     /// Forgets buckets that have refilled completely (idle bots and chats).
     pub(crate) fn prune(&self, limits: &RateLimits) {
         let now = Instant::now();
         if let Ok(mut keys) = self.keys.lock() {
-            keys.retain(|_, (bucket, capacity, rate)| {
-                bucket.tokens + now.saturating_duration_since(bucket.updated).as_secs_f64() * *rate
-                    < *capacity
-            });
+            keys.retain(|_, (bucket, capacity, rate)| !bucket.is_full(*capacity, *rate, now));
         }
-        let now = Instant::now();
         let idle = IDLE;
         if let Ok(mut bots) = self.bots.lock() {
             bots.retain(|_, b| now.saturating_duration_since(b.updated) < idle);
         }
         if let Ok(mut chats) = self.chats.lock() {
-            chats.retain(|_, (_, long)| {
-                now.saturating_duration_since(long.updated).as_secs_f64() * limits.chat_messages_per_minute
-                    / 60.0
-                    + long.tokens
-                    < limits.chat_messages_per_minute
+            // Kept until both buckets are full again (a private chat's minute bucket never drains).
+            let (burst, minute) = (limits.chat_burst.max(1.0), limits.chat_messages_per_minute);
+            chats.retain(|_, (short, long)| {
+                !short.is_full(burst, limits.chat_messages_per_second, now)
+                    || !long.is_full(minute, minute / 60.0, now)
             });
         }
     }
@@ -317,6 +315,19 @@ mod tests {
         let private = (0..25).filter(|_| limiter.check_chat(&limits, 1, 7, true).is_ok()).count();
         let group = (0..25).filter(|_| limiter.check_chat(&limits, 1, -8, false).is_ok()).count();
         assert_eq!((private, group), (25, 20));
+    }
+
+    /// A private chat's bucket is kept until its burst has refilled, though its minute bucket
+    /// never drains: forgetting it earlier would hand out a burst it did not have.
+    #[test]
+    fn a_drained_private_chat_is_not_forgotten() {
+        let limiter = LocalLimiter::default();
+        let limits = RateLimits::default();
+        for _ in 0..3 {
+            assert!(limiter.check_chat(&limits, 1, 7, true).is_ok());
+        }
+        limiter.prune(&limits);
+        assert!(limiter.check_chat(&limits, 1, 7, true).is_err(), "the drained bucket was forgotten");
     }
 
     #[test]
