@@ -4,16 +4,14 @@
 use std::time::Duration;
 
 use rand::Rng;
-use roost_store::{CallbackRow, Queries, StoreError, unix_now};
+use roost_store::{CallbackRow, Happened, Queries, StoreError, unix_now};
 use roost_types::keyboards::{InlineKeyboardButton, KeyboardButton, ReplyMarkup};
 use roost_types::limits::{CALLBACK_ANSWER_TEXT_MAX, PRESS_BUTTON_WAIT_DEFAULT, PRESS_BUTTON_WAIT_MAX};
 use roost_types::requests::{AnswerCallbackQuery, ClientSendMessage, PressButton};
-use roost_types::{
-    ApiError, ButtonPress, CallbackAnswer, CallbackQuery, ClientEventKind, Update, UpdateKind,
-};
+use roost_types::{ApiError, ButtonPress, CallbackAnswer, ClientEventKind};
 
 use crate::messaging::{bot_accepts, private_chat_with, push_event};
-use crate::render::{self, Renderer};
+
 use crate::{Core, Error, Result};
 
 const QUERY_INVALID: &str = "query is too old and response timeout expired or query ID is invalid";
@@ -105,23 +103,8 @@ impl Core {
                         let bot =
                             w.bot(peer.id)?.ok_or_else(|| StoreError::Database("bot missing".into()))?;
                         if bot_accepts(bot.allowed_updates.as_deref(), "callback_query") {
-                            let from = w.user(person)?.ok_or(ApiError::CLIENT_UNAUTHORIZED)?;
-                            let query = CallbackQuery {
-                                id: query_id.clone(),
-                                from: render::user(&from),
-                                message: Some(Renderer::default().message(&*w, &row, peer.id)?),
-                                chat_instance: format!(
-                                    "{}",
-                                    chat.wrapping_mul(0x9E37_79B9_7F4A_7C15u64 as i64).unsigned_abs()
-                                ),
-                                data: Some(data),
-                            };
-                            w.push_update(peer.id, chat, now, |update_id| {
-                                Ok(serde_json::to_string(&Update {
-                                    update_id,
-                                    kind: UpdateKind::CallbackQuery(query),
-                                })?)
-                            })?;
+                            let happened = Happened::CallbackQuery { chat, query_id: query_id.clone() };
+                            w.push_update(peer.id, now, &happened)?;
                         }
                         Ok(Pressed::Callback { query_id })
                     }

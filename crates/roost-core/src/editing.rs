@@ -1,7 +1,7 @@
 //! The message lifecycle after sending: editing, deleting, forwarding, copying, pinning,
 //! reactions and chat actions, for bots (Bot API) and people (client API).
 
-use roost_store::{MessageRow, Queries, StoreError, UserRow, Writer, unix_now};
+use roost_store::{Happened, MessageRow, Queries, StoreError, UserRow, Writer, unix_now};
 use roost_types::keyboards::ReplyMarkup;
 use roost_types::limits::{
     CAPTION_MAX, CHAT_ACTION_SECS, DELETE_WINDOW_SECS, MESSAGE_IDS_MAX, MESSAGE_TEXT_MAX,
@@ -10,9 +10,7 @@ use roost_types::requests::{
     ChatId, ClientEditMessage, CopyMessages, DeleteMessages, EditMessageCaption, EditMessageReplyMarkup,
     EditMessageText, ForwardMessages, PinChatMessage, SendChatAction, SetMessageReaction,
 };
-use roost_types::{
-    ApiError, ClientEventKind, Message, MessageId, MessageReactionUpdated, ReactionType, Update, UpdateKind,
-};
+use roost_types::{ApiError, ClientEventKind, Message, MessageId, ReactionType};
 use serde_json::json;
 
 use crate::compose::{self, entities_json};
@@ -202,12 +200,15 @@ fn react(
     user: &UserRow,
     reaction: Vec<ReactionType>,
 ) -> Result<()> {
-    let old: Vec<ReactionType> = crate::decode_stored(w.reaction(chat, message_id, user.id)?.as_deref())?;
+    let old = w.reaction(chat, message_id, user.id)?;
     let json = (!reaction.is_empty())
         .then(|| serde_json::to_string(&reaction))
         .transpose()
         .map_err(StoreError::from)?;
     w.set_reaction(chat, message_id, user.id, json.as_deref())?;
+    // The pair [old, new] as the reactions table stores each list: a snapshot, since the table
+    // keeps only the newest.
+    let reactions = format!("[{},{}]", old.as_deref().unwrap_or("[]"), json.as_deref().unwrap_or("[]"));
     let now = unix_now();
     for (member, _) in w.chat_members(chat)? {
         if member == user.id {
@@ -217,18 +218,9 @@ fn react(
         if !bot_accepts(bot.allowed_updates.as_deref(), "message_reaction") {
             continue;
         }
-        let chat_object = Renderer::default().chat(&*w, chat, member)?;
-        let update = MessageReactionUpdated {
-            chat: chat_object,
-            message_id,
-            user: Some(render::user(user)),
-            date: now,
-            old_reaction: old.clone(),
-            new_reaction: reaction.clone(),
-        };
-        w.push_update(member, chat, now, |update_id| {
-            Ok(serde_json::to_string(&Update { update_id, kind: UpdateKind::MessageReaction(update) })?)
-        })?;
+        let happened =
+            Happened::MessageReaction { chat, message_id, user: user.id, reactions: reactions.clone() };
+        w.push_update(member, now, &happened)?;
     }
     let user_id = user.id;
     notify_people(w, chat, |chat_id| ClientEventKind::MessageReaction {

@@ -37,6 +37,7 @@ pub use addresses::is_public_ip;
 pub use hub::Hub;
 pub use messaging::EventPage;
 pub use ratelimit::RateLimits;
+pub use updates::QueuedUpdate;
 pub use webhooks::check_webhook_url;
 
 /// What can go wrong in the core.
@@ -285,7 +286,7 @@ mod tests {
                 for i in 0..backlog + 3 {
                     // The last three are recent.
                     let at = if i < backlog { now - 3600 } else { now };
-                    w.push_update(bot, 0, at, |id| Ok(format!("{{\"update_id\":{id}}}")))?;
+                    w.push_update(bot, at, &roost_store::Happened::Message { chat: 0, message_id: 1 })?;
                     w.push_event(person, at, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
                 }
                 Ok::<_, Error>((person, bot))

@@ -1,12 +1,14 @@
 //! Chats and messages: opening chats, sending, reading history, and the fan-out of each new or
 //! edited message to the bots' update queues and the people's event streams.
 
-use roost_store::{MessageRow, NewMessage, Queries, StoreError, StoredEvent, UserRow, Writer, unix_now};
+use roost_store::{
+    Happened, MessageRow, NewMessage, Queries, StoreError, StoredEvent, UserRow, Writer, unix_now,
+};
 use roost_types::limits::{HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX, MESSAGE_TEXT_MAX};
 use roost_types::requests::{ChatId, ClientSendMessage, GetHistory, OpenPrivateChat, SendMessage};
 use roost_types::{
     ApiError, Chat, ChatListEntry, ClientEvent, ClientEventKind, Message, MessageEntity, OPT_IN_UPDATE_TYPES,
-    Resolved, Update, UpdateKind,
+    Resolved,
 };
 
 use crate::compose::{self, entities_json};
@@ -105,11 +107,14 @@ pub(crate) fn fan_out(
             if !bot_accepts(bot.allowed_updates.as_deref(), kind) {
                 continue;
             }
-            let message = renderer.message(&*w, row, member)?;
-            let kind = if edited { UpdateKind::EditedMessage(message) } else { UpdateKind::Message(message) };
-            w.push_update(member, row.chat_id, now, |update_id| {
-                Ok(serde_json::to_string(&Update { update_id, kind })?)
-            })?;
+            // What happened, by reference: rendered in the dialect that reads the queue.
+            let (chat, message_id) = (row.chat_id, row.message_id);
+            let happened = if edited {
+                Happened::EditedMessage { chat, message_id }
+            } else {
+                Happened::Message { chat, message_id }
+            };
+            w.push_update(member, now, &happened)?;
         } else if edited {
             let message = renderer.message(&*w, row, member)?;
             push_event(w, member, now, ClientEventKind::EditedMessage { message })?;

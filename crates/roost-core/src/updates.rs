@@ -2,12 +2,103 @@
 
 use std::time::Duration;
 
-use roost_store::{Queries, StoreError};
+use roost_store::{Happened, Queries, StoreError, StoredUpdate};
 use roost_types::limits::{GET_UPDATES_LIMIT_MAX, GET_UPDATES_LIMIT_MIN, GET_UPDATES_TIMEOUT_MAX};
 use roost_types::requests::GetUpdates;
-use roost_types::{ApiError, UPDATE_TYPES, Update};
+use roost_types::{
+    ApiError, CallbackQuery, MessageReactionUpdated, ReactionType, UPDATE_TYPES, Update, UpdateKind,
+};
 
+use crate::render::{self, Renderer};
 use crate::{Core, Error, Result};
+
+/// A queued update as read for delivery: `update` is `None` when what it refers to is gone (a
+/// message deleted before the bot read it), and the update is then skipped.
+#[derive(Debug, Clone)]
+pub struct QueuedUpdate {
+    pub update_id: i64,
+    /// The internal id of its chat (0 for none): the unit of in-order webhook delivery.
+    pub chat_key: i64,
+    pub update: Option<Update>,
+}
+
+/// Renders queued updates for `bot` from the rows they refer to, on the reading side (a reader
+/// connection, never the writer): the queue holds what happened, and this is where it becomes
+/// the objects the bot sees. A message is shown as it is when read.
+pub(crate) fn render_queued(
+    q: &impl Queries,
+    bot: i64,
+    stored: Vec<StoredUpdate>,
+) -> Result<Vec<QueuedUpdate>> {
+    if roost_store::on_writer_thread() {
+        return Err(
+            StoreError::Database("updates are rendered by their readers, not by the writer".into()).into()
+        );
+    }
+    let mut renderer = Renderer::default();
+    stored
+        .into_iter()
+        .map(|s| {
+            let (update_id, chat_key) = (s.update_id, s.chat_key());
+            let kind = render_happened(q, &mut renderer, bot, s.created_at, s.happened)?;
+            Ok(QueuedUpdate { update_id, chat_key, update: kind.map(|kind| Update { update_id, kind }) })
+        })
+        .collect()
+}
+
+fn render_happened(
+    q: &impl Queries,
+    renderer: &mut Renderer,
+    bot: i64,
+    created_at: i64,
+    happened: Happened,
+) -> Result<Option<UpdateKind>> {
+    Ok(match happened {
+        Happened::Message { chat, message_id } | Happened::EditedMessage { chat, message_id } => {
+            let edited = matches!(happened, Happened::EditedMessage { .. });
+            let Some(row) = q.message(chat, message_id)? else { return Ok(None) };
+            let message = renderer.message(q, &row, bot)?;
+            Some(if edited { UpdateKind::EditedMessage(message) } else { UpdateKind::Message(message) })
+        }
+        Happened::CallbackQuery { query_id, .. } => {
+            let Some(query) = q.callback_query(&query_id)? else { return Ok(None) };
+            let from = render::user(renderer.user_row(q, query.user_id)?);
+            let message = match q.message(query.chat_id, query.message_id)? {
+                Some(row) => Some(renderer.message(q, &row, bot)?),
+                None => None,
+            };
+            Some(UpdateKind::CallbackQuery(CallbackQuery {
+                id: query.id,
+                from,
+                message,
+                chat_instance: chat_instance(query.chat_id),
+                data: query.data,
+            }))
+        }
+        Happened::MessageReaction { chat, message_id, user, reactions } => {
+            let (old_reaction, new_reaction): (Vec<ReactionType>, Vec<ReactionType>) =
+                serde_json::from_str(&reactions).map_err(StoreError::from)?;
+            let user = render::user(renderer.user_row(q, user)?);
+            Some(UpdateKind::MessageReaction(MessageReactionUpdated {
+                chat: renderer.chat(q, chat, bot)?,
+                message_id,
+                user: Some(user),
+                date: created_at,
+                old_reaction,
+                new_reaction,
+            }))
+        }
+        Happened::Legacy { json, .. } => {
+            Some(serde_json::from_str::<Update>(&json).map_err(StoreError::from)?.kind)
+        }
+    })
+}
+
+/// A callback query's `chat_instance`: the same for every press in one chat, and telling nothing
+/// of the chat's internal id.
+pub(crate) fn chat_instance(chat: i64) -> String {
+    chat.wrapping_mul(0x9E37_79B9_7F4A_7C15u64 as i64).unsigned_abs().to_string()
+}
 
 /// Normalises an `allowed_updates` list to the JSON stored with the bot. Names this server does
 /// not know are dropped, as Telegram does: libraries send their whole list of types, which may be
@@ -106,19 +197,22 @@ impl Core {
                 .await?;
         }
 
-        let from = from.max(self.confirmed_floor(bot));
+        let mut from = from.max(self.confirmed_floor(bot));
         let deadline = tokio::time::Instant::now() + timeout;
         let mut closing = self.hub().closing();
         loop {
-            let stored = self
+            let queued = self
                 .store()
-                .lookup(move |r| r.pending_updates(bot, from, limit).map_err(Error::from))
+                .lookup(move |r| render_queued(r, bot, r.pending_updates(bot, from, limit)?))
                 .await?;
-            if !stored.is_empty() {
-                return stored
-                    .iter()
-                    .map(|u| Ok(serde_json::from_str(&u.payload).map_err(StoreError::from)?))
-                    .collect();
+            if let Some(last) = queued.last() {
+                // Updates whose message is gone are passed over; the next offset confirms them.
+                from = last.update_id + 1;
+                let updates: Vec<Update> = queued.into_iter().filter_map(|q| q.update).collect();
+                if !updates.is_empty() {
+                    return Ok(updates);
+                }
+                continue;
             }
             if *closing.borrow_and_update() {
                 return Ok(Vec::new());
@@ -141,6 +235,138 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::CoreConfig;
+    use roost_store::{NewMessage, NewUser, StoreOptions};
+
+    /// A bot with a private chat holding one message from a person, on a new SQLite store.
+    async fn a_bot_and_a_message() -> (tempfile::TempDir, Core, i64, i64, i64) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let core = Core::open(&url, StoreOptions::default(), CoreConfig::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (person, bot, chat) = core
+            .store()
+            .write(|w| {
+                let now = roost_store::unix_now();
+                let user = |username, is_bot| NewUser {
+                    is_bot,
+                    username,
+                    first_name: "Someone",
+                    last_name: None,
+                    language_code: None,
+                    password_hash: None,
+                    created_at: now,
+                };
+                let person = w.insert_user(&user("someone", false))?;
+                let bot = w.insert_user(&user("some_bot", true))?;
+                w.insert_bot(bot, person, b"hash", now)?;
+                let chat = w.create_private_chat(person, bot, now)?;
+                Ok::<_, Error>((person, bot, chat))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        (dir, core, person, bot, chat)
+    }
+
+    fn message(chat: i64, from: i64, text: &str) -> NewMessage {
+        NewMessage {
+            chat_id: chat,
+            from_id: from,
+            date: roost_store::unix_now(),
+            text: Some(text.into()),
+            entities: None,
+            reply_to_message_id: None,
+            reply_markup: None,
+            protect_content: false,
+            forward_origin: None,
+        }
+    }
+
+    /// The queue holds what happened; getUpdates renders it. An update stored as Telegram JSON by
+    /// an older version is served as it was stored, and one whose message is gone is passed over.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_updates_are_rendered_when_read() {
+        let (_dir, core, person, bot, chat) = a_bot_and_a_message().await;
+        core.store()
+            .write(move |w| {
+                let kept = w.insert_message(message(chat, person, "kept"))?;
+                let gone = w.insert_message(message(chat, person, "gone"))?;
+                let now = roost_store::unix_now();
+                w.push_update(bot, now, &Happened::Message { chat, message_id: kept.message_id })?;
+                w.push_update(bot, now, &Happened::Message { chat, message_id: gone.message_id })?;
+                let legacy = r#"{"update_id":3,"message":{"message_id":7,"date":1,"chat":{"id":5,"type":"private"},"text":"old"}}"#;
+                w.push_update(bot, now, &Happened::Legacy { chat, json: legacy.into() })?;
+                w.delete_message(chat, gone.message_id)?;
+                Ok::<_, Error>(())
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let updates = core.get_updates(bot, GetUpdates::default()).await.unwrap_or_else(|e| panic!("{e}"));
+        let texts: Vec<(i64, Option<String>)> = updates
+            .iter()
+            .map(|u| match &u.kind {
+                UpdateKind::Message(m) => (u.update_id, m.text.clone()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(texts, vec![(1, Some("kept".into())), (3, Some("old".into()))]);
+        let UpdateKind::Message(first) = &updates[0].kind else { unreachable!() };
+        assert_eq!((first.chat.id, first.from.as_ref().map(|u| u.id)), (person, Some(person)));
+        core.close().await;
+    }
+
+    /// Rendering an update on the SQLite writer's thread is refused: the writer stores what
+    /// happened and nothing else.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn updates_are_not_rendered_on_the_writer_thread() {
+        let (_dir, core, person, bot, chat) = a_bot_and_a_message().await;
+        let on_writer = core
+            .store()
+            .write(move |w| {
+                let row = w.insert_message(message(chat, person, "hi"))?;
+                w.push_update(bot, 1, &Happened::Message { chat, message_id: row.message_id })?;
+                let stored = w.pending_updates(bot, 0, 10)?;
+                Ok::<_, Error>(render_queued(&*w, bot, stored).is_err())
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(on_writer, "an update was rendered on the writer thread");
+        let read = core.queued_updates_from(bot, 0, 10).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read.len(), 1);
+        assert!(read[0].update.is_some());
+        core.close().await;
+    }
+
+    /// Only this file builds updates: every other file of the core queues what happened.
+    #[test]
+    fn only_the_reading_side_builds_updates() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+        let mut offenders = Vec::new();
+        for entry in walk(std::path::Path::new(dir)) {
+            let text = std::fs::read_to_string(&entry).unwrap_or_else(|e| panic!("{e}"));
+            if entry.ends_with("updates.rs") {
+                continue;
+            }
+            if text.contains("UpdateKind::") || text.contains(" Update {") || text.contains("(Update {") {
+                offenders.push(entry.display().to_string());
+            }
+        }
+        assert!(offenders.is_empty(), "updates built outside updates.rs: {offenders:?}");
+    }
+
+    fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{e}")).flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files.extend(walk(&path));
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+        files
+    }
 
     #[test]
     fn allowed_updates_are_checked_and_normalised() {

@@ -8,7 +8,9 @@ use std::net::IpAddr;
 
 use crate::addresses::is_public_ip;
 
-use roost_store::{Queries, StoredUpdate, WebhookRow, WebhookSettings, unix_now};
+use roost_store::{Queries, WebhookRow, WebhookSettings, unix_now};
+
+use crate::updates::{QueuedUpdate, render_queued};
 use roost_types::limits::{
     WEBHOOK_MAX_CONNECTIONS_DEFAULT, WEBHOOK_MAX_CONNECTIONS_MAX, WEBHOOK_MAX_CONNECTIONS_MIN,
     WEBHOOK_MAX_FAILURES, WEBHOOK_SECRET_MAX, WEBHOOK_SECRET_MIN,
@@ -193,12 +195,12 @@ impl Core {
         self.store().lookup(move |r| r.webhook(bot).map_err(Error::from)).await
     }
 
-    /// Queued updates of a bot with `update_id >= from` as stored (the JSON of each Update),
-    /// oldest first. Never below what a getUpdates call confirmed just before the webhook was
-    /// set, even while that confirmation is still on its way to the store.
-    pub async fn queued_updates_from(&self, bot: i64, from: i64, limit: i64) -> Result<Vec<StoredUpdate>> {
+    /// Queued updates of a bot with `update_id >= from`, rendered, oldest first. Never below what
+    /// a getUpdates call confirmed just before the webhook was set, even while that confirmation
+    /// is still on its way to the store.
+    pub async fn queued_updates_from(&self, bot: i64, from: i64, limit: i64) -> Result<Vec<QueuedUpdate>> {
         let from = from.max(self.confirmed_floor(bot));
-        self.store().read(move |r| r.pending_updates(bot, from, limit).map_err(Error::from)).await
+        self.store().read(move |r| render_queued(r, bot, r.pending_updates(bot, from, limit)?)).await
     }
 
     /// Records a delivery that the webhook acknowledged with a 2xx: the update leaves the queue, and

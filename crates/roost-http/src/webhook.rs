@@ -23,8 +23,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use roost_core::QueuedUpdate;
 use roost_core::{Core, check_webhook_url, is_public_ip};
-use roost_store::{StoredUpdate, WebhookRow};
+use roost_store::WebhookRow;
 use tokio::sync::{broadcast, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
@@ -254,7 +255,7 @@ impl Run<'_> {
 /// How one delivery ended.
 struct Outcome {
     /// The update, kept so a failed delivery can be retried without reading it again.
-    update: StoredUpdate,
+    update: Rendered,
     chat: i64,
     /// On success, the answer's content type and body.
     result: Result<(String, bytes::Bytes), String>,
@@ -316,9 +317,21 @@ async fn deliver(
             match core.queued_updates_from(bot, read_from, FILL_LIMIT).await {
                 Ok(queued) => {
                     more_to_read = queued.len() as i64 == FILL_LIMIT;
-                    for update in queued {
-                        read_from = read_from.max(update.update_id + 1);
-                        waiting.insert(update);
+                    for queued in queued {
+                        read_from = read_from.max(queued.update_id + 1);
+                        match render(&queued) {
+                            Some(update) => waiting.insert(update),
+                            // What it refers to is gone: it leaves the queue unsent.
+                            None => {
+                                let (recorder, update_id) = (core.clone(), queued.update_id);
+                                finishing.spawn(async move {
+                                    if let Err(e) = recorder.webhook_delivered(bot, update_id, false).await {
+                                        tracing::error!(bot, error = %e, "cannot drop a stale update");
+                                    }
+                                    (0, false)
+                                });
+                            }
+                        }
                     }
                 }
                 Err(e) => {
@@ -424,27 +437,49 @@ async fn deliver(
     while finishing.join_next().await.is_some() {}
 }
 
+/// An update ready to post: its id, its chat's key and its body in the webhook's dialect.
+#[derive(Debug, Clone)]
+struct Rendered {
+    update_id: i64,
+    chat_key: i64,
+    body: bytes::Bytes,
+}
+
+/// The body of a queued update, or `None` when it is skipped.
+fn render(queued: &QueuedUpdate) -> Option<Rendered> {
+    let update = queued.update.as_ref()?;
+    match serde_json::to_vec(update) {
+        Ok(body) => {
+            Some(Rendered { update_id: queued.update_id, chat_key: queued.chat_key, body: body.into() })
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialise an update");
+            None
+        }
+    }
+}
+
 /// The unit of in-order delivery of an update: its chat, or the update alone when it has none.
-fn chat_of(update: &StoredUpdate) -> i64 {
+fn chat_of(update: &Rendered) -> i64 {
     if update.chat_key == 0 { -update.update_id } else { update.chat_key }
 }
 
 /// Updates read from the queue and not in flight, in `update_id` order, with how many each chat has.
 #[derive(Default)]
 struct Waiting {
-    updates: BTreeMap<i64, StoredUpdate>,
+    updates: BTreeMap<i64, Rendered>,
     per_chat: HashMap<i64, usize>,
 }
 
 impl Waiting {
-    fn insert(&mut self, update: StoredUpdate) {
+    fn insert(&mut self, update: Rendered) {
         let chat = chat_of(&update);
         if self.updates.insert(update.update_id, update).is_none() {
             *self.per_chat.entry(chat).or_insert(0) += 1;
         }
     }
 
-    fn remove(&mut self, id: i64) -> Option<StoredUpdate> {
+    fn remove(&mut self, id: i64) -> Option<Rendered> {
         let update = self.updates.remove(&id)?;
         let chat = chat_of(&update);
         if let Some(count) = self.per_chat.get_mut(&chat) {
@@ -467,13 +502,11 @@ async fn post(
     client: reqwest::Client,
     url: String,
     secret: Option<String>,
-    update: StoredUpdate,
+    update: Rendered,
     chat: i64,
 ) -> Outcome {
-    let mut request = client
-        .post(url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(update.payload.clone());
+    let mut request =
+        client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(update.body.clone());
     if let Some(secret) = secret {
         request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
     }

@@ -36,8 +36,8 @@ use tokio::sync::{Semaphore, oneshot};
 
 pub use now_and_then::NowAndThen;
 pub use queries::{
-    BotRow, CallbackRow, ChatListRow, ChatRow, MessageRow, NewMessage, NewUser, Queries, Reader, SessionRow,
-    StoredEvent, StoredUpdate, UserRow, WebhookRow, WebhookSettings,
+    BotRow, CallbackRow, ChatListRow, ChatRow, Happened, MessageRow, NewMessage, NewUser, Queries, Reader,
+    SessionRow, StoredEvent, StoredUpdate, UserRow, WebhookRow, WebhookSettings,
 };
 pub use writer::{Effect, OnCommit, Writer};
 pub use writes::{NewSession, RateBuckets};
@@ -69,6 +69,12 @@ impl From<rusqlite::Error> for StoreError {
             _ => StoreError::Database(e.to_string()),
         }
     }
+}
+
+/// Whether the calling thread is the SQLite writer's: work that must stay off the single writer
+/// (rendering updates) checks it.
+pub fn on_writer_thread() -> bool {
+    std::thread::current().name() == Some(writer::THREAD_NAME)
 }
 
 thread_local! {

@@ -15,6 +15,7 @@ const SQLITE: &[(i64, &str)] = &[
     (7, include_str!("../migrations/sqlite/0007_message_events_by_reference.sql")),
     (8, include_str!("../migrations/sqlite/0008_timeline.sql")),
     (9, include_str!("../migrations/sqlite/0009_sessions.sql")),
+    (10, include_str!("../migrations/sqlite/0010_dialects.sql")),
 ];
 
 /// PostgreSQL migrations: the same versions as [`SQLITE`], one file each.
@@ -28,6 +29,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (7, include_str!("../migrations/postgres/0007_message_events_by_reference.sql")),
     (8, include_str!("../migrations/postgres/0008_timeline.sql")),
     (9, include_str!("../migrations/postgres/0009_sessions.sql")),
+    (10, include_str!("../migrations/postgres/0010_dialects.sql")),
 ];
 
 /// Any number from this program, so that instances starting together migrate one at a time.

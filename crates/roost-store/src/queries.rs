@@ -191,9 +191,86 @@ pub struct CallbackRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredUpdate {
     pub update_id: i64,
+    /// When it was queued (Unix seconds).
+    pub created_at: i64,
+    pub happened: Happened,
+}
+
+impl StoredUpdate {
     /// The internal id of the update's chat (0 for none): the unit of in-order webhook delivery.
-    pub chat_key: i64,
-    pub payload: String,
+    pub fn chat_key(&self) -> i64 {
+        self.happened.chat_key()
+    }
+}
+
+/// What a queued update records: what happened, by reference to the rows it concerns, for the
+/// reading dialect to render (migration 0010). No dialect's wording is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Happened {
+    /// A new message.
+    Message { chat: i64, message_id: i64 },
+    /// A message was edited; it is shown as it is when read.
+    EditedMessage { chat: i64, message_id: i64 },
+    /// A button press: the callback query row's id.
+    CallbackQuery { chat: i64, query_id: String },
+    /// `user` changed their reaction; `reactions` is the JSON pair `[old, new]` of the lists (a
+    /// snapshot: the reactions table holds only the newest).
+    MessageReaction { chat: i64, message_id: i64, user: i64, reactions: String },
+    /// An update queued before updates were stored neutrally: its Telegram JSON, served as is.
+    Legacy { chat: i64, json: String },
+}
+
+impl Happened {
+    /// The internal id of the chat it concerns.
+    pub fn chat_key(&self) -> i64 {
+        match self {
+            Happened::Message { chat, .. }
+            | Happened::EditedMessage { chat, .. }
+            | Happened::CallbackQuery { chat, .. }
+            | Happened::MessageReaction { chat, .. }
+            | Happened::Legacy { chat, .. } => *chat,
+        }
+    }
+
+    /// Its columns: (kind, chat_key, message_id, actor_id, payload).
+    pub(crate) fn columns(&self) -> (i64, i64, Option<i64>, Option<i64>, &str) {
+        match self {
+            Happened::Legacy { chat, json } => (0, *chat, None, None, json),
+            Happened::Message { chat, message_id } => (1, *chat, Some(*message_id), None, ""),
+            Happened::EditedMessage { chat, message_id } => (2, *chat, Some(*message_id), None, ""),
+            Happened::CallbackQuery { chat, query_id } => (3, *chat, None, None, query_id),
+            Happened::MessageReaction { chat, message_id, user, reactions } => {
+                (4, *chat, Some(*message_id), Some(*user), reactions)
+            }
+        }
+    }
+
+    /// From its columns; an unknown kind (written by a newer version) is an error.
+    pub(crate) fn from_columns(
+        kind: i64,
+        chat: i64,
+        message_id: Option<i64>,
+        actor: Option<i64>,
+        payload: String,
+    ) -> Result<Self> {
+        let message =
+            || message_id.ok_or_else(|| crate::StoreError::Database("an update without its message".into()));
+        Ok(match kind {
+            0 => Happened::Legacy { chat, json: payload },
+            1 => Happened::Message { chat, message_id: message()? },
+            2 => Happened::EditedMessage { chat, message_id: message()? },
+            3 => Happened::CallbackQuery { chat, query_id: payload },
+            4 => Happened::MessageReaction {
+                chat,
+                message_id: message()?,
+                user: actor.ok_or_else(|| {
+                    crate::StoreError::Database("a reaction update without its user".into())
+                })?,
+                reactions: payload,
+            },
+            other => return Err(crate::StoreError::Database(format!("unknown update kind {other}"))),
+        })
+    }
 }
 
 /// A bot's webhook settings and delivery health.
@@ -516,11 +593,17 @@ pub trait Queries {
 
     /// Up to `limit` queued updates of a bot with `update_id >= from`, oldest first.
     fn pending_updates(&self, bot_id: i64, from: i64, limit: i64) -> Result<Vec<StoredUpdate>> {
-        let sql = "SELECT update_id, chat_key, payload FROM updates WHERE bot_id = ?1 AND update_id >= ?2 \
-                   ORDER BY update_id LIMIT ?3";
-        self.db().all(sql, args![bot_id, from, limit], |r| {
-            Ok(StoredUpdate { update_id: r.get(0)?, chat_key: r.get(1)?, payload: r.get(2)? })
-        })
+        let sql = "SELECT update_id, created_at, kind, chat_key, message_id, actor_id, payload FROM updates \
+                   WHERE bot_id = ?1 AND update_id >= ?2 ORDER BY update_id LIMIT ?3";
+        let rows = self.db().all(sql, args![bot_id, from, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+        })?;
+        rows.into_iter()
+            .map(|(update_id, created_at, kind, chat, message_id, actor, payload)| {
+                let happened = Happened::from_columns(kind, chat, message_id, actor, payload)?;
+                Ok(StoredUpdate { update_id, created_at, happened })
+            })
+            .collect()
     }
 
     /// The smallest queued `update_id` of a bot.

@@ -170,7 +170,7 @@ where
             let bot = w.insert_user(&crate::NewUser { is_bot: true, ..person("counting_bot") })?;
             w.insert_bot(bot, ann, b"hash", 0)?;
             for _ in 0..2 {
-                w.push_update(bot, 0, 100, |id| Ok(format!("{{\"update_id\":{id}}}")))?;
+                w.push_update(bot, 100, &crate::Happened::Message { chat: 0, message_id: 1 })?;
             }
             Ok::<_, StoreError>((later_chat, bot))
         })

@@ -20,6 +20,9 @@ use crate::queries::{Queries, UserRow};
 use crate::writes::{BEGIN, COMMIT};
 use crate::{Result, StoreError};
 
+/// The name of the SQLite writer's thread (see [`crate::on_writer_thread`]).
+pub(crate) const THREAD_NAME: &str = "roost-writer";
+
 /// Something other parts of the server must hear about once a transaction has committed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
@@ -269,7 +272,7 @@ pub(crate) fn spawn(
     let full = Arc::new(AtomicBool::new(false));
     let said_full = Arc::clone(&full);
     thread::Builder::new()
-        .name("roost-writer".into())
+        .name(THREAD_NAME.into())
         .spawn(move || writer_loop(conn, receiver, max_batch.max(1), on_commit, restart_wal, said_full))
         .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
     Ok(WriterHandle { sender, full })
@@ -746,7 +749,7 @@ mod tests {
 
     /// One update for `bot` and one event for `person`, both created at `created_at`.
     fn queue_update_and_event(w: &mut Writer<'_>, bot: i64, person: i64, created_at: i64) -> Result<()> {
-        w.push_update(bot, 0, created_at, |id| Ok(format!("{{\"update_id\":{id}}}")))?;
+        w.push_update(bot, created_at, &crate::Happened::Message { chat: 0, message_id: 1 })?;
         w.push_event(person, created_at, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
         Ok(())
     }

@@ -14,7 +14,8 @@
 use crate::cache::{self, Key};
 use crate::db::args;
 use crate::queries::{
-    CallbackRow, MessageRow, NewMessage, NewUser, Queries, WebhookSettings, message_columns, private_pair,
+    CallbackRow, Happened, MessageRow, NewMessage, NewUser, Queries, WebhookSettings, message_columns,
+    private_pair,
 };
 use crate::writer::Writer;
 use crate::{Result, StoreError};
@@ -30,8 +31,9 @@ static INSERT_MESSAGE: &str = concat!(
     message_columns!(),
     ") VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
 );
-static INSERT_UPDATE: &str = "INSERT INTO updates (bot_id, update_id, chat_key, created_at, payload) \
-                              VALUES (?1, ?2, ?3, ?4, ?5)";
+static INSERT_UPDATE: &str = "INSERT INTO updates \
+                              (bot_id, update_id, created_at, kind, chat_key, message_id, actor_id, payload) \
+                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 static INSERT_EVENT: &str =
     "INSERT INTO user_events (user_id, seq, created_at, payload) VALUES (?1, ?2, ?3, ?4)";
 static INSERT_MESSAGE_EVENT: &str = "INSERT INTO user_events \
@@ -245,15 +247,9 @@ impl Writer<'_> {
         })
     }
 
-    /// Appends an update to a bot's queue under its next `update_id`, announced after the commit.
-    /// `payload` receives the new id and returns the JSON to store.
-    pub fn push_update(
-        &mut self,
-        bot_id: i64,
-        chat_key: i64,
-        now: i64,
-        payload: impl FnOnce(i64) -> Result<String>,
-    ) -> Result<i64> {
+    /// Appends what happened to a bot's queue under its next `update_id`, announced after the
+    /// commit. It is rendered when read, in the reader's dialect.
+    pub fn push_update(&mut self, bot_id: i64, now: i64, happened: &Happened) -> Result<i64> {
         let update_id: i64 = self
             .db()
             .value(
@@ -262,8 +258,11 @@ impl Writer<'_> {
                 args![bot_id],
             )?
             .ok_or_else(|| StoreError::Database(format!("no bot {bot_id}")))?;
-        let payload = payload(update_id)?;
-        self.db().execute(INSERT_UPDATE, args![bot_id, update_id, chat_key, now, &payload])?;
+        let (kind, chat_key, message_id, actor, payload) = happened.columns();
+        self.db().execute(
+            INSERT_UPDATE,
+            args![bot_id, update_id, now, kind, chat_key, message_id, actor, payload],
+        )?;
         self.effect(crate::Effect::BotUpdate { bot_id, update_id });
         Ok(update_id)
     }
