@@ -63,14 +63,13 @@ fn validate_person(req: Register) -> Result<PersonSpec> {
     }
     let first_name = clean_name(req.first_name.as_deref(), FIRST_NAME_MAX, ApiError::FIRST_NAME_INVALID)?
         .ok_or(ApiError::FIRST_NAME_INVALID)?;
-    let last_name =
-        clean_name(req.last_name.as_deref(), LAST_NAME_MAX, ApiError::bad_request("LASTNAME_INVALID"))?;
+    let last_name = clean_name(req.last_name.as_deref(), LAST_NAME_MAX, ApiError::LAST_NAME_INVALID)?;
     let language_code = match req.language_code.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(code) if code.len() <= 35 && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {
             Some(code.to_owned())
         }
-        Some(_) => return Err(ApiError::bad_request("LANG_CODE_INVALID").into()),
+        Some(_) => return Err(ApiError::LANG_CODE_INVALID.into()),
     };
     Ok(PersonSpec { username, password, first_name, last_name, language_code })
 }
@@ -326,12 +325,12 @@ impl Core {
     /// Client API `terminateSession`: ends one of the person's sessions (the current one too).
     pub async fn terminate_session(&self, session_token: &str, req: TerminateSession) -> Result<bool> {
         let current = self.session(session_token).await?;
-        let id = req.session_id.ok_or_else(|| ApiError::bad_request("session_id is required"))?;
+        let id = req.session_id.ok_or_else(|| ApiError::SESSION_ID_REQUIRED)?;
         let person = current.user_id;
         let ended =
             self.store().write(move |w| w.delete_session_by_id(person, id).map_err(Error::from)).await?;
         if !ended {
-            return Err(ApiError::bad_request("session not found").into());
+            return Err(ApiError::SESSION_NOT_FOUND.into());
         }
         self.hub().nudge_user(person);
         Ok(true)
@@ -380,10 +379,7 @@ impl Core {
         let owner_username = owner_username.trim().trim_start_matches('@').to_owned();
         let username = username.trim().trim_start_matches('@').to_owned();
         if !valid_username(&username) || !is_bot_username(&username) {
-            return Err(ApiError::bad_request(
-                "bot username must be 5-32 characters of a-z, 0-9 and _ and end in \"bot\"",
-            )
-            .into());
+            return Err(ApiError::BOT_USERNAME_INVALID.into());
         }
         let name = clean_name(name, FIRST_NAME_MAX, ApiError::FIRST_NAME_INVALID)?
             .unwrap_or_else(|| username.clone());

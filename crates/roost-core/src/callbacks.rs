@@ -14,8 +14,6 @@ use crate::messaging::{bot_accepts, private_chat_with, push_event};
 
 use crate::{Core, Error, Result};
 
-const QUERY_INVALID: &str = "query is too old and response timeout expired or query ID is invalid";
-
 /// What a press found on the message.
 enum Pressed {
     Callback { query_id: String },
@@ -56,7 +54,7 @@ impl Core {
     /// keyboard button sends its text as a message.
     pub async fn press_button(&self, person: i64, req: PressButton) -> Result<ButtonPress> {
         let chat_id = req.chat_id.clone().ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let message_id = req.message_id.ok_or_else(|| ApiError::bad_request("MESSAGE_ID_INVALID"))?;
+        let message_id = req.message_id.ok_or_else(|| ApiError::MESSAGE_ID_INVALID)?;
         let wait = Duration::from_secs(
             req.timeout
                 .map_or(PRESS_BUTTON_WAIT_DEFAULT, |t| t.clamp(0, PRESS_BUTTON_WAIT_MAX as i64) as u64),
@@ -68,22 +66,17 @@ impl Core {
             .store()
             .write(move |w| {
                 let (chat, peer) = private_chat_with(&*w, person, &chat_id)?;
-                let row = w
-                    .message(chat, message_id)?
-                    .ok_or_else(|| ApiError::bad_request("MESSAGE_ID_INVALID"))?;
+                let row = w.message(chat, message_id)?.ok_or_else(|| ApiError::MESSAGE_ID_INVALID)?;
                 let markup: Option<ReplyMarkup> = match &row.reply_markup {
                     Some(json) => Some(serde_json::from_str(json).map_err(StoreError::from)?),
                     None => None,
                 };
-                let not_found = || Error::from(ApiError::bad_request("BUTTON_NOT_FOUND"));
+                let not_found = || Error::from(ApiError::BUTTON_NOT_FOUND);
                 match markup {
                     Some(ReplyMarkup::Inline(inline)) => {
                         let button = find_inline(&inline.inline_keyboard, &req).ok_or_else(not_found)?;
                         let Some(data) = button.callback_data.clone() else {
-                            return Err(ApiError::bad_request(
-                                "BUTTON_TYPE_INVALID: the button has no callback_data",
-                            )
-                            .into());
+                            return Err(ApiError::BUTTON_TYPE_INVALID.into());
                         };
                         if !peer.is_bot || row.from_id != peer.id {
                             return Err(not_found());
@@ -160,11 +153,11 @@ impl Core {
     pub async fn answer_callback_query(&self, bot: i64, req: AnswerCallbackQuery) -> Result<bool> {
         let id = req.callback_query_id.unwrap_or_default();
         if id.is_empty() {
-            return Err(ApiError::bad_request("query_id is empty").into());
+            return Err(ApiError::QUERY_ID_EMPTY.into());
         }
         let text = req.text.filter(|t| !t.is_empty());
         if text.as_ref().is_some_and(|t| t.chars().count() > CALLBACK_ANSWER_TEXT_MAX) {
-            return Err(ApiError::bad_request("MESSAGE_TOO_LONG").into());
+            return Err(ApiError::CALLBACK_ANSWER_TOO_LONG.into());
         }
         let answer = CallbackAnswer {
             text,
@@ -178,10 +171,10 @@ impl Core {
                 let row = w
                     .callback_query(&id)?
                     .filter(|r| r.bot_id == bot)
-                    .ok_or_else(|| ApiError::bad_request(QUERY_INVALID))?;
+                    .ok_or_else(|| ApiError::QUERY_INVALID)?;
                 let now = unix_now();
                 if now - row.created_at > 15 * 60 || !w.answer_callback_query(&id, &json, now)? {
-                    return Err(ApiError::bad_request(QUERY_INVALID).into());
+                    return Err(ApiError::QUERY_INVALID.into());
                 }
                 push_event(
                     w,

@@ -15,7 +15,7 @@ use crate::{Core, Error, Result};
 /// A `BotCommandScope` as the key it is stored under.
 fn scope_key(scope: Option<&Map<String, Value>>) -> Result<String> {
     let Some(scope) = scope else { return Ok("default".into()) };
-    let invalid = || Error::from(ApiError::bad_request("BOT_COMMAND_SCOPE_INVALID"));
+    let invalid = || Error::from(ApiError::BOT_COMMAND_SCOPE_INVALID);
     let kind = scope.get("type").and_then(Value::as_str).ok_or_else(invalid)?;
     let chat = || -> Result<String> {
         match scope.get("chat_id") {
@@ -57,14 +57,14 @@ fn check_scope_chat(q: &impl Queries, bot: i64, chat: Option<&ChatId>) -> Result
 fn language(code: Option<String>) -> Result<String> {
     let code = code.unwrap_or_default();
     if code.len() > 3 || !code.bytes().all(|b| b.is_ascii_lowercase()) {
-        return Err(ApiError::bad_request("LANG_CODE_INVALID").into());
+        return Err(ApiError::LANG_CODE_INVALID.into());
     }
     Ok(code)
 }
 
 fn check_commands(commands: Vec<BotCommand>) -> Result<Vec<BotCommand>> {
     if commands.len() > COMMANDS_MAX {
-        return Err(ApiError::bad_request("BOT_COMMANDS_TOO_MUCH").into());
+        return Err(ApiError::BOT_COMMANDS_TOO_MUCH.into());
     }
     commands
         .into_iter()
@@ -74,11 +74,11 @@ fn check_commands(commands: Vec<BotCommand>) -> Result<Vec<BotCommand>> {
                 || name.len() > COMMAND_NAME_MAX
                 || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
             {
-                return Err(ApiError::bad_request("BOT_COMMAND_INVALID").into());
+                return Err(ApiError::BOT_COMMAND_INVALID.into());
             }
             let description = c.description.trim().to_owned();
             if description.is_empty() || description.chars().count() > COMMAND_DESCRIPTION_MAX {
-                return Err(ApiError::bad_request("BOT_COMMAND_DESCRIPTION_INVALID").into());
+                return Err(ApiError::BOT_COMMAND_DESCRIPTION_INVALID.into());
             }
             Ok(BotCommand { command: name, description })
         })
@@ -90,11 +90,11 @@ fn decode_commands(json: Option<String>) -> Result<Vec<BotCommand>> {
 }
 
 /// The profile texts: (kind, request field, limit, error).
-fn text_kind(kind: &str) -> (usize, &'static str) {
+fn text_kind(kind: &str) -> (usize, ApiError) {
     match kind {
-        "name" => (BOT_NAME_MAX, "BOT_NAME_INVALID"),
-        "description" => (BOT_DESCRIPTION_MAX, "BOT_DESCRIPTION_INVALID"),
-        _ => (BOT_SHORT_DESCRIPTION_MAX, "BOT_SHORT_DESCRIPTION_INVALID"),
+        "name" => (BOT_NAME_MAX, ApiError::BOT_NAME_INVALID),
+        "description" => (BOT_DESCRIPTION_MAX, ApiError::BOT_DESCRIPTION_INVALID),
+        _ => (BOT_SHORT_DESCRIPTION_MAX, ApiError::BOT_SHORT_DESCRIPTION_INVALID),
     }
 }
 
@@ -103,8 +103,7 @@ impl Core {
     pub async fn set_my_commands(&self, bot: i64, req: MyCommands) -> Result<bool> {
         let scope = scope_key(req.scope.as_ref())?;
         let language = language(req.language_code)?;
-        let commands =
-            check_commands(req.commands.ok_or_else(|| ApiError::bad_request("commands is empty"))?)?;
+        let commands = check_commands(req.commands.ok_or_else(|| ApiError::COMMANDS_EMPTY)?)?;
         let json = (!commands.is_empty())
             .then(|| serde_json::to_string(&commands))
             .transpose()
@@ -190,7 +189,7 @@ impl Core {
         .unwrap_or_default();
         let (max, error) = text_kind(kind);
         if value.chars().count() > max {
-            return Err(ApiError::bad_request(error).into());
+            return Err(error.into());
         }
         self.store()
             .write(move |w| {
@@ -233,7 +232,7 @@ impl Core {
         let button = match req.menu_button {
             None => None,
             Some(button) => {
-                let invalid = || Error::from(ApiError::bad_request("can't parse menu button"));
+                let invalid = || Error::from(ApiError::MENU_BUTTON_INVALID);
                 match button.get("type").and_then(Value::as_str) {
                     Some("default") => None,
                     Some("commands") => Some(json!({"type": "commands"})),
@@ -248,7 +247,7 @@ impl Core {
                             .and_then(|w| w.get("url"))
                             .and_then(Value::as_str)
                             .filter(|u| u.to_ascii_lowercase().starts_with("https://"))
-                            .ok_or_else(|| Error::from(ApiError::bad_request("BUTTON_URL_INVALID")))?;
+                            .ok_or_else(|| Error::from(ApiError::BUTTON_URL_INVALID))?;
                         Some(json!({"type": "web_app", "text": text, "web_app": {"url": url}}))
                     }
                     _ => return Err(invalid()),

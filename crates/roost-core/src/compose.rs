@@ -83,8 +83,7 @@ pub(crate) fn compose_now(
     let parse_mode = parse_mode.map(str::trim).filter(|mode| !mode.is_empty());
     let (text, mut entities) = match parse_mode {
         Some(mode) => {
-            let mode =
-                ParseMode::from_name(mode).ok_or_else(|| ApiError::bad_request("unsupported parse_mode"))?;
+            let mode = ParseMode::from_name(mode).ok_or_else(|| ApiError::PARSE_MODE_UNSUPPORTED)?;
             let parsed = mode.parse(&text).map_err(ApiError::cant_parse_entities)?;
             (parsed.text, parsed.entities)
         }
@@ -93,7 +92,7 @@ pub(crate) fn compose_now(
             let len = utf16_len(&text) as i64;
             for entity in &entities {
                 if entity.offset < 0 || entity.length <= 0 || entity.length > len - entity.offset.min(len) {
-                    return Err(ApiError::bad_request("entity beginning or end is out of the text").into());
+                    return Err(ApiError::ENTITY_OUT_OF_TEXT.into());
                 }
             }
             (text, entities)
@@ -212,7 +211,7 @@ pub(crate) fn entities_json(entities: &[MessageEntity]) -> Result<Option<String>
 /// as the JSON to store.
 pub(crate) fn reply_markup(markup: Option<Map<String, Value>>) -> Result<Option<(ReplyMarkup, String)>> {
     let Some(markup) = markup else { return Ok(None) };
-    let invalid = || Error::from(ApiError::bad_request("can't parse reply keyboard markup JSON object"));
+    let invalid = || Error::from(ApiError::REPLY_MARKUP_INVALID);
     let markup: ReplyMarkup = serde_json::from_value(Value::Object(markup)).map_err(|_| invalid())?;
     match &markup {
         ReplyMarkup::Inline(inline) => {
@@ -244,7 +243,7 @@ pub(crate) fn reply_markup(markup: Option<Map<String, Value>>) -> Result<Option<
 /// Checks a keyboard's shape: at most [`KEYBOARD_MAX_ROWS`] rows of `per_row` buttons, `total`
 /// in all (inline keyboards 8 a row and 100, reply keyboards 12 a row and 300, as Telegram).
 fn check_grid(rows: impl ExactSizeIterator<Item = usize>, per_row: usize, total_max: usize) -> Result<()> {
-    let too_long = || Error::from(ApiError::bad_request("reply markup is too long"));
+    let too_long = || Error::from(ApiError::REPLY_MARKUP_TOO_LONG);
     if rows.len() > KEYBOARD_MAX_ROWS {
         return Err(too_long());
     }
@@ -263,7 +262,7 @@ fn check_grid(rows: impl ExactSizeIterator<Item = usize>, per_row: usize, total_
 
 fn check_button_text(text: &str) -> Result<()> {
     if text.trim().is_empty() || text.len() > BUTTON_TEXT_MAX_BYTES {
-        return Err(ApiError::bad_request("BUTTON_TEXT_INVALID").into());
+        return Err(ApiError::BUTTON_TEXT_INVALID.into());
     }
     Ok(())
 }
@@ -271,39 +270,29 @@ fn check_button_text(text: &str) -> Result<()> {
 fn check_inline_button(button: &InlineKeyboardButton) -> Result<()> {
     check_button_text(&button.text)?;
     match button.action_count() {
-        0 => return Err(ApiError::bad_request("text buttons are unallowed in the inline keyboard").into()),
+        0 => return Err(ApiError::TEXT_BUTTONS_IN_INLINE_KEYBOARD.into()),
         1 => {}
         _ => {
-            return Err(ApiError::bad_request(
-                "can't parse inline keyboard button: exactly one action must be set",
-            )
-            .into());
+            return Err(ApiError::INLINE_BUTTON_ACTIONS.into());
         }
     }
     if let Some(data) = &button.callback_data
         && (data.is_empty() || data.len() > CALLBACK_DATA_MAX_BYTES)
     {
-        return Err(ApiError::bad_request("BUTTON_DATA_INVALID").into());
+        return Err(ApiError::BUTTON_DATA_INVALID.into());
     }
     if let Some(url) = &button.url {
         let lower = url.to_ascii_lowercase();
         let allowed =
             ["http://", "https://", "tg://", "ton://"].iter().any(|scheme| lower.starts_with(scheme));
         if !allowed || url::Url::parse(url).is_err() {
-            return Err(ApiError::bad_request(format_args!(
-                "inline keyboard button URL '{url}' is invalid: Unsupported URL protocol"
-            ))
-            .into());
+            return Err(ApiError::with(roost_types::ErrorKind::InlineButtonUrlInvalid, url).into());
         }
     }
     if let Some(web_app) = &button.web_app
         && !web_app.url.to_ascii_lowercase().starts_with("https://")
     {
-        return Err(ApiError::bad_request(format_args!(
-            "inline keyboard button Web App URL '{}' is invalid: Only HTTPS links are allowed",
-            web_app.url
-        ))
-        .into());
+        return Err(ApiError::with(roost_types::ErrorKind::WebAppUrlInvalid, &web_app.url).into());
     }
     Ok(())
 }
@@ -316,7 +305,7 @@ mod tests {
     fn markup(value: Value) -> std::result::Result<Option<String>, String> {
         let Value::Object(map) = value else { return Err("not an object".into()) };
         reply_markup(Some(map)).map(|m| m.map(|(_, json)| json)).map_err(|e| match e {
-            Error::Api(api) => api.description.into_owned(),
+            Error::Api(api) => api.to_string(),
             other => other.to_string(),
         })
     }
@@ -326,32 +315,31 @@ mod tests {
         let button = json!({"text": "A", "callback_data": "a"});
         assert!(markup(json!({"inline_keyboard": [[button.clone()]]})).is_ok());
         let wide = json!({"inline_keyboard": [vec![button.clone(); 9]]});
-        assert_eq!(markup(wide).err().as_deref(), Some("Bad Request: reply markup is too long"));
+        assert_eq!(markup(wide).err().as_deref(), Some("400 REPLY_MARKUP_TOO_LONG"));
         let tall = json!({"inline_keyboard": vec![vec![button.clone()]; 26]});
-        assert_eq!(markup(tall).err().as_deref(), Some("Bad Request: reply markup is too long"));
+        assert_eq!(markup(tall).err().as_deref(), Some("400 REPLY_MARKUP_TOO_LONG"));
         let many = json!({"inline_keyboard": vec![vec![button.clone(); 8]; 13]});
-        assert_eq!(markup(many).err().as_deref(), Some("Bad Request: reply markup is too long"));
+        assert_eq!(markup(many).err().as_deref(), Some("400 REPLY_MARKUP_TOO_LONG"));
         let long_data = json!({"inline_keyboard": [[{"text": "A", "callback_data": "x".repeat(65)}]]});
-        assert_eq!(markup(long_data).err().as_deref(), Some("Bad Request: BUTTON_DATA_INVALID"));
+        assert_eq!(markup(long_data).err().as_deref(), Some("400 BUTTON_DATA_INVALID"));
         let long_text = json!({"inline_keyboard": [[{"text": "x".repeat(257), "callback_data": "a"}]]});
-        assert_eq!(markup(long_text).err().as_deref(), Some("Bad Request: BUTTON_TEXT_INVALID"));
+        assert_eq!(markup(long_text).err().as_deref(), Some("400 BUTTON_TEXT_INVALID"));
         let no_action = json!({"inline_keyboard": [[{"text": "A"}]]});
-        assert_eq!(
-            markup(no_action).err().as_deref(),
-            Some("Bad Request: text buttons are unallowed in the inline keyboard")
-        );
+        assert_eq!(markup(no_action).err().as_deref(), Some("400 TEXT_BUTTONS_IN_INLINE_KEYBOARD"));
         let bad_url = json!({"inline_keyboard": [[{"text": "A", "url": "javascript:alert(1)"}]]});
-        assert!(markup(bad_url).err().unwrap_or_default().contains("Unsupported URL protocol"));
+        assert!(
+            markup(bad_url)
+                .err()
+                .unwrap_or_default()
+                .contains("INLINE_BUTTON_URL_INVALID: javascript:alert(1)")
+        );
         assert!(markup(json!({"keyboard": [["Yes", {"text": "No"}]], "resize_keyboard": true})).is_ok());
         assert!(markup(json!({"keyboard": [vec!["k"; 12]]})).is_ok(), "reply rows hold 12");
         let wide_reply = json!({"keyboard": [vec!["k"; 13]]});
-        assert_eq!(markup(wide_reply).err().as_deref(), Some("Bad Request: reply markup is too long"));
+        assert_eq!(markup(wide_reply).err().as_deref(), Some("400 REPLY_MARKUP_TOO_LONG"));
         assert!(markup(json!({"remove_keyboard": true})).is_ok());
         assert!(markup(json!({"force_reply": true})).is_ok());
-        assert_eq!(
-            markup(json!({"nonsense": 1})).err().as_deref(),
-            Some("Bad Request: can't parse reply keyboard markup JSON object")
-        );
+        assert_eq!(markup(json!({"nonsense": 1})).err().as_deref(), Some("400 REPLY_MARKUP_INVALID"));
     }
 
     #[test]
@@ -377,7 +365,7 @@ mod tests {
             ApiError::MESSAGE_TOO_LONG,
         );
         assert!(
-            matches!(err, Err(Error::Api(e)) if e.description == "Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"b\"")
+            matches!(err, Err(Error::Api(e)) if e.kind == roost_types::ErrorKind::CantParseEntities && e.detail() == "Can't find end tag corresponding to start tag \"b\"")
         );
         let empty = compose_now(
             "<b> </b>".into(),

@@ -20,9 +20,6 @@ use crate::messaging::{
 use crate::render::{self, Renderer};
 use crate::{Core, Result};
 
-const NOT_MODIFIED: &str = "message is not modified: specified new message content and reply markup are exactly \
-                            the same as a current content and reply markup of the message";
-
 /// Actions of `sendChatAction`.
 const CHAT_ACTIONS: &[&str] = &[
     "typing",
@@ -48,10 +45,9 @@ struct Edit {
 /// A bot's own message in its chat with the person `chat_id` names, for editing.
 fn own_message(w: &Writer<'_>, bot: i64, chat_id: &ChatId, message_id: i64) -> Result<(i64, MessageRow)> {
     let (chat, _) = private_chat_with(w, bot, chat_id)?;
-    let row =
-        w.message(chat, message_id)?.ok_or_else(|| ApiError::bad_request("message to edit not found"))?;
+    let row = w.message(chat, message_id)?.ok_or_else(|| ApiError::message_not_found_for("edit"))?;
     if row.from_id != bot {
-        return Err(ApiError::bad_request("message can't be edited").into());
+        return Err(ApiError::message_cant_be("edited").into());
     }
     Ok((chat, row))
 }
@@ -90,18 +86,18 @@ fn inline_markup(markup: Option<serde_json::Map<String, serde_json::Value>>) -> 
     match compose::reply_markup(markup)? {
         None => Ok(None),
         Some((ReplyMarkup::Inline(_), json)) => Ok(Some(json)),
-        Some(_) => Err(ApiError::bad_request("inline keyboard expected").into()),
+        Some(_) => Err(ApiError::INLINE_KEYBOARD_EXPECTED.into()),
     }
 }
 
 fn message_id_required(id: Option<i64>) -> Result<i64> {
-    id.ok_or_else(|| ApiError::bad_request("message identifier is not specified").into())
+    id.ok_or_else(|| ApiError::MESSAGE_ID_MISSING.into())
 }
 
 fn check_ids(ids: Option<Vec<i64>>) -> Result<Vec<i64>> {
     let mut ids = ids.unwrap_or_default();
     if ids.is_empty() || ids.len() > MESSAGE_IDS_MAX {
-        return Err(ApiError::bad_request("message_ids must contain 1-100 message identifiers").into());
+        return Err(ApiError::MESSAGE_IDS_INVALID.into());
     }
     ids.sort_unstable();
     ids.dedup();
@@ -149,7 +145,7 @@ fn resend(
     bot: i64,
     ids: &[i64],
     many: bool,
-    (verb, done): (&str, &str),
+    (verb, done): (&'static str, &'static str),
     renderer: &mut Renderer,
     body: impl Fn(&Writer<'_>, &MessageRow) -> Result<Body>,
 ) -> Result<Vec<MessageRow>> {
@@ -159,10 +155,10 @@ fn resend(
             if many {
                 continue;
             }
-            return Err(ApiError::bad_request(format_args!("message to {verb} not found")).into());
+            return Err(ApiError::message_not_found_for(verb).into());
         };
         if row.protect_content {
-            return Err(ApiError::bad_request(format_args!("message can't be {done}")).into());
+            return Err(ApiError::message_cant_be(done).into());
         }
         let body = body(&*w, &row)?;
         sent.push(append_message(w, target, bot, body, renderer)?);
@@ -174,7 +170,7 @@ fn resend(
 fn check_reaction(reaction: Option<Vec<ReactionType>>, max: usize) -> Result<Vec<ReactionType>> {
     let reaction = reaction.unwrap_or_default();
     if reaction.len() > max {
-        return Err(ApiError::bad_request("REACTIONS_TOO_MANY").into());
+        return Err(ApiError::REACTIONS_TOO_MANY.into());
     }
     for r in &reaction {
         let valid = match r {
@@ -185,7 +181,7 @@ fn check_reaction(reaction: Option<Vec<ReactionType>>, max: usize) -> Result<Vec
             ReactionType::Paid => false,
         };
         if !valid {
-            return Err(ApiError::bad_request("REACTION_INVALID").into());
+            return Err(ApiError::REACTION_INVALID.into());
         }
     }
     Ok(reaction)
@@ -236,7 +232,7 @@ impl Core {
     /// Telegram.
     pub async fn edit_message_text(&self, bot: i64, req: EditMessageText) -> Result<Message> {
         if req.inline_message_id.is_some() {
-            return Err(ApiError::bad_request("message to edit not found").into());
+            return Err(ApiError::message_not_found_for("edit").into());
         }
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
         let message_id = message_id_required(req.message_id)?;
@@ -254,12 +250,12 @@ impl Core {
             .write(move |w| {
                 let (chat, row) = own_message(w, bot, &chat_id, message_id)?;
                 if row.text.is_none() {
-                    return Err(ApiError::bad_request("there is no text in the message to edit").into());
+                    return Err(ApiError::NO_TEXT_TO_EDIT.into());
                 }
                 let mut entities = composed.entities;
                 compose::resolve_mentions(&*w, bot, &mut entities)?;
                 let edit = Edit { text: Some((composed.text, entities)), reply_markup };
-                let edited = apply_edit(w, chat, &row, edit, ApiError::bad_request(NOT_MODIFIED))?;
+                let edited = apply_edit(w, chat, &row, edit, ApiError::MESSAGE_NOT_MODIFIED)?;
                 Renderer::default().message(&*w, &edited, bot)
             })
             .await
@@ -268,20 +264,20 @@ impl Core {
     /// Bot API `editMessageCaption`. Messages without media have no caption to edit.
     pub async fn edit_message_caption(&self, bot: i64, req: EditMessageCaption) -> Result<Message> {
         if req.inline_message_id.is_some() {
-            return Err(ApiError::bad_request("message to edit not found").into());
+            return Err(ApiError::message_not_found_for("edit").into());
         }
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
         let message_id = message_id_required(req.message_id)?;
         if let Some(caption) = &req.caption
             && crate::entities::utf16_len(caption) > CAPTION_MAX
         {
-            return Err(ApiError::bad_request("message caption is too long").into());
+            return Err(ApiError::CAPTION_TOO_LONG.into());
         }
         self.store()
             .write(move |w| {
                 own_message(w, bot, &chat_id, message_id)?;
                 // Every message is a text message until media land: none has a caption.
-                Err::<Message, _>(ApiError::bad_request("there is no caption in the message to edit").into())
+                Err::<Message, _>(ApiError::NO_CAPTION_TO_EDIT.into())
             })
             .await
     }
@@ -289,7 +285,7 @@ impl Core {
     /// Bot API `editMessageReplyMarkup`.
     pub async fn edit_message_reply_markup(&self, bot: i64, req: EditMessageReplyMarkup) -> Result<Message> {
         if req.inline_message_id.is_some() {
-            return Err(ApiError::bad_request("message to edit not found").into());
+            return Err(ApiError::message_not_found_for("edit").into());
         }
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
         let message_id = message_id_required(req.message_id)?;
@@ -302,7 +298,7 @@ impl Core {
                     chat,
                     &row,
                     Edit { text: None, reply_markup },
-                    ApiError::bad_request(NOT_MODIFIED),
+                    ApiError::MESSAGE_NOT_MODIFIED,
                 )?;
                 Renderer::default().message(&*w, &edited, bot)
             })
@@ -322,11 +318,10 @@ impl Core {
         self.store()
             .write(move |w| {
                 let (chat, _) = private_chat_with(&*w, bot, &chat_id)?;
-                let row = w
-                    .message(chat, message_id)?
-                    .ok_or_else(|| ApiError::bad_request("message to delete not found"))?;
+                let row =
+                    w.message(chat, message_id)?.ok_or_else(|| ApiError::message_not_found_for("delete"))?;
                 if unix_now() - row.date > DELETE_WINDOW_SECS {
-                    return Err(ApiError::bad_request("message can't be deleted").into());
+                    return Err(ApiError::message_cant_be("deleted").into());
                 }
                 delete_and_notify(w, chat, &[message_id])?;
                 Ok(true)
@@ -357,7 +352,7 @@ impl Core {
     /// Bot API `forwardMessage` (`message_id`) and `forwardMessages` (`message_ids`).
     pub async fn forward_messages(&self, bot: i64, req: ForwardMessages, many: bool) -> Result<Vec<Message>> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let from_chat_id = req.from_chat_id.ok_or_else(|| ApiError::bad_request("from_chat_id is empty"))?;
+        let from_chat_id = req.from_chat_id.ok_or_else(|| ApiError::FROM_CHAT_ID_EMPTY)?;
         let ids = if many { check_ids(req.message_ids)? } else { vec![message_id_required(req.message_id)?] };
         let protect = req.protect_content.unwrap_or(false);
         self.check_chat_rate(bot, &chat_id).await?;
@@ -392,7 +387,7 @@ impl Core {
     /// Bot API `copyMessage` (`message_id`) and `copyMessages` (`message_ids`).
     pub async fn copy_messages(&self, bot: i64, req: CopyMessages, many: bool) -> Result<Vec<MessageId>> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let from_chat_id = req.from_chat_id.ok_or_else(|| ApiError::bad_request("from_chat_id is empty"))?;
+        let from_chat_id = req.from_chat_id.ok_or_else(|| ApiError::FROM_CHAT_ID_EMPTY)?;
         let ids = if many { check_ids(req.message_ids)? } else { vec![message_id_required(req.message_id)?] };
         let reply_markup =
             if many { None } else { compose::reply_markup(req.reply_markup)?.map(|(_, json)| json) };
@@ -443,7 +438,7 @@ impl Core {
             .write(move |w| {
                 let (chat, _) = private_chat_with(&*w, bot, &chat_id)?;
                 if w.message(chat, message_id)?.is_none() {
-                    return Err(ApiError::bad_request("message to pin not found").into());
+                    return Err(ApiError::message_not_found_for("pin").into());
                 }
                 w.pin_message(chat, message_id, unix_now())?;
                 notify_people(w, chat, |chat_id| ClientEventKind::MessagePinned { chat_id, message_id })?;
@@ -478,7 +473,7 @@ impl Core {
 
     /// Bot API `setMessageReaction` (a bot sets at most one reaction).
     pub async fn bot_set_reaction(&self, bot: i64, req: SetMessageReaction) -> Result<bool> {
-        self.set_reaction(bot, req, 1, ApiError::bad_request("message to react not found")).await
+        self.set_reaction(bot, req, 1, ApiError::message_not_found_for("react")).await
     }
 
     /// Sets `actor`'s reactions (at most `max`) to a message of one of their private chats.
@@ -510,7 +505,7 @@ impl Core {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
         let action = req.action.unwrap_or_default();
         if !CHAT_ACTIONS.contains(&action.as_str()) {
-            return Err(ApiError::bad_request("wrong parameter action in request").into());
+            return Err(ApiError::CHAT_ACTION_INVALID.into());
         }
         self.store()
             .write(move |w| {
@@ -543,17 +538,15 @@ impl Core {
         self.store()
             .write(move |w| {
                 let (chat, _) = private_chat_with(&*w, person, &chat_id)?;
-                let row = w
-                    .message(chat, message_id)?
-                    .ok_or_else(|| ApiError::bad_request("MESSAGE_ID_INVALID"))?;
+                let row = w.message(chat, message_id)?.ok_or_else(|| ApiError::MESSAGE_ID_INVALID)?;
                 if row.from_id != person {
-                    return Err(ApiError::bad_request("MESSAGE_AUTHOR_REQUIRED").into());
+                    return Err(ApiError::MESSAGE_AUTHOR_REQUIRED.into());
                 }
                 let edit = Edit {
                     text: Some((composed.text, composed.entities)),
                     reply_markup: row.reply_markup.clone(),
                 };
-                let edited = apply_edit(w, chat, &row, edit, ApiError::bad_request("MESSAGE_NOT_MODIFIED"))?;
+                let edited = apply_edit(w, chat, &row, edit, ApiError::CLIENT_MESSAGE_NOT_MODIFIED)?;
                 Renderer::default().message(&*w, &edited, person)
             })
             .await
@@ -574,6 +567,6 @@ impl Core {
 
     /// Client API `setReaction`: a person reacts (up to three reactions).
     pub async fn person_react(&self, person: i64, req: SetMessageReaction) -> Result<bool> {
-        self.set_reaction(person, req, 3, ApiError::bad_request("MESSAGE_ID_INVALID")).await
+        self.set_reaction(person, req, 3, ApiError::MESSAGE_ID_INVALID).await
     }
 }

@@ -242,7 +242,7 @@ impl Core {
         let target = match (req.user_id, req.username) {
             (Some(id), _) => ChatId::Id(id),
             (None, Some(name)) => ChatId::Username(name.trim().trim_start_matches('@').to_owned()),
-            (None, None) => return Err(ApiError::bad_request("user_id or username is required").into()),
+            (None, None) => return Err(ApiError::USER_ID_OR_USERNAME_REQUIRED.into()),
         };
         self.store()
             .write(move |w| {

@@ -298,7 +298,7 @@ mod tests {
             assert!(limiter.check_chat(&limits, 1, 7, false).is_ok());
         }
         let refused = limiter.check_chat(&limits, 1, 7, false).err();
-        assert_eq!(refused.as_ref().map(|e| e.code), Some(429));
+        assert_eq!(refused.as_ref().map(|e| e.status()), Some(429));
         assert_eq!(refused.and_then(|e| e.retry_after), Some(1));
         // Another chat of the same bot is not affected.
         assert!(limiter.check_chat(&limits, 1, 8, false).is_ok());
@@ -356,7 +356,7 @@ mod tests {
         }
         assert_eq!(outcomes, [true, true, true, false]);
         match limiter.check_chat(&store, &limits, 1, 7, false).await {
-            Err(Error::Api(e)) => assert_eq!((e.code, e.retry_after), (429, Some(1))),
+            Err(Error::Api(e)) => assert_eq!((e.status(), e.retry_after), (429, Some(1))),
             other => panic!("expected 429, got {other:?}"),
         }
         assert!(limiter.check_chat(&store, &limits, 1, 8, false).await.is_ok());

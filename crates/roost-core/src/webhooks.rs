@@ -25,7 +25,7 @@ use crate::{Core, Error, Result};
 /// Checks a webhook URL. Without `allow_insecure` it must be https and must not name a reserved
 /// address; with it (local development, tests) http and any address are accepted.
 pub fn check_webhook_url(url: &str, allow_insecure: bool) -> Result<Url, ApiError> {
-    let bad = |detail: &str| ApiError::bad_request(format_args!("bad webhook: {detail}"));
+    let bad = |detail: &str| ApiError::bad_webhook(detail);
     let parsed = Url::parse(url).map_err(|_| bad("invalid URL"))?;
     match parsed.scheme() {
         "https" => {}
@@ -68,19 +68,15 @@ impl Core {
             let valid = (WEBHOOK_SECRET_MIN..=WEBHOOK_SECRET_MAX).contains(&secret.len())
                 && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
             if !valid {
-                return Err(ApiError::bad_request("secret token contains unallowed characters").into());
+                return Err(ApiError::SECRET_TOKEN_INVALID.into());
             }
         }
         let ip_address = match req.ip_address.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(text) => {
-                let ip: IpAddr =
-                    text.parse().map_err(|_| ApiError::bad_request("invalid IP address specified"))?;
+                let ip: IpAddr = text.parse().map_err(|_| ApiError::IP_ADDRESS_INVALID)?;
                 if !allow_insecure && !is_public_ip(ip) {
-                    return Err(ApiError::bad_request(format_args!(
-                        "bad webhook: IP address {ip} is reserved"
-                    ))
-                    .into());
+                    return Err(ApiError::bad_webhook(format_args!("IP address {ip} is reserved")).into());
                 }
                 Some(ip.to_string())
             }
@@ -245,18 +241,18 @@ mod tests {
     #[test]
     fn webhook_urls() {
         assert!(check_webhook_url("https://bots.example.com/hook", false).is_ok());
-        let refused = |url: &str| check_webhook_url(url, false).err().map(|e| e.description.into_owned());
+        let refused = |url: &str| check_webhook_url(url, false).err().map(|e| e.to_string());
         assert_eq!(
             refused("http://bots.example.com/hook").as_deref(),
-            Some("Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+            Some("400 BAD_WEBHOOK: An HTTPS URL must be provided for webhook")
         );
         assert_eq!(
             refused("https://127.0.0.1/hook").as_deref(),
-            Some("Bad Request: bad webhook: IP address 127.0.0.1 is reserved")
+            Some("400 BAD_WEBHOOK: IP address 127.0.0.1 is reserved")
         );
         assert_eq!(
             refused("https://[::1]:8443/").as_deref(),
-            Some("Bad Request: bad webhook: IP address ::1 is reserved")
+            Some("400 BAD_WEBHOOK: IP address ::1 is reserved")
         );
         for hidden in
             ["[::127.0.0.1]", "[64:ff9b::7f00:1]", "[2002:7f00:1::1]", "[fec0::1]", "[::ffff:10.0.0.1]"]

@@ -144,8 +144,7 @@ async fn events(
         Some(text) => match text.parse::<i64>() {
             Ok(n) if n >= 0 => Some(n),
             _ => {
-                return HttpError(ApiError::bad_request("after must be a non-negative integer"))
-                    .into_response();
+                return HttpError(ApiError::AFTER_INVALID).into_response();
             }
         },
     };

@@ -41,7 +41,9 @@ impl From<roost_core::Error> for HttpError {
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        let ApiError { code, description, retry_after } = self.0;
+        let error = self.0;
+        let (code, retry_after) = (error.status(), error.retry_after);
+        let description = crate::telegram::errors::describe(&error);
         let mut body = json!({"ok": false, "error_code": code, "description": description});
         if let Some(seconds) = retry_after {
             body["parameters"] = json!({"retry_after": seconds});

@@ -2,14 +2,14 @@
 //!
 //! The only crate that knows about HTTP: routes, parameter decoding ([`params`]), the answer
 //! envelope and the mapping of errors to status codes ([`envelope`]), the Telegram dialect of the
-//! Bot API ([`bot_api`]) and the client API with its event stream ([`client_api`]). Every handler
+//! Bot API ([`telegram`]) and the client API with its event stream ([`client_api`]). Every handler
 //! decodes a typed request, calls [`roost_core::Core`], and encodes the typed result.
 
-pub mod bot_api;
 pub mod client_api;
 pub mod envelope;
 pub mod params;
 pub mod server;
+pub mod telegram;
 pub mod webhook;
 
 use std::convert::Infallible;
@@ -37,7 +37,7 @@ pub fn app(
 ) -> App<impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone> {
     let router = Router::new()
         .merge(client_api::router())
-        .merge(bot_api::router())
+        .merge(telegram::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(|| async { envelope::HttpError(ApiError::NOT_FOUND).into_response() })
         .layer(DefaultBodyLimit::max(params::BODY_LIMIT))
@@ -49,7 +49,7 @@ pub fn app(
         // Boxed: the future holds the state of whichever method runs (a large enum), and the
         // layers and hyper's glue move it several times before its first poll; a box moves as
         // a pointer (a quarter less `memcpy` per call under callgrind, net of the allocation).
-        Box::pin(async move { Ok::<_, Infallible>(bot_api::method_call_direct(core, req).await) })
+        Box::pin(async move { Ok::<_, Infallible>(telegram::method_call_direct(core, req).await) })
     });
     // In the order `Router::layer` gives them: the last added is the outermost.
     let layered = catch_panic_layer()
@@ -82,7 +82,7 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        if bot_api::method_call(req.uri().path()).is_some() {
+        if telegram::method_call(req.uri().path()).is_some() {
             Either::Right(self.method_calls.call(req))
         } else {
             Either::Left(self.router.call(req))
@@ -105,7 +105,7 @@ fn trace_layer() -> TraceLayer<
                     span.record("route", route.as_str());
                 }
                 // A method call that bypassed the router: its route is known.
-                None if bot_api::method_call(req.uri().path()).is_some() => {
+                None if telegram::method_call(req.uri().path()).is_some() => {
                     span.record("route", "/{bot_token}/{method}");
                 }
                 None => {}

@@ -20,7 +20,7 @@ use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAc
 use serde::forward_to_deserialize_any;
 use serde_json::{Map, Value};
 
-use roost_types::ApiError;
+use roost_types::{ApiError, ErrorKind};
 
 use crate::envelope::HttpError;
 
@@ -65,7 +65,7 @@ impl Params {
         }
         serde_path_to_error::deserialize(Lenient(Value::Object(self.into_values()?))).map_err(|e| {
             let path = e.path().to_string();
-            ApiError::bad_request(format_args!("can't parse parameter \"{path}\": {}", e.inner()))
+            ApiError::with(ErrorKind::CantParseParameter, format_args!("\"{path}\": {}", e.inner()))
         })
     }
 
@@ -147,8 +147,8 @@ fn merge_body(map: &mut Map<String, Value>, content_type: &str, body: &[u8]) -> 
     if content_type.starts_with("application/json") {
         match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(object)) => map.extend(object),
-            Ok(_) => return Err(ApiError::bad_request("the request body must be a JSON object")),
-            Err(e) => return Err(ApiError::bad_request(format_args!("can't parse JSON body: {e}"))),
+            Ok(_) => return Err(ApiError::BODY_NOT_OBJECT),
+            Err(e) => return Err(ApiError::with(ErrorKind::CantParseJsonBody, e)),
         }
     } else {
         merge_pairs(map, body);
@@ -201,12 +201,12 @@ async fn read_params<S: Send + Sync>(req: Request, state: &S, limit: usize) -> R
         .unwrap_or("")
         .to_ascii_lowercase();
     let invalid = |e: axum::extract::multipart::MultipartError| {
-        ApiError::bad_request(format_args!("invalid multipart body: {}", e.body_text()))
+        ApiError::with(ErrorKind::MultipartInvalid, e.body_text())
     };
     if content_type.starts_with("multipart/form-data") {
         let mut multipart = Multipart::from_request(req, state)
             .await
-            .map_err(|e| ApiError::bad_request(format_args!("invalid multipart body: {}", e.body_text())))?;
+            .map_err(|e| ApiError::with(ErrorKind::MultipartInvalid, e.body_text()))?;
         let mut text_bytes = 0;
         while let Some(mut field) = multipart.next_field().await.map_err(invalid)? {
             let Some(name) = field.name().map(str::to_owned) else { continue };
@@ -225,9 +225,8 @@ async fn read_params<S: Send + Sync>(req: Request, state: &S, limit: usize) -> R
                         }
                         text.extend_from_slice(&chunk);
                     }
-                    let text = String::from_utf8(text).map_err(|_| {
-                        ApiError::bad_request(format_args!("parameter \"{name}\" is not UTF-8"))
-                    })?;
+                    let text = String::from_utf8(text)
+                        .map_err(|_| ApiError::with(ErrorKind::ParameterNotUtf8, &name))?;
                     params.values.insert(name, Value::String(text));
                 }
             }
@@ -705,9 +704,9 @@ mod tests {
     #[test]
     fn bad_values_name_the_parameter() {
         let err = params(json!({"limit": "many"})).parse::<GetUpdates>().err();
-        let description = err.map(|e| e.description.into_owned()).unwrap_or_default();
+        let description = err.map(|e| crate::telegram::errors::describe(&e).into_owned()).unwrap_or_default();
         assert!(description.starts_with("Bad Request: can't parse parameter \"limit\""), "{description}");
         let err = params(json!({"chat_id": "not a chat"})).parse::<SendMessage>().err();
-        assert_eq!(err.map(|e| e.code), Some(400));
+        assert_eq!(err.map(|e| e.status()), Some(400));
     }
 }

@@ -272,7 +272,7 @@ async fn deliver(
     let allow_insecure = core.config().allow_insecure_webhooks;
     // The server may have restarted with stricter settings than when the webhook was set.
     if let Err(e) = check_webhook_url(&hook.url, allow_insecure) {
-        let _ = core.webhook_failed(bot, e.description.into_owned()).await;
+        let _ = core.webhook_failed(bot, crate::telegram::errors::describe(&e).into_owned()).await;
         return;
     }
     let client = match build_client(&hook, &options, allow_insecure) {
@@ -562,7 +562,7 @@ async fn run_answer(core: &Core, bot: i64, content_type: &str, body: &[u8]) {
     let Some(method) = params.take("method").and_then(|m| m.as_str().map(str::to_ascii_lowercase)) else {
         return;
     };
-    if let Err(e) = crate::bot_api::dispatch(core, bot, &method, params).await {
+    if let Err(e) = crate::telegram::dispatch(core, bot, &method, params).await {
         tracing::debug!(bot, method, error = %e.0, "a method from a webhook answer failed");
     }
 }

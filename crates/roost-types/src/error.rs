@@ -1,110 +1,241 @@
-//! The error table: every error Roost answers with, as Telegram words it.
+//! The error table: every kind of error Roost answers with, by a stable name and its HTTP status.
 //!
-//! An [`ApiError`] is a value (code + description), not an exception: the core decides which one
-//! applies, and the HTTP edge turns it into `{"ok":false,"error_code":…,"description":…}` in exactly
-//! one place. Fixed errors are associated constants so tests and dialects can refer to them; errors
-//! that carry detail are built by the constructors below, which keep Telegram's prefixes.
+//! An [`ApiError`] is a value — a [`ErrorKind`], the data that kind carries (`detail`) and, for
+//! rate limits, the seconds to wait — not an exception and not a sentence. The core decides which
+//! kind applies; each dialect at the HTTP edge words it (the Telegram dialect's words, which bots
+//! and libraries match on, are in `roost-http`'s `telegram::errors`). Every kind is also an
+//! associated constant of [`ApiError`] (`ApiError::CHAT_NOT_FOUND`), so that code and tests name
+//! errors rather than spell them.
 
 use std::borrow::Cow;
 use std::fmt;
 
-/// An error as the API reports it.
+/// An error as the core reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    /// The HTTP status code and `error_code` field.
-    pub code: u16,
-    /// The `description` field, with Telegram's wording (`"Bad Request: chat not found"`).
-    pub description: Cow<'static, str>,
-    /// For 429 answers: seconds to wait (`parameters.retry_after` and the `Retry-After` header).
+    pub kind: ErrorKind,
+    /// What the kind's wording needs beyond its name: the part of a request that is wrong (a
+    /// parser's message, a URL, the verb of "message to … not found"). `None` for most kinds.
+    pub detail: Option<Cow<'static, str>>,
+    /// For [`ErrorKind::TooManyRequests`]: seconds to wait.
     pub retry_after: Option<u32>,
 }
 
-macro_rules! error_table {
-    ($($(#[$doc:meta])* $name:ident = $code:literal, $text:literal;)*) => {
+macro_rules! error_kinds {
+    ($($(#[$doc:meta])* $variant:ident $name:ident = $status:literal;)*) => {
+        /// Every kind of error, with a stable name ([`ErrorKind::name`]) and an HTTP status
+        /// ([`ErrorKind::status`]).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorKind {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorKind {
+            /// Every kind, in the table's order.
+            pub const ALL: &[ErrorKind] = &[$(ErrorKind::$variant),*];
+
+            /// The HTTP status (and the Bot API's `error_code`).
+            pub const fn status(self) -> u16 {
+                match self { $(ErrorKind::$variant => $status,)* }
+            }
+
+            /// The stable name, as the constant is spelled (`CHAT_NOT_FOUND`).
+            pub const fn name(self) -> &'static str {
+                match self { $(ErrorKind::$variant => stringify!($name),)* }
+            }
+        }
+
         impl ApiError {
             $(
                 $(#[$doc])*
-                pub const $name: ApiError = ApiError::fixed($code, $text);
+                pub const $name: ApiError = ApiError::of(ErrorKind::$variant);
             )*
         }
-
-        /// Every fixed entry of the table, for documentation and tests.
-        pub const FIXED_ERRORS: &[(&str, u16, &str)] = &[$((stringify!($name), $code, $text)),*];
     };
 }
 
-error_table! {
+error_kinds! {
     /// A bot token or session token that is missing, malformed or unknown.
-    UNAUTHORIZED = 401, "Unauthorized";
-    /// An unknown method (Telegram answers exactly this).
-    NOT_FOUND = 404, "Not Found";
-    CHAT_NOT_FOUND = 400, "Bad Request: chat not found";
-    USER_NOT_FOUND = 400, "Bad Request: user not found";
-    CHAT_ID_EMPTY = 400, "Bad Request: chat_id is empty";
-    MESSAGE_TEXT_EMPTY = 400, "Bad Request: message text is empty";
-    MESSAGE_TOO_LONG = 400, "Bad Request: message is too long";
-    /// A `text` or `caption` longer than Telegram reads before parsing it (32 KiB).
-    TEXT_TOO_LONG = 400, "Bad Request: text is too long";
-    REPLY_NOT_FOUND = 400, "Bad Request: message to be replied not found";
-    BOT_CANT_INITIATE = 403, "Forbidden: bot can't initiate conversation with a user";
-    BOT_CANT_MESSAGE_BOTS = 403, "Forbidden: bot can't send messages to bots";
-    BOT_BLOCKED = 403, "Forbidden: bot was blocked by the user";
-    CONFLICT_OTHER_GET_UPDATES = 409,
-        "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running";
-    CONFLICT_WEBHOOK_ACTIVE = 409,
-        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first";
-    METHOD_NOT_ALLOWED = 405, "Method Not Allowed";
-    PAYLOAD_TOO_LARGE = 413, "Request Entity Too Large";
+    Unauthorized UNAUTHORIZED = 401;
+    /// An unknown method or path.
+    NotFound NOT_FOUND = 404;
+    MethodNotAllowed METHOD_NOT_ALLOWED = 405;
     /// A body that did not arrive in time (signing in, where nobody is known yet).
-    REQUEST_TIMEOUT = 408, "Request Timeout";
-    INTERNAL = 500, "Internal Server Error";
+    RequestTimeout REQUEST_TIMEOUT = 408;
+    PayloadTooLarge PAYLOAD_TOO_LARGE = 413;
+    /// Rate limited; `retry_after` says for how long.
+    TooManyRequests TOO_MANY_REQUESTS = 429;
+    Internal INTERNAL = 500;
     /// The server's disk (or its configured database size) is full: a write cannot be stored.
-    STORAGE_FULL = 500, "Internal Server Error: the server is out of storage space, try again later";
-    // Client API (people). Telegram's own client protocol words these in upper case; we keep its names.
-    CLIENT_UNAUTHORIZED = 401, "Unauthorized: session token is missing or invalid";
-    LOGIN_FAILED = 401, "Unauthorized: wrong username or password";
-    USERNAME_INVALID = 400, "Bad Request: USERNAME_INVALID";
-    USERNAME_OCCUPIED = 400, "Bad Request: USERNAME_OCCUPIED";
-    USERNAME_NOT_OCCUPIED = 400, "Bad Request: USERNAME_NOT_OCCUPIED";
-    FIRST_NAME_INVALID = 400, "Bad Request: FIRST_NAME_INVALID";
-    PASSWORD_INVALID = 400, "Bad Request: PASSWORD_INVALID";
-    PEER_ID_INVALID = 400, "Bad Request: PEER_ID_INVALID";
+    StorageFull STORAGE_FULL = 500;
+
+    // Reading a request.
+    /// A parameter of the wrong type; detail: `"name": what was wrong`.
+    CantParseParameter CANT_PARSE_PARAMETER = 400;
+    /// A parameter whose bytes are not UTF-8; detail: its name.
+    ParameterNotUtf8 PARAMETER_NOT_UTF8 = 400;
+    BodyNotObject BODY_NOT_OBJECT = 400;
+    /// detail: the JSON parser's message.
+    CantParseJsonBody CANT_PARSE_JSON_BODY = 400;
+    /// detail: the multipart parser's message.
+    MultipartInvalid MULTIPART_INVALID = 400;
+
+    // Chats and users.
+    ChatNotFound CHAT_NOT_FOUND = 400;
+    UserNotFound USER_NOT_FOUND = 400;
+    ChatIdEmpty CHAT_ID_EMPTY = 400;
+    FromChatIdEmpty FROM_CHAT_ID_EMPTY = 400;
+    UserIdOrUsernameRequired USER_ID_OR_USERNAME_REQUIRED = 400;
+    BotCantInitiate BOT_CANT_INITIATE = 403;
+    BotCantMessageBots BOT_CANT_MESSAGE_BOTS = 403;
+    BotBlocked BOT_BLOCKED = 403;
+
+    // Messages.
+    MessageTextEmpty MESSAGE_TEXT_EMPTY = 400;
+    MessageTooLong MESSAGE_TOO_LONG = 400;
+    /// A `text` or `caption` longer than is read before parsing it (32 KiB).
+    TextTooLong TEXT_TOO_LONG = 400;
+    CaptionTooLong CAPTION_TOO_LONG = 400;
+    ReplyNotFound REPLY_NOT_FOUND = 400;
+    /// detail: what was to be done with it (`edit`, `delete`, `forward`, …).
+    MessageNotFoundFor MESSAGE_NOT_FOUND_FOR = 400;
+    /// detail: what cannot be done (`edited`, `deleted`, `forwarded`, …).
+    MessageCantBe MESSAGE_CANT_BE = 400;
+    MessageIdMissing MESSAGE_ID_MISSING = 400;
+    MessageIdsInvalid MESSAGE_IDS_INVALID = 400;
+    NoTextToEdit NO_TEXT_TO_EDIT = 400;
+    NoCaptionToEdit NO_CAPTION_TO_EDIT = 400;
+    MessageNotModified MESSAGE_NOT_MODIFIED = 400;
+    InlineKeyboardExpected INLINE_KEYBOARD_EXPECTED = 400;
+    ChatActionInvalid CHAT_ACTION_INVALID = 400;
+    ReactionsTooMany REACTIONS_TOO_MANY = 400;
+    ReactionInvalid REACTION_INVALID = 400;
+
+    // Formatting and keyboards.
+    ParseModeUnsupported PARSE_MODE_UNSUPPORTED = 400;
+    /// detail: the parser's message, with its position.
+    CantParseEntities CANT_PARSE_ENTITIES = 400;
+    EntityOutOfText ENTITY_OUT_OF_TEXT = 400;
+    ReplyMarkupInvalid REPLY_MARKUP_INVALID = 400;
+    ReplyMarkupTooLong REPLY_MARKUP_TOO_LONG = 400;
+    ButtonTextInvalid BUTTON_TEXT_INVALID = 400;
+    ButtonDataInvalid BUTTON_DATA_INVALID = 400;
+    ButtonUrlInvalid BUTTON_URL_INVALID = 400;
+    TextButtonsInInlineKeyboard TEXT_BUTTONS_IN_INLINE_KEYBOARD = 400;
+    InlineButtonActions INLINE_BUTTON_ACTIONS = 400;
+    /// detail: the URL.
+    InlineButtonUrlInvalid INLINE_BUTTON_URL_INVALID = 400;
+    /// detail: the URL.
+    WebAppUrlInvalid WEB_APP_URL_INVALID = 400;
+
+    // Callback queries.
+    QueryIdEmpty QUERY_ID_EMPTY = 400;
+    QueryInvalid QUERY_INVALID = 400;
+    CallbackAnswerTooLong CALLBACK_ANSWER_TOO_LONG = 400;
+
+    // Updates and webhooks.
+    ConflictOtherGetUpdates CONFLICT_OTHER_GET_UPDATES = 409;
+    ConflictWebhookActive CONFLICT_WEBHOOK_ACTIVE = 409;
+    /// detail: what is wrong with the webhook.
+    BadWebhook BAD_WEBHOOK = 400;
+    SecretTokenInvalid SECRET_TOKEN_INVALID = 400;
+    IpAddressInvalid IP_ADDRESS_INVALID = 400;
+
+    // Commands and the bot's profile.
+    BotCommandScopeInvalid BOT_COMMAND_SCOPE_INVALID = 400;
+    LangCodeInvalid LANG_CODE_INVALID = 400;
+    BotCommandsTooMuch BOT_COMMANDS_TOO_MUCH = 400;
+    BotCommandInvalid BOT_COMMAND_INVALID = 400;
+    BotCommandDescriptionInvalid BOT_COMMAND_DESCRIPTION_INVALID = 400;
+    CommandsEmpty COMMANDS_EMPTY = 400;
+    BotNameInvalid BOT_NAME_INVALID = 400;
+    BotDescriptionInvalid BOT_DESCRIPTION_INVALID = 400;
+    BotShortDescriptionInvalid BOT_SHORT_DESCRIPTION_INVALID = 400;
+    MenuButtonInvalid MENU_BUTTON_INVALID = 400;
+    BotUsernameInvalid BOT_USERNAME_INVALID = 400;
+
+    // The client API (people).
+    ClientUnauthorized CLIENT_UNAUTHORIZED = 401;
+    LoginFailed LOGIN_FAILED = 401;
+    UsernameInvalid USERNAME_INVALID = 400;
+    UsernameOccupied USERNAME_OCCUPIED = 400;
+    UsernameNotOccupied USERNAME_NOT_OCCUPIED = 400;
+    FirstNameInvalid FIRST_NAME_INVALID = 400;
+    LastNameInvalid LAST_NAME_INVALID = 400;
+    PasswordInvalid PASSWORD_INVALID = 400;
+    PeerIdInvalid PEER_ID_INVALID = 400;
+    MessageIdInvalid MESSAGE_ID_INVALID = 400;
+    MessageAuthorRequired MESSAGE_AUTHOR_REQUIRED = 400;
+    /// A person's edit that changes nothing.
+    ClientMessageNotModified CLIENT_MESSAGE_NOT_MODIFIED = 400;
+    ButtonNotFound BUTTON_NOT_FOUND = 400;
+    ButtonTypeInvalid BUTTON_TYPE_INVALID = 400;
+    SessionIdRequired SESSION_ID_REQUIRED = 400;
+    SessionNotFound SESSION_NOT_FOUND = 400;
+    AfterInvalid AFTER_INVALID = 400;
 }
 
 impl ApiError {
-    /// An entry of the table.
-    pub const fn fixed(code: u16, description: &'static str) -> Self {
-        ApiError { code, description: Cow::Borrowed(description), retry_after: None }
+    /// An error of `kind` with no detail.
+    pub const fn of(kind: ErrorKind) -> Self {
+        ApiError { kind, detail: None, retry_after: None }
     }
 
-    /// `400 Bad Request: <detail>`.
-    pub fn bad_request(detail: impl fmt::Display) -> Self {
-        ApiError { code: 400, description: Cow::Owned(format!("Bad Request: {detail}")), retry_after: None }
+    /// An error of `kind` with its detail.
+    pub fn with(kind: ErrorKind, detail: impl fmt::Display) -> Self {
+        ApiError { kind, detail: Some(Cow::Owned(detail.to_string())), retry_after: None }
     }
 
-    /// `400 Bad Request: can't parse entities: <detail>`.
+    /// [`ErrorKind::CantParseEntities`] with the parser's message.
     pub fn cant_parse_entities(detail: impl fmt::Display) -> Self {
-        Self::bad_request(format_args!("can't parse entities: {detail}"))
+        Self::with(ErrorKind::CantParseEntities, detail)
     }
 
-    /// `429 Too Many Requests: retry after N`.
+    /// [`ErrorKind::BadWebhook`] with what is wrong.
+    pub fn bad_webhook(detail: impl fmt::Display) -> Self {
+        Self::with(ErrorKind::BadWebhook, detail)
+    }
+
+    /// [`ErrorKind::MessageNotFoundFor`]: the message to `verb` (edit, delete, …) is not there.
+    pub fn message_not_found_for(verb: &'static str) -> Self {
+        ApiError { kind: ErrorKind::MessageNotFoundFor, detail: Some(Cow::Borrowed(verb)), retry_after: None }
+    }
+
+    /// [`ErrorKind::MessageCantBe`]: the message can't be `done` (edited, deleted, …).
+    pub fn message_cant_be(done: &'static str) -> Self {
+        ApiError { kind: ErrorKind::MessageCantBe, detail: Some(Cow::Borrowed(done)), retry_after: None }
+    }
+
+    /// [`ErrorKind::TooManyRequests`]: retry after `retry_after` seconds.
     pub fn too_many_requests(retry_after: u32) -> Self {
-        ApiError {
-            code: 429,
-            description: Cow::Owned(format!("Too Many Requests: retry after {retry_after}")),
-            retry_after: Some(retry_after),
-        }
+        ApiError { kind: ErrorKind::TooManyRequests, detail: None, retry_after: Some(retry_after) }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.kind.status()
+    }
+
+    /// The detail, or `""`.
+    pub fn detail(&self) -> &str {
+        self.detail.as_deref().unwrap_or("")
     }
 
     /// Whether this is a server-side failure rather than the caller's mistake.
     pub fn is_internal(&self) -> bool {
-        self.code >= 500
+        self.status() >= 500
     }
 }
 
+/// For logs and tests: the kind's name and its detail, in no dialect's words.
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.code, self.description)
+        write!(f, "{} {}", self.status(), self.kind.name())?;
+        match (&self.detail, self.retry_after) {
+            (Some(detail), _) => write!(f, ": {detail}"),
+            (None, Some(seconds)) => write!(f, ": {seconds}"),
+            (None, None) => Ok(()),
+        }
     }
 }
 
@@ -115,30 +246,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_entries_have_telegram_prefixes() {
-        for (name, code, text) in FIXED_ERRORS {
-            let prefix = match code {
-                400 => "Bad Request",
-                401 => "Unauthorized",
-                403 => "Forbidden",
-                404 => "Not Found",
-                405 => "Method Not Allowed",
-                408 => "Request Timeout",
-                409 => "Conflict",
-                413 => "Request Entity Too Large",
-                500 => "Internal Server Error",
-                other => panic!("{name}: unexpected code {other}"),
-            };
-            assert!(text.starts_with(prefix), "{name}: {text}");
+    fn kinds_have_unique_names_and_known_statuses() {
+        let mut names: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ErrorKind::ALL.len());
+        for kind in ErrorKind::ALL {
+            assert!(
+                matches!(kind.status(), 400 | 401 | 403 | 404 | 405 | 408 | 409 | 413 | 429 | 500),
+                "{kind:?}"
+            );
         }
     }
 
     #[test]
-    fn constructed_errors_keep_wording() {
-        assert_eq!(ApiError::too_many_requests(7).description, "Too Many Requests: retry after 7");
-        assert_eq!(
-            ApiError::cant_parse_entities("unclosed tag").description,
-            "Bad Request: can't parse entities: unclosed tag"
-        );
+    fn errors_carry_their_data() {
+        assert_eq!(ApiError::too_many_requests(7).retry_after, Some(7));
+        assert_eq!(ApiError::too_many_requests(7).to_string(), "429 TOO_MANY_REQUESTS: 7");
+        assert_eq!(ApiError::cant_parse_entities("unclosed tag").detail(), "unclosed tag");
+        assert_eq!(ApiError::CHAT_NOT_FOUND.to_string(), "400 CHAT_NOT_FOUND");
     }
 }

@@ -10,5 +10,5 @@ pub mod limits;
 pub mod objects;
 pub mod requests;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorKind};
 pub use objects::*;

@@ -1,5 +1,7 @@
 //! The Bot API in the Telegram dialect: `/bot<token>/<method>`.
 //!
+//! `errors` holds the dialect's words for every error kind.
+//!
 //! Method names are case-insensitive; parameters come in any of the four encodings (see
 //! [`Params`]). The token is checked before the method name, as Telegram does, so an unknown
 //! method with a bad token answers `401 Unauthorized`; and before the body is read, so a request
@@ -17,6 +19,8 @@ use std::time::Duration;
 use roost_types::ApiError;
 use roost_types::MessageId;
 use roost_types::requests::{DeleteMessage, SetWebhook};
+
+pub mod errors;
 
 use crate::envelope::{Answer, HttpError, ok};
 use crate::params::Params;
@@ -212,10 +216,10 @@ async fn set_webhook(core: &Core, bot: i64, params: Params) -> Result<bool, Http
     let certificate = match params.file_or_text("certificate") {
         Some(bytes) if !bytes.is_empty() => {
             reqwest::Certificate::from_pem(&bytes)
-                .map_err(|_| ApiError::bad_request("bad webhook: Failed to parse the certificate"))?;
+                .map_err(|_| ApiError::bad_webhook("Failed to parse the certificate"))?;
             Some(
                 String::from_utf8(bytes.to_vec())
-                    .map_err(|_| ApiError::bad_request("bad webhook: the certificate must be PEM text"))?,
+                    .map_err(|_| ApiError::bad_webhook("the certificate must be PEM text"))?,
             )
         }
         _ => None,
@@ -238,15 +242,13 @@ async fn check_host_resolves(url: &str) -> Result<(), ApiError> {
     let addrs: Vec<_> = match lookup {
         Ok(Ok(addrs)) => addrs.collect(),
         _ => {
-            return Err(ApiError::bad_request(
-                "bad webhook: Failed to resolve host: Name or service not known",
-            ));
+            return Err(ApiError::bad_webhook("Failed to resolve host: Name or service not known"));
         }
     };
     if addrs.iter().any(|a| roost_core::is_public_ip(a.ip())) {
         Ok(())
     } else {
-        Err(ApiError::bad_request("bad webhook: the host resolves only to reserved IP addresses"))
+        Err(ApiError::bad_webhook("the host resolves only to reserved IP addresses"))
     }
 }
 
