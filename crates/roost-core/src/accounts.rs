@@ -325,7 +325,7 @@ impl Core {
     /// Client API `terminateSession`: ends one of the person's sessions (the current one too).
     pub async fn terminate_session(&self, session_token: &str, req: TerminateSession) -> Result<bool> {
         let current = self.session(session_token).await?;
-        let id = req.session_id.ok_or_else(|| ApiError::SESSION_ID_REQUIRED)?;
+        let id = req.session_id.ok_or(ApiError::SESSION_ID_REQUIRED)?;
         let person = current.user_id;
         let ended =
             self.store().write(move |w| w.delete_session_by_id(person, id).map_err(Error::from)).await?;

@@ -54,7 +54,7 @@ impl Core {
     /// keyboard button sends its text as a message.
     pub async fn press_button(&self, person: i64, req: PressButton) -> Result<ButtonPress> {
         let chat_id = req.chat_id.clone().ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let message_id = req.message_id.ok_or_else(|| ApiError::MESSAGE_ID_INVALID)?;
+        let message_id = req.message_id.ok_or(ApiError::MESSAGE_ID_INVALID)?;
         let wait = Duration::from_secs(
             req.timeout
                 .map_or(PRESS_BUTTON_WAIT_DEFAULT, |t| t.clamp(0, PRESS_BUTTON_WAIT_MAX as i64) as u64),
@@ -66,7 +66,7 @@ impl Core {
             .store()
             .write(move |w| {
                 let (chat, peer) = private_chat_with(&*w, person, &chat_id)?;
-                let row = w.message(chat, message_id)?.ok_or_else(|| ApiError::MESSAGE_ID_INVALID)?;
+                let row = w.message(chat, message_id)?.ok_or(ApiError::MESSAGE_ID_INVALID)?;
                 let markup: Option<ReplyMarkup> = match &row.reply_markup {
                     Some(json) => Some(serde_json::from_str(json).map_err(StoreError::from)?),
                     None => None,
@@ -168,10 +168,8 @@ impl Core {
         let json = serde_json::to_string(&answer).map_err(StoreError::from)?;
         self.store()
             .write(move |w| {
-                let row = w
-                    .callback_query(&id)?
-                    .filter(|r| r.bot_id == bot)
-                    .ok_or_else(|| ApiError::QUERY_INVALID)?;
+                let row =
+                    w.callback_query(&id)?.filter(|r| r.bot_id == bot).ok_or(ApiError::QUERY_INVALID)?;
                 let now = unix_now();
                 if now - row.created_at > 15 * 60 || !w.answer_callback_query(&id, &json, now)? {
                     return Err(ApiError::QUERY_INVALID.into());

@@ -103,7 +103,7 @@ impl Core {
     pub async fn set_my_commands(&self, bot: i64, req: MyCommands) -> Result<bool> {
         let scope = scope_key(req.scope.as_ref())?;
         let language = language(req.language_code)?;
-        let commands = check_commands(req.commands.ok_or_else(|| ApiError::COMMANDS_EMPTY)?)?;
+        let commands = check_commands(req.commands.ok_or(ApiError::COMMANDS_EMPTY)?)?;
         let json = (!commands.is_empty())
             .then(|| serde_json::to_string(&commands))
             .transpose()

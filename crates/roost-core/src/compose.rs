@@ -83,7 +83,7 @@ pub(crate) fn compose_now(
     let parse_mode = parse_mode.map(str::trim).filter(|mode| !mode.is_empty());
     let (text, mut entities) = match parse_mode {
         Some(mode) => {
-            let mode = ParseMode::from_name(mode).ok_or_else(|| ApiError::PARSE_MODE_UNSUPPORTED)?;
+            let mode = ParseMode::from_name(mode).ok_or(ApiError::PARSE_MODE_UNSUPPORTED)?;
             let parsed = mode.parse(&text).map_err(ApiError::cant_parse_entities)?;
             (parsed.text, parsed.entities)
         }

@@ -352,7 +352,7 @@ impl Core {
     /// Bot API `forwardMessage` (`message_id`) and `forwardMessages` (`message_ids`).
     pub async fn forward_messages(&self, bot: i64, req: ForwardMessages, many: bool) -> Result<Vec<Message>> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let from_chat_id = req.from_chat_id.ok_or_else(|| ApiError::FROM_CHAT_ID_EMPTY)?;
+        let from_chat_id = req.from_chat_id.ok_or(ApiError::FROM_CHAT_ID_EMPTY)?;
         let ids = if many { check_ids(req.message_ids)? } else { vec![message_id_required(req.message_id)?] };
         let protect = req.protect_content.unwrap_or(false);
         self.check_chat_rate(bot, &chat_id).await?;
@@ -387,7 +387,7 @@ impl Core {
     /// Bot API `copyMessage` (`message_id`) and `copyMessages` (`message_ids`).
     pub async fn copy_messages(&self, bot: i64, req: CopyMessages, many: bool) -> Result<Vec<MessageId>> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let from_chat_id = req.from_chat_id.ok_or_else(|| ApiError::FROM_CHAT_ID_EMPTY)?;
+        let from_chat_id = req.from_chat_id.ok_or(ApiError::FROM_CHAT_ID_EMPTY)?;
         let ids = if many { check_ids(req.message_ids)? } else { vec![message_id_required(req.message_id)?] };
         let reply_markup =
             if many { None } else { compose::reply_markup(req.reply_markup)?.map(|(_, json)| json) };
@@ -538,7 +538,7 @@ impl Core {
         self.store()
             .write(move |w| {
                 let (chat, _) = private_chat_with(&*w, person, &chat_id)?;
-                let row = w.message(chat, message_id)?.ok_or_else(|| ApiError::MESSAGE_ID_INVALID)?;
+                let row = w.message(chat, message_id)?.ok_or(ApiError::MESSAGE_ID_INVALID)?;
                 if row.from_id != person {
                     return Err(ApiError::MESSAGE_AUTHOR_REQUIRED.into());
                 }
