@@ -36,7 +36,7 @@ pub use accounts::{NewBot, SignIn};
 pub use addresses::is_public_ip;
 pub use hub::Hub;
 pub use messaging::EventPage;
-pub use ratelimit::RateLimits;
+pub use ratelimit::{ChatPace, RateLimits};
 pub use updates::QueuedUpdate;
 pub use webhooks::check_webhook_url;
 
@@ -116,6 +116,9 @@ impl Default for CoreConfig {
 #[derive(Clone)]
 pub struct Core {
     inner: Arc<Inner>,
+    /// How this handle paces a bot's messages to one chat: the dialect serving the request
+    /// chooses ([`Core::paced`]).
+    pace: ChatPace,
 }
 
 struct Inner {
@@ -132,6 +135,9 @@ struct Inner {
     confirmed: std::sync::Mutex<HashMap<i64, i64>>,
     /// The bound on password hashing (see [`CoreConfig::password_hashers`]).
     hashing: accounts::Hashing,
+    /// This installation's 32-byte secret for the dialects' opaque ids (the same on every
+    /// instance and across restarts: stored once, in `instance_secrets`).
+    id_key: [u8; 32],
 }
 
 impl Core {
@@ -142,6 +148,11 @@ impl Core {
         let announce = Arc::clone(&hub);
         let store =
             Store::connect(database, store_options, Arc::new(move |fx| announce.announce(fx))).await?;
+        let fresh: [u8; 32] = rand::random();
+        let stored = store.write(move |w| w.instance_secret("ids", &fresh).map_err(Error::from)).await?;
+        let id_key: [u8; 32] = stored
+            .try_into()
+            .map_err(|_| StoreError::Database("the stored id key is not 32 bytes".into()))?;
         let core = Core {
             inner: Arc::new(Inner {
                 rate_limiter: ratelimit::RateLimiter::new(store.is_shared()),
@@ -150,13 +161,20 @@ impl Core {
                 bot_tokens: RwLock::new(HashMap::new()),
                 confirmed: std::sync::Mutex::default(),
                 hashing: accounts::Hashing::new(config.password_hashers),
+                id_key,
                 config,
             }),
+            pace: ChatPace::default(),
         };
         if core.store().is_shared() {
             tokio::spawn(resync::run(core.clone()));
         }
         Ok(core)
+    }
+
+    /// This handle with another pace for messages to one chat (a dialect's rate table).
+    pub fn paced(&self, pace: ChatPace) -> Core {
+        Core { inner: Arc::clone(&self.inner), pace }
     }
 
     /// Whether other instances share this one's store.
@@ -166,6 +184,12 @@ impl Core {
 
     pub fn config(&self) -> &CoreConfig {
         &self.inner.config
+    }
+
+    /// The installation's secret key for dialects' opaque ids (see `roost-http`'s WWChat UUIDs):
+    /// the same on every instance sharing the store, and across restarts.
+    pub fn id_key(&self) -> &[u8; 32] {
+        &self.inner.id_key
     }
 
     pub fn hub(&self) -> &Hub {
@@ -204,8 +228,8 @@ impl Core {
                 }
             }
         };
-        // Every chat is private for now (groups are an open issue): no per-minute limit.
-        self.inner.rate_limiter.check_chat(self.store(), limits, bot, chat, true).await
+        // Every chat is private for now (groups are an open issue).
+        self.inner.rate_limiter.check_chat(self.store(), limits, (bot, chat), self.pace, true).await
     }
 
     /// Forgets idle rate-limit buckets and wake-up registrations.

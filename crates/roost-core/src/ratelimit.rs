@@ -61,24 +61,25 @@ impl RateLimiter {
         take_shared(store, format!("b{bot}"), (rate, rate), (f64::MAX, 0.0)).await
     }
 
-    /// Counts a message of `bot` to `chat`: about one a second with short bursts in any chat, as
-    /// Telegram asks; the per-minute limit applies to groups only (`private` chats are exempt).
+    /// Counts a message of `bot` to `chat`: about one a second, with bursts and the per-minute
+    /// limit as `pace` says for this chat (`private`: whether it is a private chat).
     pub(crate) async fn check_chat(
         &self,
         store: &Store,
         limits: &RateLimits,
-        bot: i64,
-        chat: i64,
+        (bot, chat): (i64, i64),
+        pace: ChatPace,
         private: bool,
     ) -> Result<()> {
         if !limits.enabled {
             return Ok(());
         }
+        let (burst, per_minute) = pace.rules(limits, private);
         if !self.shared {
-            return Ok(self.local.check_chat(limits, bot, chat, private)?);
+            return Ok(self.local.check_chat(limits, bot, chat, burst, per_minute)?);
         }
-        let short = (limits.chat_burst.max(1.0), limits.chat_messages_per_second);
-        let long = if private {
+        let short = (burst, limits.chat_messages_per_second);
+        let long = if !per_minute {
             (f64::MAX, 0.0)
         } else {
             (limits.chat_messages_per_minute, limits.chat_messages_per_minute / 60.0)
@@ -121,6 +122,28 @@ async fn take_shared(store: &Store, key: String, a: (f64, f64), b: (f64, f64)) -
         })
         .await?;
     if wait > 0.0 { Err(too_many(wait).into()) } else { Ok(()) }
+}
+
+/// How a dialect paces a bot's messages to one chat. A [`crate::Core`] handle carries one
+/// ([`crate::Core::paced`]); the edge of each dialect picks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChatPace {
+    /// Telegram's documented pace: about one message a second with short bursts
+    /// ([`RateLimits::chat_burst`]), and the per-minute limit in groups only.
+    #[default]
+    Bursts,
+    /// One message a second without bursts, and the per-minute limit in every chat.
+    Strict,
+}
+
+impl ChatPace {
+    /// The burst and whether the per-minute limit applies, in a chat that is `private` or not.
+    fn rules(self, limits: &RateLimits, private: bool) -> (f64, bool) {
+        match self {
+            ChatPace::Bursts => (limits.chat_burst.max(1.0), !private),
+            ChatPace::Strict => (1.0, true),
+        }
+    }
 }
 
 /// The limits, as configured.
@@ -228,13 +251,15 @@ impl LocalLimiter {
         limits: &RateLimits,
         bot: i64,
         chat: i64,
-        private: bool,
+        burst: f64,
+        per_minute: bool,
     ) -> Result<(), ApiError> {
         if !limits.enabled {
             return Ok(());
         }
+        let private = !per_minute;
         let now = Instant::now();
-        let (second_rate, burst) = (limits.chat_messages_per_second, limits.chat_burst.max(1.0));
+        let second_rate = limits.chat_messages_per_second;
         let (minute_rate, minute_cap) =
             (limits.chat_messages_per_minute / 60.0, limits.chat_messages_per_minute);
         let Ok(mut chats) = self.chats.lock() else { return Ok(()) };
@@ -295,15 +320,15 @@ mod tests {
         let limiter = LocalLimiter::default();
         let limits = RateLimits::default();
         for _ in 0..3 {
-            assert!(limiter.check_chat(&limits, 1, 7, false).is_ok());
+            assert!(limiter.check_chat(&limits, 1, 7, 3.0, true).is_ok());
         }
-        let refused = limiter.check_chat(&limits, 1, 7, false).err();
+        let refused = limiter.check_chat(&limits, 1, 7, 3.0, true).err();
         assert_eq!(refused.as_ref().map(|e| e.status()), Some(429));
         assert_eq!(refused.and_then(|e| e.retry_after), Some(1));
         // Another chat of the same bot is not affected.
-        assert!(limiter.check_chat(&limits, 1, 8, false).is_ok());
+        assert!(limiter.check_chat(&limits, 1, 8, 3.0, true).is_ok());
         let off = RateLimits { enabled: false, ..RateLimits::default() };
-        assert!(limiter.check_chat(&off, 1, 7, false).is_ok());
+        assert!(limiter.check_chat(&off, 1, 7, 3.0, true).is_ok());
     }
 
     /// A private chat has no per-minute limit: a lively conversation (a message a second) goes
@@ -312,8 +337,10 @@ mod tests {
     fn private_chats_have_no_minute_limit() {
         let limiter = LocalLimiter::default();
         let limits = RateLimits { chat_burst: 30.0, chat_messages_per_second: 30.0, ..RateLimits::default() };
-        let private = (0..25).filter(|_| limiter.check_chat(&limits, 1, 7, true).is_ok()).count();
-        let group = (0..25).filter(|_| limiter.check_chat(&limits, 1, -8, false).is_ok()).count();
+        let (private, _) = ChatPace::Bursts.rules(&limits, true);
+        let (group, minute) = ChatPace::Bursts.rules(&limits, false);
+        let private = (0..25).filter(|_| limiter.check_chat(&limits, 1, 7, private, false).is_ok()).count();
+        let group = (0..25).filter(|_| limiter.check_chat(&limits, 1, -8, group, minute).is_ok()).count();
         assert_eq!((private, group), (25, 20));
     }
 
@@ -324,10 +351,25 @@ mod tests {
         let limiter = LocalLimiter::default();
         let limits = RateLimits::default();
         for _ in 0..3 {
-            assert!(limiter.check_chat(&limits, 1, 7, true).is_ok());
+            assert!(limiter.check_chat(&limits, 1, 7, 3.0, false).is_ok());
         }
         limiter.prune(&limits);
-        assert!(limiter.check_chat(&limits, 1, 7, true).is_err(), "the drained bucket was forgotten");
+        assert!(limiter.check_chat(&limits, 1, 7, 3.0, false).is_err(), "the drained bucket was forgotten");
+    }
+
+    /// The strict pace: one a second without bursts, and twenty a minute in a private chat too.
+    #[test]
+    fn the_strict_pace_has_no_bursts_and_a_minute_limit_everywhere() {
+        let limiter = LocalLimiter::default();
+        let limits = RateLimits::default();
+        let (burst, minute) = ChatPace::Strict.rules(&limits, true);
+        assert_eq!((burst, minute), (1.0, true));
+        assert!(limiter.check_chat(&limits, 1, 7, burst, minute).is_ok());
+        assert!(limiter.check_chat(&limits, 1, 7, burst, minute).is_err());
+        // The minute bucket counts in a private chat: a fast second rate still stops at twenty.
+        let fast = RateLimits { chat_messages_per_second: 1e9, ..RateLimits::default() };
+        let allowed = (0..25).filter(|_| limiter.check_chat(&fast, 1, 9, burst, minute).is_ok()).count();
+        assert_eq!(allowed, 20);
     }
 
     #[test]
@@ -352,14 +394,14 @@ mod tests {
         let limits = RateLimits::default();
         let mut outcomes = Vec::new();
         for _ in 0..4 {
-            outcomes.push(limiter.check_chat(&store, &limits, 1, 7, false).await.is_ok());
+            outcomes.push(limiter.check_chat(&store, &limits, (1, 7), ChatPace::Bursts, false).await.is_ok());
         }
         assert_eq!(outcomes, [true, true, true, false]);
-        match limiter.check_chat(&store, &limits, 1, 7, false).await {
+        match limiter.check_chat(&store, &limits, (1, 7), ChatPace::Bursts, false).await {
             Err(Error::Api(e)) => assert_eq!((e.status(), e.retry_after), (429, Some(1))),
             other => panic!("expected 429, got {other:?}"),
         }
-        assert!(limiter.check_chat(&store, &limits, 1, 8, false).await.is_ok());
+        assert!(limiter.check_chat(&store, &limits, (1, 8), ChatPace::Bursts, false).await.is_ok());
         // With the clock held still: 30 tokens, then none; half a second later, 15 more.
         let allowed = store
             .write(|w| {

@@ -247,6 +247,16 @@ impl Writer<'_> {
         })
     }
 
+    /// The installation's secret called `name`, made from `fresh` the first time it is asked for
+    /// (by any instance: the first to commit wins, the others read its value).
+    pub fn instance_secret(&mut self, name: &str, fresh: &[u8]) -> Result<Vec<u8>> {
+        self.db().execute(
+            "INSERT INTO instance_secrets (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+            args![name, fresh],
+        )?;
+        self.db().one("SELECT value FROM instance_secrets WHERE name = ?1", args![name])
+    }
+
     /// Appends what happened to a bot's queue under its next `update_id`, announced after the
     /// commit. It is rendered when read, in the reader's dialect.
     pub fn push_update(&mut self, bot_id: i64, now: i64, happened: &Happened) -> Result<i64> {
