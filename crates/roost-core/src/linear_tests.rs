@@ -10,7 +10,7 @@ use roost_types::{ApiError, EntityKind, MessageEntity};
 
 use crate::compose;
 use crate::entities;
-use crate::format::{parse_html, parse_markdown, parse_markdown_v2};
+use crate::format::{parse_commonmark, parse_html, parse_markdown, parse_markdown_v2};
 
 /// Sizes compared: an input of `UNIT` repetitions, and one of `GROWTH` times as many.
 const UNIT: usize = 4_000;
@@ -50,6 +50,20 @@ fn assert_linear(name: &str, make: impl Fn(usize) -> String, run: impl Fn(&str))
 
 fn repeat(unit: &str) -> impl Fn(usize) -> String + '_ {
     move |n| unit.repeat(n)
+}
+
+#[test]
+fn commonmark_is_linear() {
+    let parse = |text: &str| {
+        let _ = parse_commonmark(text);
+    };
+    // Openers without partners, partners far away, nesting as deep as it goes, links half made.
+    assert_linear("many *", repeat("*a "), parse);
+    assert_linear("many **", repeat("**a "), parse);
+    assert_linear("many [", repeat("[a]("), parse);
+    assert_linear("nested", repeat("**a *b ~~c `d` [e](f) "), parse);
+    assert_linear("ticks", repeat("`"), parse);
+    assert_linear("escapes", repeat("\\*"), parse);
 }
 
 #[test]

@@ -1,12 +1,14 @@
 //! Formatted text: `parse_mode` HTML, MarkdownV2 and legacy Markdown turned into plain text plus
 //! entities, the way Telegram does it (tdlib's `parse_html`, `parse_markdown_v2`,
-//! `parse_markdown`).
+//! `parse_markdown`); and the CommonMark-like Markdown of other dialects (`parse_commonmark`),
+//! which their edges apply before the core sees the text.
 //!
 //! Parsers never panic on any input (fuzzed by proptest). A malformed text is an error whose
 //! message is Telegram's (`Can't find end of Bold entity at byte offset 3`); the caller wraps it
 //! in `Bad Request: can't parse entities: …`. Offsets and lengths are UTF-16 code units; byte
 //! offsets in errors count UTF-8 bytes of the input.
 
+mod commonmark;
 mod html;
 mod markdown;
 #[cfg(test)]
@@ -14,6 +16,7 @@ mod tests;
 
 use roost_types::{EntityKind, MessageEntity, User};
 
+pub use commonmark::parse_commonmark;
 pub use html::parse_html;
 pub use markdown::{parse_markdown, parse_markdown_v2};
 

@@ -380,6 +380,17 @@ proptest! {
     }
 
     #[test]
+    fn fuzz_commonmark(input in markup_soup(), raw in "\\PC{0,60}") {
+        for text in [&input, &raw] {
+            let parsed = super::parse_commonmark(text).unwrap_or_default();
+            let len = parsed.text.encode_utf16().count() as i64;
+            for e in &parsed.entities {
+                prop_assert!(e.offset >= 0 && e.length > 0 && e.offset + e.length <= len, "{e:?} in {len}");
+            }
+        }
+    }
+
+    #[test]
     fn fuzz_entity_detection(raw in "\\PC{0,80}", input in markup_soup()) {
         for text in [&raw, &input] {
             let len = text.encode_utf16().count() as i64;
