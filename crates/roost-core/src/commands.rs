@@ -203,11 +203,11 @@ impl Core {
             .await
     }
 
-    /// Bot API `getMyName`, `getMyDescription`, `getMyShortDescription`: `{"<kind>": "…"}`.
-    pub async fn get_my_text(&self, bot: i64, kind: &'static str, req: MyText) -> Result<Value> {
+    /// Bot API `getMyName`, `getMyDescription`, `getMyShortDescription`: the text of `kind` in
+    /// the language asked for, else the default one.
+    pub async fn get_my_text(&self, bot: i64, kind: &'static str, req: MyText) -> Result<String> {
         let language = language(req.language_code)?;
-        let value = self
-            .store()
+        self.store()
             .lookup(move |r| {
                 let stored = r.bot_text(bot, kind, &language)?;
                 let stored = match stored {
@@ -222,8 +222,7 @@ impl Core {
                 };
                 Ok::<_, Error>(value)
             })
-            .await?;
-        Ok(json!({ kind: value }))
+            .await
     }
 
     /// Bot API `setChatMenuButton`: for one chat, or the default without `chat_id`.

@@ -40,6 +40,9 @@ pub use ratelimit::{ChatPace, RateLimits};
 pub use updates::QueuedUpdate;
 pub use webhooks::check_webhook_url;
 
+/// The dialect a webhook set before dialects were recorded, or removed, is in.
+pub const DEFAULT_DIALECT: &str = "telegram";
+
 /// What can go wrong in the core.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -66,6 +66,19 @@ pub(crate) fn resolve_peer_for_person(q: &impl Queries, person: i64, chat_id: &C
     Ok(peer)
 }
 
+impl Core {
+    /// The id by which a bot addresses the chat `chat_id` names (for `@username`, that user's id;
+    /// a number as it is). A dialect's edge uses it to check that the ids of one request agree.
+    pub async fn chat_wire_id(&self, chat_id: ChatId) -> Result<i64> {
+        match chat_id {
+            ChatId::Id(id) => Ok(id),
+            ChatId::Username(_) => {
+                self.store().lookup(move |r| Ok::<_, Error>(resolve_peer(r, &chat_id)?.id)).await
+            }
+        }
+    }
+}
+
 /// Whether `viewer` has met `user`: themself, or a chat in common. What a bot or person may learn
 /// of a user by id alone (a name in a text mention, a chat opened by id) depends on it.
 pub(crate) fn knows(q: &impl Queries, viewer: i64, user: &UserRow) -> Result<bool> {

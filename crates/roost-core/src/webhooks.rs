@@ -54,8 +54,10 @@ pub fn check_webhook_url(url: &str, allow_insecure: bool) -> Result<Url, ApiErro
 }
 
 impl Core {
-    /// Bot API `setWebhook`. An empty `url` removes the webhook, as in Telegram.
-    pub async fn set_webhook(&self, bot: i64, req: SetWebhook) -> Result<bool> {
+    /// Bot API `setWebhook`. An empty `url` removes the webhook, as in Telegram. `dialect` names
+    /// the dialect it was set through, for the edge that renders its updates; the core only keeps
+    /// it.
+    pub async fn set_webhook(&self, bot: i64, req: SetWebhook, dialect: &str) -> Result<bool> {
         let url = req.url.unwrap_or_default().trim().to_owned();
         if url.is_empty() {
             return self
@@ -83,6 +85,7 @@ impl Core {
         };
         let settings = WebhookSettings {
             url,
+            dialect: dialect.to_owned(),
             secret: req.secret_token.filter(|s| !s.is_empty()),
             max_connections: req
                 .max_connections
@@ -118,6 +121,7 @@ impl Core {
                         bot,
                         &WebhookSettings {
                             url: String::new(),
+                            dialect: crate::DEFAULT_DIALECT.to_owned(),
                             secret: None,
                             max_connections: WEBHOOK_MAX_CONNECTIONS_DEFAULT,
                             ip_address: None,

@@ -40,21 +40,27 @@ impl From<roost_core::Error> for HttpError {
 }
 
 impl IntoResponse for HttpError {
+    /// In the Telegram dialect's words (the client API's too).
     fn into_response(self) -> Response {
-        let error = self.0;
-        let (code, retry_after) = (error.status(), error.retry_after);
-        let description = crate::telegram::errors::describe(&error);
-        let mut body = json!({"ok": false, "error_code": code, "description": description});
-        if let Some(seconds) = retry_after {
-            body["parameters"] = json!({"retry_after": seconds});
-        }
-        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
-        let mut response = (status, json_body(&body)).into_response();
-        if let Some(seconds) = retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
+        let description = crate::telegram::errors::describe(&self.0);
+        error_response(&self.0, &description, self.0.retry_after)
     }
+}
+
+/// `{"ok":false,"error_code":…,"description":…}` with `description` in a dialect's words, and for
+/// a rate limit `parameters.retry_after` and the `Retry-After` header.
+pub fn error_response(error: &ApiError, description: &str, retry_after: Option<u32>) -> Response {
+    let code = error.status();
+    let mut body = json!({"ok": false, "error_code": code, "description": description});
+    if let Some(seconds) = retry_after {
+        body["parameters"] = json!({"retry_after": seconds});
+    }
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = (status, json_body(&body)).into_response();
+    if let Some(seconds) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 /// `{"ok":true,"result":…}`.

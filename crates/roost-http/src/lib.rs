@@ -11,6 +11,7 @@ pub mod params;
 pub mod server;
 pub mod telegram;
 pub mod webhook;
+pub mod wwchat;
 
 use std::convert::Infallible;
 use std::task::{Context, Poll};
@@ -38,6 +39,7 @@ pub fn app(
     let router = Router::new()
         .merge(client_api::router())
         .merge(telegram::router())
+        .merge(wwchat::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(|| async { envelope::HttpError(ApiError::NOT_FOUND).into_response() })
         .layer(DefaultBodyLimit::max(params::BODY_LIMIT))

@@ -77,6 +77,15 @@ impl Params {
         Ok(values)
     }
 
+    /// Sets a parameter (a dialect's edge puts back what it translated).
+    pub fn insert(&mut self, name: &str, value: Value) {
+        if let Some(body) = self.json.take() {
+            // Checked when it was kept: a JSON object.
+            let _ = merge_body(&mut self.values, "application/json", &body);
+        }
+        self.values.insert(name.to_owned(), value);
+    }
+
     /// Takes a parameter out, as given.
     pub fn take(&mut self, name: &str) -> Option<Value> {
         if let Some(body) = self.json.take() {

@@ -30,7 +30,11 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
+use crate::envelope::HttpError;
 use crate::params::Params;
+use crate::wwchat::ids::Ids;
+use roost_types::ApiError;
+use roost_types::requests::SetWebhook;
 
 /// Timing of webhook delivery.
 #[derive(Debug, Clone)]
@@ -283,6 +287,8 @@ async fn deliver(
         }
     };
     let max_in_flight = hook.max_connections.max(1) as usize;
+    let dialect = Dialect::of(&hook.dialect);
+    let ids = Ids::new(core.id_key());
     let mut wake = core.hub().subscribe_bot(bot);
     let mut closing = core.hub().closing();
     let mut in_flight: JoinSet<Outcome> = JoinSet::new();
@@ -319,7 +325,7 @@ async fn deliver(
                     more_to_read = queued.len() as i64 == FILL_LIMIT;
                     for queued in queued {
                         read_from = read_from.max(queued.update_id + 1);
-                        match render(&queued) {
+                        match render(&queued, dialect, &ids, bot) {
                             Some(update) => waiting.insert(update),
                             // What it refers to is gone: it leaves the queue unsent.
                             None => {
@@ -363,7 +369,14 @@ async fn deliver(
             for (id, chat) in ready {
                 let Some(update) = waiting.remove(id) else { continue };
                 busy_chats.insert(chat);
-                in_flight.spawn(post(client.clone(), hook.url.clone(), hook.secret.clone(), update, chat));
+                in_flight.spawn(post(
+                    client.clone(),
+                    hook.url.clone(),
+                    hook.secret.clone(),
+                    dialect,
+                    update,
+                    chat,
+                ));
             }
         }
         let retry = async {
@@ -388,7 +401,7 @@ async fn deliver(
                             if let Err(e) = &recorded {
                                 tracing::error!(bot, error = %e, "cannot record a delivery");
                             }
-                            run_answer(&recorder, bot, &content_type, &body).await;
+                            run_answer(&recorder, bot, dialect, &content_type, &body).await;
                             // A reset that was not recorded is due again.
                             (chat, reset_failures && recorded.is_err())
                         });
@@ -445,10 +458,40 @@ struct Rendered {
     body: bytes::Bytes,
 }
 
-/// The body of a queued update, or `None` when it is skipped.
-fn render(queued: &QueuedUpdate) -> Option<Rendered> {
+/// The dialect a webhook was set through: how its updates are rendered and sent, and how the
+/// method in a webhook's answer is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Telegram,
+    WwChat,
+}
+
+impl Dialect {
+    fn of(name: &str) -> Dialect {
+        if name == crate::wwchat::DIALECT { Dialect::WwChat } else { Dialect::Telegram }
+    }
+
+    /// The headers that carry the secret token.
+    fn secret_headers(self) -> &'static [&'static str] {
+        match self {
+            // Letgram's document names its own header beside Telegram's; both are sent.
+            Dialect::Telegram => &["X-Telegram-Bot-Api-Secret-Token", "X-Letgram-Bot-Api-Secret-Token"],
+            Dialect::WwChat => &["X-WWChat-Bot-Api-Secret-Token"],
+        }
+    }
+}
+
+/// The body of a queued update in the webhook's dialect, or `None` when it is skipped.
+fn render(queued: &QueuedUpdate, dialect: Dialect, ids: &Ids, bot: i64) -> Option<Rendered> {
     let update = queued.update.as_ref()?;
-    match serde_json::to_vec(update) {
+    let body = match dialect {
+        Dialect::Telegram => serde_json::to_vec(update),
+        Dialect::WwChat => serde_json::to_value(update).and_then(|mut value| {
+            crate::wwchat::objects::View { ids, viewer: bot }.update(&mut value);
+            serde_json::to_vec(&value)
+        }),
+    };
+    match body {
         Ok(body) => {
             Some(Rendered { update_id: queued.update_id, chat_key: queued.chat_key, body: body.into() })
         }
@@ -502,13 +545,16 @@ async fn post(
     client: reqwest::Client,
     url: String,
     secret: Option<String>,
+    dialect: Dialect,
     update: Rendered,
     chat: i64,
 ) -> Outcome {
     let mut request =
         client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(update.body.clone());
     if let Some(secret) = secret {
-        request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
+        for header in dialect.secret_headers() {
+            request = request.header(*header, &secret);
+        }
     }
     let result = match request.send().await {
         Ok(response) if response.status().is_success() => {
@@ -550,7 +596,7 @@ async fn read_limited(mut response: reqwest::Response) -> Option<bytes::Bytes> {
 }
 
 /// Runs the Bot API method a webhook answered with, if any.
-async fn run_answer(core: &Core, bot: i64, content_type: &str, body: &[u8]) {
+async fn run_answer(core: &Core, bot: i64, dialect: Dialect, content_type: &str, body: &[u8]) {
     let content_type = content_type.to_ascii_lowercase();
     if body.is_empty()
         || !(content_type.starts_with("application/json")
@@ -562,8 +608,15 @@ async fn run_answer(core: &Core, bot: i64, content_type: &str, body: &[u8]) {
     let Some(method) = params.take("method").and_then(|m| m.as_str().map(str::to_ascii_lowercase)) else {
         return;
     };
-    if let Err(e) = crate::telegram::dispatch(core, bot, &method, params).await {
-        tracing::debug!(bot, method, error = %e.0, "a method from a webhook answer failed");
+    let failed = match dialect {
+        Dialect::Telegram => crate::telegram::dispatch(core, bot, &method, params).await.err().map(|e| e.0),
+        Dialect::WwChat => {
+            let core = core.paced(roost_core::ChatPace::Strict);
+            crate::wwchat::dispatch(&core, bot, &method, params).await.err()
+        }
+    };
+    if let Some(error) = failed {
+        tracing::debug!(bot, method, %error, "a method from a webhook answer failed");
     }
 }
 
@@ -630,6 +683,53 @@ impl Resolve for GuardedResolver {
             }
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
+    }
+}
+
+/// `setWebhook` in any dialect (`dialect` is recorded with it): the edge reads the certificate upload and checks that the host resolves to a
+/// public address; the core checks and stores the rest.
+pub(crate) async fn set_webhook(
+    core: &Core,
+    bot: i64,
+    params: Params,
+    dialect: &str,
+) -> Result<bool, HttpError> {
+    let certificate = match params.file_or_text("certificate") {
+        Some(bytes) if !bytes.is_empty() => {
+            reqwest::Certificate::from_pem(&bytes)
+                .map_err(|_| ApiError::bad_webhook("Failed to parse the certificate"))?;
+            Some(
+                String::from_utf8(bytes.to_vec())
+                    .map_err(|_| ApiError::bad_webhook("the certificate must be PEM text"))?,
+            )
+        }
+        _ => None,
+    };
+    let mut req: SetWebhook = params.parse()?;
+    req.certificate = certificate;
+    let url = req.url.as_deref().unwrap_or("").trim();
+    if !url.is_empty() && !core.config().allow_insecure_webhooks && req.ip_address.is_none() {
+        check_host_resolves(url).await?;
+    }
+    Ok(core.set_webhook(bot, req, dialect).await?)
+}
+
+/// Resolves a webhook URL's host name and requires a public address among the results.
+async fn check_host_resolves(url: &str) -> Result<(), ApiError> {
+    let parsed = roost_core::check_webhook_url(url, false)?;
+    let Some(url::Host::Domain(host)) = parsed.host() else { return Ok(()) };
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let lookup = tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((host, port))).await;
+    let addrs: Vec<_> = match lookup {
+        Ok(Ok(addrs)) => addrs.collect(),
+        _ => {
+            return Err(ApiError::bad_webhook("Failed to resolve host: Name or service not known"));
+        }
+    };
+    if addrs.iter().any(|a| roost_core::is_public_ip(a.ip())) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_webhook("the host resolves only to reserved IP addresses"))
     }
 }
 

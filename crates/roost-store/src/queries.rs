@@ -279,6 +279,8 @@ pub struct WebhookRow {
     pub bot_id: i64,
     /// Empty when no webhook is set.
     pub url: String,
+    /// The dialect it was set through (see [`WebhookSettings::dialect`]).
+    pub dialect: String,
     pub secret: Option<String>,
     pub max_connections: i64,
     pub ip_address: Option<String>,
@@ -294,6 +296,8 @@ pub struct WebhookRow {
 #[derive(Debug, Clone)]
 pub struct WebhookSettings {
     pub url: String,
+    /// The dialect it was set through (`telegram`, `wwchat`): its updates are rendered in it.
+    pub dialect: String,
     pub secret: Option<String>,
     pub max_connections: i64,
     pub ip_address: Option<String>,
@@ -630,8 +634,8 @@ pub trait Queries {
     fn webhook(&self, bot_id: i64) -> Result<Option<WebhookRow>> {
         let sql = "SELECT user_id, webhook_url, webhook_secret, webhook_max_connections, webhook_ip_address, \
                    webhook_certificate, allowed_updates, webhook_last_error_date, \
-                   webhook_last_error_message, webhook_last_sync_error_date, webhook_failures \
-                   FROM bots WHERE user_id = ?1";
+                   webhook_last_error_message, webhook_last_sync_error_date, webhook_failures, \
+                   webhook_dialect FROM bots WHERE user_id = ?1";
         self.db().opt(sql, args![bot_id], |r| {
             Ok(WebhookRow {
                 bot_id: r.get(0)?,
@@ -645,6 +649,7 @@ pub trait Queries {
                 last_error_message: r.get(8)?,
                 last_sync_error_date: r.get(9)?,
                 failures: r.get(10)?,
+                dialect: r.get(11)?,
             })
         })
     }

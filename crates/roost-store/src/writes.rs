@@ -468,7 +468,8 @@ impl Writer<'_> {
     /// announces the change after the commit.
     pub fn set_webhook(&mut self, bot_id: i64, settings: &WebhookSettings) -> Result<()> {
         let sql = "UPDATE bots SET webhook_url = ?2, webhook_secret = ?3, webhook_max_connections = ?4, \
-                   webhook_ip_address = ?5, webhook_certificate = ?6, webhook_failures = 0 WHERE user_id = ?1";
+                   webhook_ip_address = ?5, webhook_certificate = ?6, webhook_failures = 0, \
+                   webhook_dialect = ?7 WHERE user_id = ?1";
         self.db().execute(
             sql,
             args![
@@ -478,6 +479,7 @@ impl Writer<'_> {
                 settings.max_connections,
                 &settings.ip_address,
                 &settings.certificate,
+                &settings.dialect,
             ],
         )?;
         self.effect(crate::Effect::WebhookChanged { bot_id });

@@ -79,6 +79,12 @@ error_kinds! {
     CantParseJsonBody CANT_PARSE_JSON_BODY = 400;
     /// detail: the multipart parser's message.
     MultipartInvalid MULTIPART_INVALID = 400;
+    /// A parameter that must be one of a dialect's opaque ids (WWChat's UUIDs) and is not one;
+    /// detail: the parameter's name.
+    IdMalformed ID_MALFORMED = 400;
+    /// An opaque id of the right form that names nothing the caller can see; detail: the
+    /// parameter's name.
+    IdUnknown ID_UNKNOWN = 400;
 
     // Chats and users.
     ChatNotFound CHAT_NOT_FOUND = 400;

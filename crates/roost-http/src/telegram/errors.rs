@@ -27,6 +27,8 @@ pub fn describe(error: &ApiError) -> Cow<'static, str> {
         K::BodyNotObject => "Bad Request: the request body must be a JSON object",
         K::CantParseJsonBody => return format!("Bad Request: can't parse JSON body: {detail}").into(),
         K::MultipartInvalid => return format!("Bad Request: invalid multipart body: {detail}").into(),
+        K::IdMalformed => return format!("Bad Request: {detail} must be a UUID").into(),
+        K::IdUnknown => return format!("Bad Request: {detail} not found").into(),
 
         K::ChatNotFound => "Bad Request: chat not found",
         K::UserNotFound => "Bad Request: user not found",

@@ -14,13 +14,15 @@ use axum::http::{Method as HttpMethod, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use roost_core::Core;
-use std::time::Duration;
 
 use roost_types::ApiError;
 use roost_types::MessageId;
-use roost_types::requests::{DeleteMessage, SetWebhook};
+use roost_types::requests::DeleteMessage;
 
 pub mod errors;
+
+/// This dialect's name, as webhooks record it.
+pub const DIALECT: &str = roost_core::DEFAULT_DIALECT;
 
 use crate::envelope::{Answer, HttpError, ok};
 use crate::params::Params;
@@ -143,7 +145,9 @@ methods! {
     };
     "logOut" log_out |core, bot, params| Ok(ok(&true));
     "close" close |core, bot, params| Ok(ok(&true));
-    "setWebhook" set_webhook_method |core, bot, params| Ok(ok(&set_webhook(core, bot, params).await?));
+    "setWebhook" set_webhook_method |core, bot, params| {
+        Ok(ok(&crate::webhook::set_webhook(core, bot, params, DIALECT).await?))
+    };
     "deleteWebhook" delete_webhook |core, bot, params| Ok(ok(&core.delete_webhook(bot, params.parse()?).await?));
     "getWebhookInfo" get_webhook_info |core, bot, params| Ok(ok(&core.webhook_info(bot).await?));
     "editMessageCaption" edit_message_caption |core, bot, params| {
@@ -189,18 +193,18 @@ methods! {
         Ok(ok(&core.delete_my_commands(bot, params.parse()?).await?))
     };
     "setMyName" set_my_name |core, bot, params| Ok(ok(&core.set_my_text(bot, "name", params.parse()?).await?));
-    "getMyName" get_my_name |core, bot, params| Ok(ok(&core.get_my_text(bot, "name", params.parse()?).await?));
+    "getMyName" get_my_name |core, bot, params| Ok(ok(&serde_json::json!({"name": core.get_my_text(bot, "name", params.parse()?).await?})));
     "setMyDescription" set_my_description |core, bot, params| {
         Ok(ok(&core.set_my_text(bot, "description", params.parse()?).await?))
     };
     "getMyDescription" get_my_description |core, bot, params| {
-        Ok(ok(&core.get_my_text(bot, "description", params.parse()?).await?))
+        Ok(ok(&serde_json::json!({"description": core.get_my_text(bot, "description", params.parse()?).await?})))
     };
     "setMyShortDescription" set_my_short_description |core, bot, params| {
         Ok(ok(&core.set_my_text(bot, "short_description", params.parse()?).await?))
     };
     "getMyShortDescription" get_my_short_description |core, bot, params| {
-        Ok(ok(&core.get_my_text(bot, "short_description", params.parse()?).await?))
+        Ok(ok(&serde_json::json!({"short_description": core.get_my_text(bot, "short_description", params.parse()?).await?})))
     };
     "setChatMenuButton" set_chat_menu_button |core, bot, params| {
         Ok(ok(&core.set_menu_button(bot, params.parse()?).await?))
@@ -208,48 +212,6 @@ methods! {
     "getChatMenuButton" get_chat_menu_button |core, bot, params| {
         Ok(ok(&core.get_menu_button(bot, params.parse()?).await?))
     };
-}
-
-/// `setWebhook`: the edge reads the certificate upload and checks that the host resolves to a
-/// public address; the core checks and stores the rest.
-async fn set_webhook(core: &Core, bot: i64, params: Params) -> Result<bool, HttpError> {
-    let certificate = match params.file_or_text("certificate") {
-        Some(bytes) if !bytes.is_empty() => {
-            reqwest::Certificate::from_pem(&bytes)
-                .map_err(|_| ApiError::bad_webhook("Failed to parse the certificate"))?;
-            Some(
-                String::from_utf8(bytes.to_vec())
-                    .map_err(|_| ApiError::bad_webhook("the certificate must be PEM text"))?,
-            )
-        }
-        _ => None,
-    };
-    let mut req: SetWebhook = params.parse()?;
-    req.certificate = certificate;
-    let url = req.url.as_deref().unwrap_or("").trim();
-    if !url.is_empty() && !core.config().allow_insecure_webhooks && req.ip_address.is_none() {
-        check_host_resolves(url).await?;
-    }
-    Ok(core.set_webhook(bot, req).await?)
-}
-
-/// Resolves a webhook URL's host name and requires a public address among the results.
-async fn check_host_resolves(url: &str) -> Result<(), ApiError> {
-    let parsed = roost_core::check_webhook_url(url, false)?;
-    let Some(url::Host::Domain(host)) = parsed.host() else { return Ok(()) };
-    let port = parsed.port_or_known_default().unwrap_or(443);
-    let lookup = tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((host, port))).await;
-    let addrs: Vec<_> = match lookup {
-        Ok(Ok(addrs)) => addrs.collect(),
-        _ => {
-            return Err(ApiError::bad_webhook("Failed to resolve host: Name or service not known"));
-        }
-    };
-    if addrs.iter().any(|a| roost_core::is_public_ip(a.ip())) {
-        Ok(())
-    } else {
-        Err(ApiError::bad_webhook("the host resolves only to reserved IP addresses"))
-    }
 }
 
 #[cfg(test)]

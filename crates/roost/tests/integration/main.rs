@@ -11,3 +11,4 @@ mod long_polling;
 mod rich_messaging;
 mod scale_out;
 mod webhooks;
+mod wwchat;

@@ -19,6 +19,8 @@ use crate::common::{Bot, Person, TestServer, assert_error, must};
 pub(crate) struct Call {
     pub(crate) update: Value,
     secret: Option<String>,
+    /// Every header of the request.
+    pub(crate) headers: HeaderMap,
     at: Instant,
 }
 
@@ -88,8 +90,13 @@ async fn receive(
     headers: HeaderMap,
     Json(update): Json<Value>,
 ) -> Response {
-    let chat = update["message"]["chat"]["id"].as_i64().unwrap_or(0);
+    // A chat's key for the per-chat counts: its number, or (WWChat) its UUID's hash.
+    let chat = match &update["message"]["chat"]["id"] {
+        Value::String(uuid) => uuid.bytes().fold(0i64, |h, b| h.wrapping_mul(31).wrapping_add(i64::from(b))),
+        id => id.as_i64().unwrap_or(0),
+    };
     let text = update["message"]["text"].as_str().unwrap_or("").to_owned();
+    let chat_id = update["message"]["chat"]["id"].clone();
     let behavior = state.behavior.lock().map(|b| b.clone()).unwrap_or_default();
     if let Ok(mut in_flight) = state.in_flight.lock() {
         in_flight.0 += 1;
@@ -112,7 +119,7 @@ async fn receive(
                 .get("x-telegram-bot-api-secret-token")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            calls.push(Call { update, secret, at: Instant::now() });
+            calls.push(Call { update, secret, headers: headers.clone(), at: Instant::now() });
             calls.len()
         })
         .unwrap_or(0);
@@ -126,7 +133,7 @@ async fn receive(
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
     if behavior.echo {
-        return Json(json!({"method": "sendMessage", "chat_id": chat, "text": format!("re: {text}")}))
+        return Json(json!({"method": "sendMessage", "chat_id": chat_id, "text": format!("re: {text}")}))
             .into_response();
     }
     match behavior.answer {
@@ -171,6 +178,11 @@ async fn set_webhook_delivers_with_the_secret_and_reports_its_settings() {
     server.client(&person, "sendMessage", json!({"chat_id": bot.id, "text": "/start"})).await;
     let calls = receiver.wait_for(1).await;
     assert_eq!(calls[0].secret.as_deref(), Some("s3cr3t_-X"));
+    // Letgram's document names its own header for the same secret: both are sent.
+    assert_eq!(
+        calls[0].headers.get("x-letgram-bot-api-secret-token").and_then(|v| v.to_str().ok()),
+        Some("s3cr3t_-X")
+    );
     assert_eq!(calls[0].update["update_id"], 1);
     assert_eq!(calls[0].update["message"]["text"], "/start");
     assert_eq!(calls[0].update["message"]["chat"]["id"], person.id);

@@ -1,0 +1,160 @@
+//! WWChat's UUIDs: every user, chat and message has one, stable and reversible.
+//!
+//! A UUID is the AES-128 encryption, under the installation's id key ([`Core::id_key`]), of a
+//! 16-byte record of what it names. AES is a keyed permutation of 128-bit blocks, so each object
+//! has exactly one UUID, the server turns it back into the object with the key, and nobody
+//! without the key can tell ids apart, count them or make one up: a UUID that was not handed out
+//! decrypts to a record that does not check out (a wrong tag, bytes that must be zero, or a
+//! message in a chat the caller is not in) and is refused.
+//!
+//! Records (big-endian):
+//! - a user (and a private chat, which is named by the other party as in Telegram): tag 1, seven
+//!   zero bytes, the user id;
+//! - a message of a private chat: tag 3, the smaller and the larger member id (5 bytes each),
+//!   the message id (5 bytes) — the same UUID for both members;
+//! - a callback query's `chat_instance`: tag 5, seven zero bytes, Telegram's instance number.
+//!
+//! The strings are shown as UUIDs are (`8-4-4-4-12` hex); they do not carry a UUID version.
+//!
+//! [`Core::id_key`]: roost_core::Core::id_key
+
+use aes::Aes128;
+use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
+use uuid::Uuid;
+
+const USER: u8 = 1;
+const PRIVATE_MESSAGE: u8 = 3;
+const CHAT_INSTANCE: u8 = 5;
+/// Ids in a message record have 5 bytes.
+const FIVE_BYTES: i64 = 1 << 40;
+
+/// What a UUID names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Named {
+    User(i64),
+    /// A message of the private chat between two users.
+    PrivateMessage {
+        members: (i64, i64),
+        message_id: i64,
+    },
+    ChatInstance(u64),
+}
+
+/// Why a text is not a UUID this server handed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Not a UUID at all.
+    Malformed,
+    /// A UUID, but not one of ours.
+    Unknown,
+}
+
+/// The codec, keyed for one installation.
+pub struct Ids {
+    cipher: Aes128,
+}
+
+impl Ids {
+    pub fn new(key: &[u8; 32]) -> Ids {
+        let mut aes_key = [0u8; 16];
+        aes_key.copy_from_slice(&key[..16]);
+        Ids { cipher: Aes128::new(&aes_key.into()) }
+    }
+
+    fn seal(&self, record: [u8; 16]) -> String {
+        let mut block = record.into();
+        self.cipher.encrypt_block(&mut block);
+        Uuid::from_bytes(block.into()).hyphenated().to_string()
+    }
+
+    fn record(tag: u8, value: u64) -> [u8; 16] {
+        let mut record = [0u8; 16];
+        record[0] = tag;
+        record[8..].copy_from_slice(&value.to_be_bytes());
+        record
+    }
+
+    /// A user's UUID; also a private chat's, named by the other party.
+    pub fn user(&self, id: i64) -> String {
+        self.seal(Self::record(USER, id as u64))
+    }
+
+    /// The UUID of message `message_id` of the private chat of `a` and `b` (in either order).
+    /// Ids too large for the record (none the server hands out) get the nil UUID.
+    pub fn private_message(&self, a: i64, b: i64, message_id: i64) -> String {
+        let (lo, hi) = (a.min(b), a.max(b));
+        if [lo, hi, message_id].iter().any(|&id| !(0..FIVE_BYTES).contains(&id)) {
+            return Uuid::nil().hyphenated().to_string();
+        }
+        let mut record = [0u8; 16];
+        record[0] = PRIVATE_MESSAGE;
+        record[1..6].copy_from_slice(&lo.to_be_bytes()[3..]);
+        record[6..11].copy_from_slice(&hi.to_be_bytes()[3..]);
+        record[11..].copy_from_slice(&message_id.to_be_bytes()[3..]);
+        self.seal(record)
+    }
+
+    /// A callback query's `chat_instance`.
+    pub fn chat_instance(&self, instance: u64) -> String {
+        self.seal(Self::record(CHAT_INSTANCE, instance))
+    }
+
+    /// What `text` names.
+    pub fn open(&self, text: &str) -> Result<Named, Refused> {
+        let uuid = Uuid::try_parse(text.trim()).map_err(|_| Refused::Malformed)?;
+        let mut block = (*uuid.as_bytes()).into();
+        self.cipher.decrypt_block(&mut block);
+        let record: [u8; 16] = block.into();
+        let five = |bytes: &[u8]| bytes.iter().fold(0i64, |n, &b| (n << 8) | i64::from(b));
+        let word = |bytes: &[u8]| bytes.iter().fold(0u64, |n, &b| (n << 8) | u64::from(b));
+        let padded = record[1..8].iter().all(|&b| b == 0);
+        match record[0] {
+            USER if padded => Ok(Named::User(word(&record[8..]) as i64)),
+            CHAT_INSTANCE if padded => Ok(Named::ChatInstance(word(&record[8..]))),
+            PRIVATE_MESSAGE => {
+                let (lo, hi) = (five(&record[1..6]), five(&record[6..11]));
+                if lo > hi {
+                    return Err(Refused::Unknown);
+                }
+                Ok(Named::PrivateMessage { members: (lo, hi), message_id: five(&record[11..]) })
+            }
+            _ => Err(Refused::Unknown),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_go_both_ways_and_are_stable() {
+        let ids = Ids::new(&[7; 32]);
+        let user = ids.user(1_000_000_042);
+        assert_eq!(user, ids.user(1_000_000_042));
+        assert_eq!(user.len(), 36);
+        assert_eq!(ids.open(&user), Ok(Named::User(1_000_000_042)));
+        assert_eq!(ids.open(&user.to_uppercase()), Ok(Named::User(1_000_000_042)));
+        let message = ids.private_message(1_000_000_043, 1_000_000_042, 17);
+        assert_eq!(
+            message,
+            ids.private_message(1_000_000_042, 1_000_000_043, 17),
+            "one UUID for both members"
+        );
+        assert_eq!(
+            ids.open(&message),
+            Ok(Named::PrivateMessage { members: (1_000_000_042, 1_000_000_043), message_id: 17 })
+        );
+        assert_ne!(ids.user(1_000_000_042), ids.user(1_000_000_043));
+    }
+
+    #[test]
+    fn another_key_or_a_made_up_uuid_names_nothing() {
+        let ours = Ids::new(&[7; 32]);
+        let theirs = Ids::new(&[8; 32]);
+        assert_eq!(ours.open(&theirs.user(1_000_000_042)).ok(), None);
+        assert_eq!(ours.open("550e8400-e29b-41d4-a716-446655440000"), Err(Refused::Unknown));
+        assert_eq!(ours.open("not-a-uuid"), Err(Refused::Malformed));
+        assert_eq!(ours.open("1000000042"), Err(Refused::Malformed));
+    }
+}

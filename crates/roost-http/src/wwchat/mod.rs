@@ -1,0 +1,306 @@
+//! The Bot API in WWChat's dialect: `/bot/v1/<token>/<method>`.
+//!
+//! WWChat's bots call Telegram-style methods with the same token as `/bot<token>/`, over the same
+//! core. What differs is at this edge:
+//! - users, chats and messages are named by UUIDs ([`ids`]), in what a bot sends and in what it
+//!   receives ([`objects`]); `update_id` stays a number. A request's UUIDs are turned back into
+//!   the core's ids here, and must agree with each other (a reply's message in the chat sent to);
+//! - `parse_mode: Markdown` is WWChat's (CommonMark's `**bold**`, `*italic*`, `~~strike~~`, …),
+//!   parsed here into entities; HTML is Telegram's;
+//! - the rate table is WWChat's: one message a second in every chat with no bursts, twenty a
+//!   minute in every chat ([`ChatPace::Strict`]), and a 429 says `Retry-After: 1`;
+//! - errors keep Telegram's words, plus WWChat's for ids that are not UUIDs or name nothing;
+//! - a webhook set here gets its updates in this dialect, with `X-WWChat-Bot-Api-Secret-Token`.
+//!
+//! The methods are those of WWChat's document the core serves today: `getMe`, `sendMessage`,
+//! `getUpdates`, `editMessageText`, `answerCallbackQuery`, `setWebhook`, `deleteWebhook` and
+//! `getWebhookInfo`. docs/dialects.md maps each onto the core.
+
+pub mod ids;
+pub mod objects;
+
+use std::borrow::Cow;
+
+use axum::Router;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{Method as HttpMethod, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use roost_core::{ChatPace, Core};
+use roost_types::requests::{ChatId, MyText};
+use roost_types::{ApiError, ErrorKind};
+use serde_json::{Value, json};
+
+use crate::envelope::{HttpError, error_response, ok};
+use crate::params::Params;
+use ids::{Ids, Named, Refused};
+use objects::View;
+
+/// This dialect's name, as webhooks record it.
+pub const DIALECT: &str = "wwchat";
+
+/// The methods served, as WWChat spells them.
+pub const METHODS: &[&str] = &[
+    "getMe",
+    "sendMessage",
+    "getUpdates",
+    "editMessageText",
+    "answerCallbackQuery",
+    "setWebhook",
+    "deleteWebhook",
+    "getWebhookInfo",
+];
+
+/// Texts longer than this are parsed on the blocking pool (as the core does for its parse modes).
+const PARSE_INLINE_MAX: usize = 16 * 1024;
+
+pub fn router() -> Router<Core> {
+    Router::new().route("/bot/v1/{token}/{method}", any(call))
+}
+
+/// `ANY /bot/v1/<token>/<method>`: the HTTP method, the token and the bot's rate limit, then the
+/// body, as in the Telegram dialect.
+async fn call(
+    State(core): State<Core>,
+    Path((token, method)): Path<(String, String)>,
+    req: Request,
+) -> Response {
+    if req.method() != HttpMethod::GET && req.method() != HttpMethod::POST {
+        return StatusCode::NOT_IMPLEMENTED.into_response();
+    }
+    let core = core.paced(ChatPace::Strict);
+    let bot = match Box::pin(authenticate(&core, &token)).await {
+        Ok(bot) => bot,
+        Err(e) => return respond(Err(e)),
+    };
+    let params = match Box::pin(Params::from_request(req, &())).await {
+        Ok(params) => params,
+        Err(rejection) => return respond(Err(rejection.0)),
+    };
+    respond(dispatch(&core, bot, &method, params).await)
+}
+
+async fn authenticate(core: &Core, token: &str) -> Result<i64, ApiError> {
+    let bot = core.authenticate_bot(token).await.map_err(api_error)?;
+    core.check_bot_rate(bot).await.map_err(api_error)?;
+    Ok(bot)
+}
+
+/// A core error as this edge reports it (a store failure is logged once, in the envelope).
+fn api_error(error: roost_core::Error) -> ApiError {
+    HttpError::from(error).0
+}
+
+/// The envelope, with errors in WWChat's words.
+fn respond(result: Result<Value, ApiError>) -> Response {
+    match result {
+        Ok(value) => ok(&value),
+        Err(error) => {
+            // WWChat documents `Retry-After: 1` for every rate limit.
+            let retry_after = error.retry_after.map(|_| 1);
+            let error = ApiError { retry_after, ..error };
+            error_response(&error, &describe(&error), retry_after)
+        }
+    }
+}
+
+/// WWChat's words for an error: Telegram's, which WWChat's document follows.
+pub fn describe(error: &ApiError) -> Cow<'static, str> {
+    crate::telegram::errors::describe(error)
+}
+
+/// Runs one WWChat method for an authenticated bot; `method` in any case.
+pub async fn dispatch(core: &Core, bot: i64, method: &str, params: Params) -> Result<Value, ApiError> {
+    let ids = Ids::new(core.id_key());
+    let mut call = Call { core, bot, ids: &ids, params };
+    let name = METHODS.iter().find(|m| m.eq_ignore_ascii_case(method)).ok_or(ApiError::NOT_FOUND)?;
+    call.run(name).await.map_err(|e| match e {
+        Failed::Api(api) => api,
+        Failed::Core(core) => api_error(core),
+    })
+}
+
+enum Failed {
+    Api(ApiError),
+    Core(roost_core::Error),
+}
+
+impl From<ApiError> for Failed {
+    fn from(e: ApiError) -> Self {
+        Failed::Api(e)
+    }
+}
+
+impl From<roost_core::Error> for Failed {
+    fn from(e: roost_core::Error) -> Self {
+        Failed::Core(e)
+    }
+}
+
+impl From<HttpError> for Failed {
+    fn from(e: HttpError) -> Self {
+        Failed::Api(e.0)
+    }
+}
+
+struct Call<'a> {
+    core: &'a Core,
+    bot: i64,
+    ids: &'a Ids,
+    params: Params,
+}
+
+fn to_value<T: serde::Serialize>(value: &T) -> Result<Value, Failed> {
+    serde_json::to_value(value).map_err(|_| Failed::Api(ApiError::INTERNAL))
+}
+
+impl Call<'_> {
+    fn view(&self) -> View<'_> {
+        View { ids: self.ids, viewer: self.bot }
+    }
+
+    async fn run(&mut self, method: &str) -> Result<Value, Failed> {
+        let core = self.core;
+        let bot = self.bot;
+        match method {
+            "getMe" => {
+                let me = core.bot_me(bot).await?;
+                let description = core.get_my_text(bot, "description", MyText::default()).await?;
+                Ok(json!({
+                    "id": self.ids.user(me.user.id),
+                    "is_bot": true,
+                    "first_name": me.user.first_name,
+                    "username": me.user.username,
+                    "description": description,
+                    "can_join_groups": me.can_join_groups,
+                    "can_read_group_messages": me.can_read_all_group_messages,
+                    "can_join_channels": false,
+                }))
+            }
+            "sendMessage" => {
+                let peer = self.chat("chat_id").await?;
+                if let Some((reply_peer, message_id)) = self.message("reply_to_message_id")? {
+                    if peer.is_some_and(|peer| peer != reply_peer) {
+                        return Err(ApiError::REPLY_NOT_FOUND.into());
+                    }
+                    self.params.insert("reply_to_message_id", message_id.into());
+                }
+                self.markdown().await?;
+                let params = std::mem::take(&mut self.params);
+                let mut message = to_value(&core.bot_send(bot, params.parse()?).await?)?;
+                self.view().message(&mut message);
+                Ok(message)
+            }
+            "editMessageText" => {
+                let peer = self.chat("chat_id").await?;
+                if let Some((message_peer, message_id)) = self.message("message_id")? {
+                    match peer {
+                        Some(peer) if peer != message_peer => {
+                            return Err(ApiError::message_not_found_for("edit").into());
+                        }
+                        Some(_) => {}
+                        // The message's UUID names its chat.
+                        None => self.params.insert("chat_id", message_peer.into()),
+                    }
+                    self.params.insert("message_id", message_id.into());
+                }
+                self.markdown().await?;
+                let params = std::mem::take(&mut self.params);
+                let mut message = to_value(&core.edit_message_text(bot, params.parse()?).await?)?;
+                self.view().message(&mut message);
+                Ok(message)
+            }
+            "getUpdates" => {
+                let params = std::mem::take(&mut self.params);
+                let updates = core.get_updates(bot, params.parse()?).await?;
+                let view = self.view();
+                let mut rendered = Vec::with_capacity(updates.len());
+                for update in &updates {
+                    let mut value = to_value(update)?;
+                    view.update(&mut value);
+                    rendered.push(value);
+                }
+                Ok(Value::Array(rendered))
+            }
+            "answerCallbackQuery" => {
+                let params = std::mem::take(&mut self.params);
+                to_value(&core.answer_callback_query(bot, params.parse()?).await?)
+            }
+            "setWebhook" => {
+                let params = std::mem::take(&mut self.params);
+                to_value(&crate::webhook::set_webhook(core, bot, params, DIALECT).await?)
+            }
+            "deleteWebhook" => {
+                let params = std::mem::take(&mut self.params);
+                to_value(&core.delete_webhook(bot, params.parse()?).await?)
+            }
+            "getWebhookInfo" => to_value(&core.webhook_info(bot).await?),
+            _ => Err(ApiError::NOT_FOUND.into()),
+        }
+    }
+
+    /// Reads a chat parameter (a UUID or `@username`) and puts back the core's form of it;
+    /// returns the chat's peer when a UUID named it (a username is resolved only when asked:
+    /// [`Self::chat_peer`]).
+    async fn chat(&mut self, name: &'static str) -> Result<Option<i64>, Failed> {
+        let Some(value) = self.params.take(name) else { return Ok(None) };
+        let text = match &value {
+            Value::String(text) => text.trim(),
+            _ => return Err(ApiError::with(ErrorKind::IdMalformed, name).into()),
+        };
+        if text.starts_with('@') {
+            let chat = ChatId::parse(text).ok_or(ApiError::CHAT_NOT_FOUND)?;
+            self.params.insert(name, text.into());
+            // Named by username: its id, to compare with a message's UUID.
+            return Ok(Some(self.core.chat_wire_id(chat).await?));
+        }
+        match self.ids.open(text) {
+            Ok(Named::User(user)) => {
+                self.params.insert(name, user.into());
+                Ok(Some(user))
+            }
+            Ok(_) | Err(Refused::Unknown) => Err(ApiError::with(ErrorKind::IdUnknown, name).into()),
+            Err(Refused::Malformed) => Err(ApiError::with(ErrorKind::IdMalformed, name).into()),
+        }
+    }
+
+    /// Reads a message UUID parameter: the chat it is in (as the bot names it) and its id there.
+    fn message(&mut self, name: &'static str) -> Result<Option<(i64, i64)>, Failed> {
+        let Some(value) = self.params.take(name) else { return Ok(None) };
+        let Value::String(text) = value else {
+            return Err(ApiError::with(ErrorKind::IdMalformed, name).into());
+        };
+        match self.ids.open(&text) {
+            Ok(Named::PrivateMessage { members: (a, b), message_id }) if a == self.bot || b == self.bot => {
+                Ok(Some((if a == self.bot { b } else { a }, message_id)))
+            }
+            Ok(_) | Err(Refused::Unknown) => Err(ApiError::with(ErrorKind::IdUnknown, name).into()),
+            Err(Refused::Malformed) => Err(ApiError::with(ErrorKind::IdMalformed, name).into()),
+        }
+    }
+
+    /// `parse_mode: Markdown` is WWChat's Markdown: parsed here, the core gets text and entities.
+    async fn markdown(&mut self) -> Result<(), Failed> {
+        let markdown =
+            self.params.text("parse_mode").is_some_and(|mode| mode.trim().eq_ignore_ascii_case("markdown"));
+        if !markdown {
+            return Ok(());
+        }
+        self.params.take("parse_mode");
+        let Some(text) = self.params.text("text") else { return Ok(()) };
+        if text.len() > roost_types::limits::TEXT_INPUT_MAX_BYTES {
+            return Err(ApiError::TEXT_TOO_LONG.into());
+        }
+        let parsed = if text.len() > PARSE_INLINE_MAX {
+            tokio::task::spawn_blocking(move || roost_core::format::parse_commonmark(&text))
+                .await
+                .map_err(|_| ApiError::INTERNAL)?
+        } else {
+            roost_core::format::parse_commonmark(&text)
+        };
+        let parsed = parsed.map_err(ApiError::cant_parse_entities)?;
+        self.params.insert("text", parsed.text.into());
+        self.params.insert("entities", to_value(&parsed.entities)?);
+        Ok(())
+    }
+}
