@@ -100,24 +100,12 @@ class Person {
   }
 
   async call(method, params = {}) {
-    if (method === 'sendMessage') await this.pace();
     const headers = { 'content-type': 'application/json' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     const response = await fetch(`${this.base}/client/v1/${method}`, { method: 'POST', headers, body: JSON.stringify(params) });
     const body = await response.json();
     if (!body.ok) throw new Error(`${method}: ${JSON.stringify(body)}`);
     return body.result;
-  }
-
-  /**
-   * People type slower than scripts: messages go at least a second apart, so a bot that answers
-   * each one stays inside the default per-chat rate limit (1 message/s, bursts of 3) however late
-   * its first answers come, as it would with a person.
-   */
-  async pace() {
-    const wait = (this.lastSend || 0) + 1000 - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    this.lastSend = Date.now();
   }
 
   async register() {

@@ -160,23 +160,11 @@ class Person:
         self.events = None
 
     async def call(self, method, **params):
-        if method == "sendMessage":
-            await self.pace()
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         response = await self.http.post(f"/client/v1/{method}", json=params, headers=headers)
         body = response.json()
         assert body["ok"], f"{method}: {body}"
         return body["result"]
-
-    async def pace(self):
-        """People type slower than scripts: messages go at least a second apart, so a bot answering
-        each one stays inside the default per-chat rate limit however late its first answers
-        come, as it would with a person."""
-        loop = asyncio.get_running_loop()
-        wait = getattr(self, "last_send", 0) + 1.0 - loop.time()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        self.last_send = loop.time()
 
     async def register(self):
         result = await self.call(

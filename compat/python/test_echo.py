@@ -25,18 +25,31 @@ def run_echo_scenario(roost, run_bot, extra_env=None):
         answer = await person.next_message_from(bot_id)
         assert answer["text"] == "hello"
 
+        # A person sends two messages within a second; each gets its answer.
+        await person.call("sendMessage", chat_id=bot_id, text="one")
+        await person.call("sendMessage", chat_id=bot_id, text="two")
+        answers = [(await person.next_message_from(bot_id))["text"] for _ in range(2)]
+        assert answers == ["one", "two"]
+
         # A command addressed to the bot by name works as well.
         await person.call("sendMessage", chat_id=bot_id, text="/help@echo_compat_bot")
         answer = await person.next_message_from(bot_id)
         assert answer["text"] == "Just write something."
 
         history = await person.call("getHistory", chat_id=bot_id)
-        assert [m["text"] for m in history] == [
+        # The bot's answers and the person's messages, each in order (the two may interleave).
+        assert [m["text"] for m in history if m["from"]["id"] != bot_id] == [
             "/start",
+            "hello",
+            "one",
+            "two",
+            "/help@echo_compat_bot",
+        ]
+        assert [m["text"] for m in history if m["from"]["id"] == bot_id] == [
             "Hi Alice! Send me anything and I will echo it.",
             "hello",
-            "hello",
-            "/help@echo_compat_bot",
+            "one",
+            "two",
             "Just write something.",
         ]
         await person.close()

@@ -154,7 +154,8 @@ pub struct RateLimits {
     pub bot_requests_per_second: f64,
     /// Messages per second per chat and bot (WWChat: 1) …
     pub chat_messages_per_second: f64,
-    /// … with bursts of up to this many.
+    /// … with bursts of up to this many: a lively private conversation (a person sending two
+    /// messages within a second, a bot answering each) stays inside it.
     pub chat_burst: f64,
     /// Messages per minute per group and bot (Telegram: 20; not in private chats).
     pub chat_messages_per_minute: f64,
@@ -172,7 +173,7 @@ impl Default for RateLimits {
             enabled: true,
             bot_requests_per_second: 30.0,
             chat_messages_per_second: 1.0,
-            chat_burst: 3.0,
+            chat_burst: 10.0,
             chat_messages_per_minute: 20.0,
             logins_per_minute_per_address: 20.0,
             logins_per_minute_per_account: 10.0,
@@ -391,7 +392,7 @@ mod tests {
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
         let limiter = RateLimiter::new(true);
-        let limits = RateLimits::default();
+        let limits = RateLimits { chat_burst: 3.0, ..RateLimits::default() };
         let mut outcomes = Vec::new();
         for _ in 0..4 {
             outcomes.push(limiter.check_chat(&store, &limits, (1, 7), ChatPace::Bursts, false).await.is_ok());

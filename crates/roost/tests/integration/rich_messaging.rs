@@ -558,7 +558,11 @@ async fn commands_with_scopes_and_languages_profile_and_menu_button() {
 
 #[tokio::test]
 async fn rate_limits_answer_429_with_retry_after() {
-    let server = TestServer::start_with(|config| config.rate_limits.enabled = true).await;
+    let server = TestServer::start_with(|config| {
+        config.rate_limits.enabled = true;
+        config.rate_limits.chat_burst = 3.0;
+    })
+    .await;
     let (person, bot) = server.person_and_bot("limited", "limited_bot").await;
     let send = || server.bot_call(&bot.token, "sendMessage", json!({"chat_id": person.id, "text": "hi"}));
     for _ in 0..3 {
