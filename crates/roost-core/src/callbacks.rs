@@ -10,7 +10,8 @@ use roost_types::limits::{CALLBACK_ANSWER_TEXT_MAX, PRESS_BUTTON_WAIT_DEFAULT, P
 use roost_types::requests::{AnswerCallbackQuery, ClientSendMessage, PressButton};
 use roost_types::{ApiError, ButtonPress, CallbackAnswer, ClientEventKind};
 
-use crate::messaging::{bot_accepts, private_chat_with, push_event};
+use crate::chats::{ChatRef, MessageAddress};
+use crate::messaging::{bot_accepts, push_event};
 
 use crate::{Core, Error, Result};
 
@@ -54,7 +55,10 @@ impl Core {
     /// keyboard button sends its text as a message.
     pub async fn press_button(&self, person: i64, req: PressButton) -> Result<ButtonPress> {
         let chat_id = req.chat_id.clone().ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let message_id = req.message_id.ok_or(ApiError::MESSAGE_ID_INVALID)?;
+        let at = MessageAddress {
+            chat_id: chat_id.clone(),
+            message_id: req.message_id.ok_or(ApiError::MESSAGE_ID_INVALID)?,
+        };
         let wait = Duration::from_secs(
             req.timeout
                 .map_or(PRESS_BUTTON_WAIT_DEFAULT, |t| t.clamp(0, PRESS_BUTTON_WAIT_MAX as i64) as u64),
@@ -65,8 +69,9 @@ impl Core {
         let pressed = self
             .store()
             .write(move |w| {
-                let (chat, peer) = private_chat_with(&*w, person, &chat_id)?;
-                let row = w.message(chat, message_id)?.ok_or(ApiError::MESSAGE_ID_INVALID)?;
+                let (ChatRef { key: chat, peer }, row) =
+                    at.resolve(&*w, person, ApiError::MESSAGE_ID_INVALID)?;
+                let message_id = row.message_id;
                 let markup: Option<ReplyMarkup> = match &row.reply_markup {
                     Some(json) => Some(serde_json::from_str(json).map_err(StoreError::from)?),
                     None => None,

@@ -9,7 +9,7 @@ use roost_types::requests::{ChatId, ChatMenuButton, GetBotCommands, MyCommands, 
 use roost_types::{ApiError, BotCommand};
 use serde_json::{Map, Value, json};
 
-use crate::messaging::private_chat_with;
+use crate::chats::{ChatRef, resolve_chat};
 use crate::{Core, Error, Result};
 
 /// A `BotCommandScope` as the key it is stored under.
@@ -48,9 +48,7 @@ fn scope_chat(scope: Option<&Map<String, Value>>) -> Option<ChatId> {
 fn check_scope_chat(q: &impl Queries, bot: i64, chat: Option<&ChatId>) -> Result<()> {
     match chat {
         None => Ok(()),
-        Some(chat) => {
-            private_chat_with(q, bot, chat).map(|_| ()).map_err(|_| ApiError::CHAT_NOT_FOUND.into())
-        }
+        Some(chat) => resolve_chat(q, bot, chat).map(|_| ()).map_err(|_| ApiError::CHAT_NOT_FOUND.into()),
     }
 }
 
@@ -155,7 +153,7 @@ impl Core {
         let json = self
             .store()
             .lookup(move |r| {
-                let (_, peer) = private_chat_with(r, person, &chat_id)?;
+                let ChatRef { peer, .. } = resolve_chat(r, person, &chat_id)?;
                 if !peer.is_bot {
                     return Ok(None);
                 }

@@ -176,7 +176,7 @@ impl Coverage {
 }
 
 /// Fills in the users of `text_mention` entities by `author`; a mention of a user the author
-/// has not met (see [`crate::messaging::knows`]) or who does not exist is dropped, leaving plain
+/// has not met (see [`crate::chats::knows`]) or who does not exist is dropped, leaving plain
 /// text, so that a bot cannot learn names by mentioning ids.
 pub(crate) fn resolve_mentions(
     q: &impl Queries,
@@ -188,9 +188,7 @@ pub(crate) fn resolve_mentions(
         if entity.kind == EntityKind::TextMention {
             let id = entity.user.as_ref().map(|u| u.id).unwrap_or(0);
             match q.user(id)? {
-                Some(row) if crate::messaging::knows(q, author, &row)? => {
-                    entity.user = Some(render::user(&row))
-                }
+                Some(row) if crate::chats::knows(q, author, &row)? => entity.user = Some(render::user(&row)),
                 _ => continue,
             }
         }

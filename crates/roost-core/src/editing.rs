@@ -1,7 +1,7 @@
 //! The message lifecycle after sending: editing, deleting, forwarding, copying, pinning,
 //! reactions and chat actions, for bots (Bot API) and people (client API).
 
-use roost_store::{Happened, MessageRow, Queries, StoreError, UserRow, Writer, unix_now};
+use roost_store::{ChatKey, Happened, MessageRow, Queries, StoreError, UserRow, Writer, unix_now};
 use roost_types::keyboards::ReplyMarkup;
 use roost_types::limits::{
     CAPTION_MAX, CHAT_ACTION_SECS, DELETE_WINDOW_SECS, MESSAGE_IDS_MAX, MESSAGE_TEXT_MAX,
@@ -13,10 +13,9 @@ use roost_types::requests::{
 use roost_types::{ApiError, ClientEventKind, Message, MessageId, ReactionType};
 use serde_json::json;
 
+use crate::chats::{ChatRef, MessageAddress, bot_send_target, resolve_chat};
 use crate::compose::{self, entities_json};
-use crate::messaging::{
-    Body, append_message, bot_accepts, bot_send_target, fan_out, notify_people, private_chat_with, same_chat,
-};
+use crate::messaging::{Body, append_message, bot_accepts, fan_out, notify_people, same_chat};
 use crate::render::{self, Renderer};
 use crate::{Core, Result};
 
@@ -42,20 +41,19 @@ struct Edit {
     reply_markup: Option<String>,
 }
 
-/// A bot's own message in its chat with the person `chat_id` names, for editing.
-fn own_message(w: &Writer<'_>, bot: i64, chat_id: &ChatId, message_id: i64) -> Result<(i64, MessageRow)> {
-    let (chat, _) = private_chat_with(w, bot, chat_id)?;
-    let row = w.message(chat, message_id)?.ok_or_else(|| ApiError::message_not_found_for("edit"))?;
+/// A bot's own message, for editing.
+fn own_message(w: &Writer<'_>, bot: i64, at: &MessageAddress) -> Result<(ChatKey, MessageRow)> {
+    let (chat, row) = at.resolve(w, bot, ApiError::message_not_found_for("edit"))?;
     if row.from_id != bot {
         return Err(ApiError::message_cant_be("edited").into());
     }
-    Ok((chat, row))
+    Ok((chat.key, row))
 }
 
 /// Applies an edit unless it changes nothing; fans the edited message out; returns the new row.
 fn apply_edit(
     w: &mut Writer<'_>,
-    chat: i64,
+    chat: ChatKey,
     row: &MessageRow,
     edit: Edit,
     not_modified: ApiError,
@@ -105,7 +103,7 @@ fn check_ids(ids: Option<Vec<i64>>) -> Result<Vec<i64>> {
 }
 
 /// Deletes messages of a chat and tells its people; returns the ids that existed.
-fn delete_and_notify(w: &mut Writer<'_>, chat: i64, ids: &[i64]) -> Result<Vec<i64>> {
+fn delete_and_notify(w: &mut Writer<'_>, chat: ChatKey, ids: &[i64]) -> Result<Vec<i64>> {
     let mut deleted = Vec::new();
     for &id in ids {
         if w.delete_message(chat, id)? {
@@ -140,8 +138,8 @@ fn copy_of(row: &MessageRow) -> Result<Body> {
 #[allow(clippy::too_many_arguments)]
 fn resend(
     w: &mut Writer<'_>,
-    source: i64,
-    target: i64,
+    source: ChatKey,
+    target: ChatKey,
     bot: i64,
     ids: &[i64],
     many: bool,
@@ -191,7 +189,7 @@ fn check_reaction(reaction: Option<Vec<ReactionType>>, max: usize) -> Result<Vec
 /// the chat that asked for it (other than the one reacting).
 fn react(
     w: &mut Writer<'_>,
-    chat: i64,
+    chat: ChatKey,
     message_id: i64,
     user: &UserRow,
     reaction: Vec<ReactionType>,
@@ -234,8 +232,7 @@ impl Core {
         if req.inline_message_id.is_some() {
             return Err(ApiError::message_not_found_for("edit").into());
         }
-        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let message_id = message_id_required(req.message_id)?;
+        let at = MessageAddress::required(req.chat_id, req.message_id)?;
         let composed = compose::compose(
             req.text,
             req.parse_mode.as_deref(),
@@ -248,7 +245,7 @@ impl Core {
         let reply_markup = inline_markup(req.reply_markup)?;
         self.store()
             .write(move |w| {
-                let (chat, row) = own_message(w, bot, &chat_id, message_id)?;
+                let (chat, row) = own_message(w, bot, &at)?;
                 if row.text.is_none() {
                     return Err(ApiError::NO_TEXT_TO_EDIT.into());
                 }
@@ -266,8 +263,7 @@ impl Core {
         if req.inline_message_id.is_some() {
             return Err(ApiError::message_not_found_for("edit").into());
         }
-        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let message_id = message_id_required(req.message_id)?;
+        let at = MessageAddress::required(req.chat_id, req.message_id)?;
         if let Some(caption) = &req.caption
             && crate::entities::utf16_len(caption) > CAPTION_MAX
         {
@@ -275,7 +271,7 @@ impl Core {
         }
         self.store()
             .write(move |w| {
-                own_message(w, bot, &chat_id, message_id)?;
+                own_message(w, bot, &at)?;
                 // Every message is a text message until media land: none has a caption.
                 Err::<Message, _>(ApiError::NO_CAPTION_TO_EDIT.into())
             })
@@ -287,12 +283,11 @@ impl Core {
         if req.inline_message_id.is_some() {
             return Err(ApiError::message_not_found_for("edit").into());
         }
-        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let message_id = message_id_required(req.message_id)?;
+        let at = MessageAddress::required(req.chat_id, req.message_id)?;
         let reply_markup = inline_markup(req.reply_markup)?;
         self.store()
             .write(move |w| {
-                let (chat, row) = own_message(w, bot, &chat_id, message_id)?;
+                let (chat, row) = own_message(w, bot, &at)?;
                 let edited = apply_edit(
                     w,
                     chat,
@@ -313,17 +308,14 @@ impl Core {
         chat_id: Option<ChatId>,
         message_id: Option<i64>,
     ) -> Result<bool> {
-        let chat_id = chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let message_id = message_id_required(message_id)?;
+        let at = MessageAddress::required(chat_id, message_id)?;
         self.store()
             .write(move |w| {
-                let (chat, _) = private_chat_with(&*w, bot, &chat_id)?;
-                let row =
-                    w.message(chat, message_id)?.ok_or_else(|| ApiError::message_not_found_for("delete"))?;
+                let (chat, row) = at.resolve(&*w, bot, ApiError::message_not_found_for("delete"))?;
                 if unix_now() - row.date > DELETE_WINDOW_SECS {
                     return Err(ApiError::message_cant_be("deleted").into());
                 }
-                delete_and_notify(w, chat, &[message_id])?;
+                delete_and_notify(w, chat.key, &[row.message_id])?;
                 Ok(true)
             })
             .await
@@ -335,7 +327,7 @@ impl Core {
         let ids = check_ids(req.message_ids)?;
         self.store()
             .write(move |w| {
-                let (chat, _) = private_chat_with(&*w, bot, &chat_id)?;
+                let ChatRef { key: chat, .. } = resolve_chat(&*w, bot, &chat_id)?;
                 let now = unix_now();
                 let mut deletable = Vec::new();
                 for id in ids {
@@ -358,9 +350,9 @@ impl Core {
         self.check_chat_rate(bot, &chat_id).await?;
         self.store()
             .write(move |w| {
-                let (source, _) = private_chat_with(&*w, bot, &from_chat_id)?;
+                let ChatRef { key: source, .. } = resolve_chat(&*w, bot, &from_chat_id)?;
                 let mut renderer = Renderer::default();
-                let (target, _) = bot_send_target(w, bot, &chat_id, &mut renderer)?;
+                let ChatRef { key: target, .. } = bot_send_target(w, bot, &chat_id, &mut renderer)?;
                 let rows = resend(w, source, target, bot, &ids, many, ("forward", "forwarded"), &mut renderer, |w, row| {
                     let origin = match &row.forward_origin {
                         Some(origin) => origin.clone(),
@@ -399,9 +391,9 @@ impl Core {
         self.check_chat_rate(bot, &chat_id).await?;
         self.store()
             .write(move |w| {
-                let (source, _) = private_chat_with(&*w, bot, &from_chat_id)?;
+                let ChatRef { key: source, .. } = resolve_chat(&*w, bot, &from_chat_id)?;
                 let mut renderer = Renderer::default();
-                let (target, peer) = bot_send_target(w, bot, &chat_id, &mut renderer)?;
+                let ChatRef { key: target, peer } = bot_send_target(w, bot, &chat_id, &mut renderer)?;
                 let reply_to = if same_chat(reply_chat.as_ref(), &peer) { reply_to } else { None };
                 let rows = resend(
                     w,
@@ -432,14 +424,11 @@ impl Core {
 
     /// Bot API `pinChatMessage`.
     pub async fn pin_message(&self, bot: i64, req: PinChatMessage) -> Result<bool> {
-        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let message_id = message_id_required(req.message_id)?;
+        let at = MessageAddress::required(req.chat_id, req.message_id)?;
         self.store()
             .write(move |w| {
-                let (chat, _) = private_chat_with(&*w, bot, &chat_id)?;
-                if w.message(chat, message_id)?.is_none() {
-                    return Err(ApiError::message_not_found_for("pin").into());
-                }
+                let (chat, row) = at.resolve(&*w, bot, ApiError::message_not_found_for("pin"))?;
+                let (chat, message_id) = (chat.key, row.message_id);
                 w.pin_message(chat, message_id, unix_now())?;
                 notify_people(w, chat, |chat_id| ClientEventKind::MessagePinned { chat_id, message_id })?;
                 Ok(true)
@@ -453,7 +442,7 @@ impl Core {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
         self.store()
             .write(move |w| {
-                let (chat, _) = private_chat_with(&*w, bot, &chat_id)?;
+                let ChatRef { key: chat, .. } = resolve_chat(&*w, bot, &chat_id)?;
                 let target =
                     if all { None } else { req.message_id.or(w.pinned_messages(chat)?.first().copied()) };
                 if !all && target.is_none() {
@@ -484,17 +473,13 @@ impl Core {
         max: usize,
         not_found: ApiError,
     ) -> Result<bool> {
-        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let message_id = message_id_required(req.message_id)?;
+        let at = MessageAddress::required(req.chat_id, req.message_id)?;
         let reaction = check_reaction(req.reaction, max)?;
         self.store()
             .write(move |w| {
-                let (chat, _) = private_chat_with(&*w, actor, &chat_id)?;
-                if w.message(chat, message_id)?.is_none() {
-                    return Err(not_found.into());
-                }
+                let (chat, row) = at.resolve(&*w, actor, not_found)?;
                 let me = w.user(actor)?.ok_or(ApiError::UNAUTHORIZED)?;
-                react(w, chat, message_id, &me, reaction)?;
+                react(w, chat.key, row.message_id, &me, reaction)?;
                 Ok(true)
             })
             .await
@@ -509,7 +494,7 @@ impl Core {
         }
         self.store()
             .write(move |w| {
-                let (chat, _) = bot_send_target(w, bot, &chat_id, &mut Renderer::default())?;
+                let ChatRef { key: chat, .. } = bot_send_target(w, bot, &chat_id, &mut Renderer::default())?;
                 let expires_at = unix_now() + CHAT_ACTION_SECS;
                 notify_people(w, chat, |chat_id| ClientEventKind::ChatAction {
                     chat_id,
@@ -524,8 +509,7 @@ impl Core {
 
     /// Client API `editMessage`: a person edits the text of one of their own messages.
     pub async fn person_edit(&self, person: i64, req: ClientEditMessage) -> Result<Message> {
-        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let message_id = message_id_required(req.message_id)?;
+        let at = MessageAddress::required(req.chat_id, req.message_id)?;
         let composed = compose::compose(
             req.text,
             None,
@@ -537,8 +521,8 @@ impl Core {
         .await?;
         self.store()
             .write(move |w| {
-                let (chat, _) = private_chat_with(&*w, person, &chat_id)?;
-                let row = w.message(chat, message_id)?.ok_or(ApiError::MESSAGE_ID_INVALID)?;
+                let (chat, row) = at.resolve(&*w, person, ApiError::MESSAGE_ID_INVALID)?;
+                let chat = chat.key;
                 if row.from_id != person {
                     return Err(ApiError::MESSAGE_AUTHOR_REQUIRED.into());
                 }
@@ -558,7 +542,7 @@ impl Core {
         let ids = check_ids(req.message_ids)?;
         self.store()
             .write(move |w| {
-                let (chat, _) = private_chat_with(&*w, person, &chat_id)?;
+                let ChatRef { key: chat, .. } = resolve_chat(&*w, person, &chat_id)?;
                 delete_and_notify(w, chat, &ids)?;
                 Ok(true)
             })

@@ -13,6 +13,7 @@ pub mod secrets;
 mod accounts;
 mod addresses;
 mod callbacks;
+mod chats;
 mod commands;
 mod compose;
 mod editing;
@@ -313,7 +314,14 @@ mod tests {
                 for i in 0..backlog + 3 {
                     // The last three are recent.
                     let at = if i < backlog { now - 3600 } else { now };
-                    w.push_update(bot, at, &roost_store::Happened::Message { chat: 0, message_id: 1 })?;
+                    w.push_update(
+                        bot,
+                        at,
+                        &roost_store::Happened::Message {
+                            chat: roost_store::ChatKey::from_raw(0),
+                            message_id: 1,
+                        },
+                    )?;
                     w.push_event(person, at, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
                 }
                 Ok::<_, Error>((person, bot))

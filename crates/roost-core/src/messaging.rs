@@ -2,7 +2,7 @@
 //! edited message to the bots' update queues and the people's event streams.
 
 use roost_store::{
-    Happened, MessageRow, NewMessage, Queries, StoreError, StoredEvent, UserRow, Writer, unix_now,
+    ChatKey, Happened, MessageRow, NewMessage, Queries, StoreError, StoredEvent, UserRow, Writer, unix_now,
 };
 use roost_types::limits::{HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX, MESSAGE_TEXT_MAX};
 use roost_types::requests::{ChatId, ClientSendMessage, GetHistory, OpenPrivateChat, SendMessage};
@@ -11,6 +11,7 @@ use roost_types::{
     Resolved,
 };
 
+use crate::chats::{ChatRef, bot_send_target, chat_id_for, resolve_chat, resolve_peer_for_person};
 use crate::compose::{self, entities_json};
 use crate::render::{self, Renderer};
 use crate::{Core, Error, Result};
@@ -43,58 +44,6 @@ pub(crate) fn bot_accepts(allowed_updates: Option<&str>, kind: &str) -> bool {
     let list: Vec<String> =
         allowed_updates.and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default();
     if list.is_empty() { !OPT_IN_UPDATE_TYPES.contains(&kind) } else { list.iter().any(|k| k == kind) }
-}
-
-/// Finds the user a chat id names, for a sender. `chat not found` if there is none.
-pub(crate) fn resolve_peer(q: &impl Queries, chat_id: &ChatId) -> Result<UserRow> {
-    let user = match chat_id {
-        ChatId::Id(id) if *id > 0 => q.user(*id)?,
-        ChatId::Id(_) => None,
-        ChatId::Username(name) => q.user_by_username(name)?,
-    };
-    user.ok_or_else(|| ApiError::CHAT_NOT_FOUND.into())
-}
-
-/// [`resolve_peer`] for a person: by username anyone, by id only a bot (bots are public), the
-/// person themself, or someone they already share a chat with. So ids, which are sequential,
-/// cannot be walked to list the people of a server.
-pub(crate) fn resolve_peer_for_person(q: &impl Queries, person: i64, chat_id: &ChatId) -> Result<UserRow> {
-    let peer = resolve_peer(q, chat_id)?;
-    if matches!(chat_id, ChatId::Id(_)) && !knows(q, person, &peer)? {
-        return Err(ApiError::CHAT_NOT_FOUND.into());
-    }
-    Ok(peer)
-}
-
-impl Core {
-    /// The id by which a bot addresses the chat `chat_id` names (for `@username`, that user's id;
-    /// a number as it is). A dialect's edge uses it to check that the ids of one request agree.
-    pub async fn chat_wire_id(&self, chat_id: ChatId) -> Result<i64> {
-        match chat_id {
-            ChatId::Id(id) => Ok(id),
-            ChatId::Username(_) => {
-                self.store().lookup(move |r| Ok::<_, Error>(resolve_peer(r, &chat_id)?.id)).await
-            }
-        }
-    }
-}
-
-/// Whether `viewer` has met `user`: themself, or a chat in common. What a bot or person may learn
-/// of a user by id alone (a name in a text mention, a chat opened by id) depends on it.
-pub(crate) fn knows(q: &impl Queries, viewer: i64, user: &UserRow) -> Result<bool> {
-    Ok(user.is_bot || user.id == viewer || q.private_chat(viewer, user.id)?.is_some())
-}
-
-/// The private chat between `user` and the user `chat_id` names (internal id and the peer).
-pub(crate) fn private_chat_with(q: &impl Queries, user: i64, chat_id: &ChatId) -> Result<(i64, UserRow)> {
-    let peer = resolve_peer(q, chat_id)?;
-    let chat = q.private_chat(user, peer.id)?.ok_or(ApiError::CHAT_NOT_FOUND)?;
-    Ok((chat, peer))
-}
-
-/// How `viewer` addresses a chat: a private chat by the other party's id.
-pub(crate) fn chat_id_for(q: &impl Queries, chat: i64, viewer: i64) -> Result<i64> {
-    Ok(q.chat_members(chat)?.iter().map(|&(id, _)| id).find(|&id| id != viewer).unwrap_or(viewer))
 }
 
 fn missing(what: &str, id: i64) -> Error {
@@ -149,7 +98,7 @@ pub(crate) fn push_event(w: &mut Writer<'_>, person: i64, now: i64, kind: Client
 /// addresses it.
 pub(crate) fn notify_people(
     w: &mut Writer<'_>,
-    chat: i64,
+    chat: ChatKey,
     mut event: impl FnMut(i64) -> ClientEventKind,
 ) -> Result<()> {
     let now = unix_now();
@@ -166,7 +115,7 @@ pub(crate) fn notify_people(
 /// keeps what it looked up for the caller's own answer.
 pub(crate) fn append_message(
     w: &mut Writer<'_>,
-    chat: i64,
+    chat: ChatKey,
     sender: i64,
     body: Body,
     renderer: &mut Renderer,
@@ -195,32 +144,6 @@ pub(crate) fn append_message(
     }
     fan_out(w, &row, false, renderer)?;
     Ok(row)
-}
-
-/// The private chat a bot may send to: the person must exist, be a person, and have written.
-/// The chat's members and the person are remembered in `renderer`.
-pub(crate) fn bot_send_target(
-    w: &Writer<'_>,
-    bot: i64,
-    chat_id: &ChatId,
-    renderer: &mut Renderer,
-) -> Result<(i64, UserRow)> {
-    let peer = resolve_peer(w, chat_id)?;
-    if peer.is_bot {
-        return Err(Error::from(if peer.id == bot {
-            ApiError::CHAT_NOT_FOUND
-        } else {
-            ApiError::BOT_CANT_MESSAGE_BOTS
-        }));
-    }
-    let chat = w.private_chat(bot, peer.id)?.ok_or(ApiError::CHAT_NOT_FOUND)?;
-    let members = w.chat_members(chat)?;
-    if !members.iter().any(|&(id, has_written)| id == peer.id && has_written) {
-        return Err(ApiError::BOT_CANT_INITIATE.into());
-    }
-    renderer.seed_members(chat, &members);
-    renderer.seed_user(peer.clone());
-    Ok((chat, peer))
 }
 
 /// Whether a reply target given with a chat id points into the chat with `peer`.
@@ -339,7 +262,7 @@ impl Core {
         self.store()
             .write_checks_first(move |w| {
                 let mut renderer = Renderer::default();
-                let (chat, peer) = bot_send_target(w, bot, &chat_id, &mut renderer)?;
+                let ChatRef { key: chat, peer } = bot_send_target(w, bot, &chat_id, &mut renderer)?;
                 // A reply to a message of another chat is a reply to nothing here.
                 if !same_chat(reply_chat.as_ref(), &peer) {
                     if !body.allow_without_reply {
@@ -362,7 +285,7 @@ impl Core {
         let before = req.before_message_id;
         self.store()
             .read(move |r| {
-                let (chat, _) = private_chat_with(r, person, &chat_id)?;
+                let ChatRef { key: chat, .. } = resolve_chat(r, person, &chat_id)?;
                 let mut renderer = Renderer::default();
                 r.history(chat, before, limit)?.iter().map(|row| renderer.message(r, row, person)).collect()
             })

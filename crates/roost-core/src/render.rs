@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use roost_store::{MessageRow, Queries, StoreError, UserRow};
+use roost_store::{ChatKey, MessageRow, Queries, StoreError, UserRow};
 use roost_types::{Chat, ChatType, Message, MessageEntity, User};
 
 use crate::Result;
@@ -47,9 +47,9 @@ pub(crate) struct Renderer {
     users: HashMap<i64, UserRow>,
     /// Shared so that handing a chat's members out (for every message fanned out and rendered)
     /// copies nothing.
-    members: HashMap<i64, Arc<[i64]>>,
+    members: HashMap<ChatKey, Arc<[i64]>>,
     /// (chat, member) pairs known to have written in the chat (the flag never turns back).
-    written: HashSet<(i64, i64)>,
+    written: HashSet<(ChatKey, i64)>,
 }
 
 /// Only inline keyboards belong to a message as bots see it (Telegram's Message.reply_markup);
@@ -65,18 +65,18 @@ impl Renderer {
     }
 
     /// Remembers a chat's members the caller already has, with whether each has written there.
-    pub(crate) fn seed_members(&mut self, chat: i64, members: &[(i64, bool)]) {
+    pub(crate) fn seed_members(&mut self, chat: ChatKey, members: &[(i64, bool)]) {
         self.members.insert(chat, members.iter().map(|&(id, _)| id).collect());
         self.written.extend(members.iter().filter(|&&(_, written)| written).map(|&(id, _)| (chat, id)));
     }
 
     /// Whether `member` is known to have written in `chat` already.
-    pub(crate) fn has_written(&self, chat: i64, member: i64) -> bool {
+    pub(crate) fn has_written(&self, chat: ChatKey, member: i64) -> bool {
         self.written.contains(&(chat, member))
     }
 
     /// Remembers that `member` has written in `chat`.
-    pub(crate) fn mark_written(&mut self, chat: i64, member: i64) {
+    pub(crate) fn mark_written(&mut self, chat: ChatKey, member: i64) {
         self.written.insert((chat, member));
     }
 
@@ -91,7 +91,7 @@ impl Renderer {
     }
 
     /// The members of a chat, in join order.
-    pub(crate) fn members(&mut self, q: &impl Queries, chat: i64) -> Result<Arc<[i64]>> {
+    pub(crate) fn members(&mut self, q: &impl Queries, chat: ChatKey) -> Result<Arc<[i64]>> {
         if let Some(members) = self.members.get(&chat) {
             return Ok(Arc::clone(members));
         }
@@ -102,13 +102,13 @@ impl Renderer {
 
     /// The chat with internal id `chat_id` as `viewer` sees it. Every chat is private for now: it
     /// is shown as the other member.
-    pub(crate) fn chat(&mut self, q: &impl Queries, chat_id: i64, viewer: i64) -> Result<Chat> {
+    pub(crate) fn chat(&mut self, q: &impl Queries, chat_id: ChatKey, viewer: i64) -> Result<Chat> {
         let peer = self.peer(q, chat_id, viewer)?;
         Ok(private_chat(self.user_row(q, peer)?))
     }
 
     /// The member `viewer` sees a private chat as: the other one (themself in a chat alone).
-    fn peer(&mut self, q: &impl Queries, chat_id: i64, viewer: i64) -> Result<i64> {
+    fn peer(&mut self, q: &impl Queries, chat_id: ChatKey, viewer: i64) -> Result<i64> {
         let members = self.members(q, chat_id)?;
         known_peer(&members, chat_id, viewer)
     }
@@ -195,7 +195,7 @@ impl Renderer {
 }
 
 /// The other member of a private chat with these members (`viewer` in a chat alone).
-fn known_peer(members: &[i64], chat_id: i64, viewer: i64) -> Result<i64> {
+fn known_peer(members: &[i64], chat_id: ChatKey, viewer: i64) -> Result<i64> {
     if members.is_empty() {
         return Err(StoreError::Database(format!("chat {chat_id} has no members")).into());
     }
@@ -203,7 +203,7 @@ fn known_peer(members: &[i64], chat_id: i64, viewer: i64) -> Result<i64> {
 }
 
 /// A row [`Renderer::render`] needed that [`Renderer::gather`] did not look up: a bug.
-fn not_gathered(what: &str, id: i64) -> crate::Error {
+fn not_gathered(what: &str, id: impl std::fmt::Display) -> crate::Error {
     StoreError::Database(format!("{what} {id} was not looked up for rendering")).into()
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use roost_store::{Happened, Queries, StoreError, StoredUpdate};
+use roost_store::{ChatKey, Happened, Queries, StoreError, StoredUpdate};
 use roost_types::limits::{GET_UPDATES_LIMIT_MAX, GET_UPDATES_LIMIT_MIN, GET_UPDATES_TIMEOUT_MAX};
 use roost_types::requests::GetUpdates;
 use roost_types::{
@@ -18,7 +18,7 @@ use crate::{Core, Error, Result};
 pub struct QueuedUpdate {
     pub update_id: i64,
     /// The internal id of its chat (0 for none): the unit of in-order webhook delivery.
-    pub chat_key: i64,
+    pub chat_key: ChatKey,
     pub update: Option<Update>,
 }
 
@@ -96,8 +96,8 @@ fn render_happened(
 
 /// A callback query's `chat_instance`: the same for every press in one chat, and telling nothing
 /// of the chat's internal id.
-pub(crate) fn chat_instance(chat: i64) -> String {
-    chat.wrapping_mul(0x9E37_79B9_7F4A_7C15u64 as i64).unsigned_abs().to_string()
+pub(crate) fn chat_instance(chat: ChatKey) -> String {
+    chat.raw().wrapping_mul(0x9E37_79B9_7F4A_7C15u64 as i64).unsigned_abs().to_string()
 }
 
 /// Normalises an `allowed_updates` list to the JSON stored with the bot. Names this server does
@@ -239,7 +239,7 @@ mod tests {
     use roost_store::{NewMessage, NewUser, StoreOptions};
 
     /// A bot with a private chat holding one message from a person, on a new SQLite store.
-    async fn a_bot_and_a_message() -> (tempfile::TempDir, Core, i64, i64, i64) {
+    async fn a_bot_and_a_message() -> (tempfile::TempDir, Core, i64, i64, ChatKey) {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let core = Core::open(&url, StoreOptions::default(), CoreConfig::default())
@@ -269,7 +269,7 @@ mod tests {
         (dir, core, person, bot, chat)
     }
 
-    fn message(chat: i64, from: i64, text: &str) -> NewMessage {
+    fn message(chat: ChatKey, from: i64, text: &str) -> NewMessage {
         NewMessage {
             chat_id: chat,
             from_id: from,

@@ -493,7 +493,7 @@ fn render(queued: &QueuedUpdate, dialect: Dialect, ids: &Ids, bot: i64) -> Optio
     };
     match body {
         Ok(body) => {
-            Some(Rendered { update_id: queued.update_id, chat_key: queued.chat_key, body: body.into() })
+            Some(Rendered { update_id: queued.update_id, chat_key: queued.chat_key.raw(), body: body.into() })
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot serialise an update");

@@ -27,6 +27,7 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
 
+use crate::ChatKey;
 use crate::Result;
 use crate::db::Db;
 use crate::queries::{self, UserRow};
@@ -45,7 +46,7 @@ pub(crate) enum Key {
     User(i64),
     /// By the lower and the higher user id.
     PrivateChat(i64, i64),
-    Members(i64),
+    Members(ChatKey),
     /// A chat's or a person's counter.
     Counter(Counter, i64),
 }
@@ -61,8 +62,8 @@ pub(crate) enum Counter {
 #[derive(Default)]
 pub(crate) struct RowCache {
     users: HashMap<i64, UserRow>,
-    private_chats: HashMap<(i64, i64), i64>,
-    members: HashMap<i64, Vec<(i64, bool)>>,
+    private_chats: HashMap<(i64, i64), ChatKey>,
+    members: HashMap<ChatKey, Vec<(i64, bool)>>,
     message_ids: HashMap<i64, i64>,
     positions: HashMap<i64, i64>,
     /// Rows the running job filled in: forgotten if it fails.
@@ -144,7 +145,7 @@ pub(crate) fn user(cache: &RefCell<RowCache>, db: Db<'_>, id: i64) -> Result<Opt
     Ok(row)
 }
 
-pub(crate) fn private_chat(cache: &RefCell<RowCache>, db: Db<'_>, a: i64, b: i64) -> Result<Option<i64>> {
+pub(crate) fn private_chat(cache: &RefCell<RowCache>, db: Db<'_>, a: i64, b: i64) -> Result<Option<ChatKey>> {
     let key = queries::private_pair(a, b);
     if let Some(&chat) = cache.borrow().private_chats.get(&key) {
         return Ok(Some(chat));
@@ -158,7 +159,7 @@ pub(crate) fn private_chat(cache: &RefCell<RowCache>, db: Db<'_>, a: i64, b: i64
     Ok(chat)
 }
 
-pub(crate) fn members(cache: &RefCell<RowCache>, db: Db<'_>, chat: i64) -> Result<Vec<(i64, bool)>> {
+pub(crate) fn members(cache: &RefCell<RowCache>, db: Db<'_>, chat: ChatKey) -> Result<Vec<(i64, bool)>> {
     if let Some(members) = cache.borrow().members.get(&chat) {
         return Ok(members.clone());
     }
@@ -172,8 +173,8 @@ pub(crate) fn members(cache: &RefCell<RowCache>, db: Db<'_>, chat: i64) -> Resul
 }
 
 /// The chat's next `message_id`: one above the newest handed out. `None` if there is no such chat.
-pub(crate) fn next_message_id(cache: &RefCell<RowCache>, db: Db<'_>, chat: i64) -> Result<Option<i64>> {
-    advance(cache, Counter::MessageId, chat, || queries::last_message_id(db, chat))
+pub(crate) fn next_message_id(cache: &RefCell<RowCache>, db: Db<'_>, chat: ChatKey) -> Result<Option<i64>> {
+    advance(cache, Counter::MessageId, chat.raw(), || queries::last_message_id(db, chat))
 }
 
 /// The timeline's next position, as [`next_message_id`].

@@ -17,6 +17,7 @@
 
 mod cache;
 pub mod db;
+mod ids;
 mod migrate;
 mod now_and_then;
 mod postgres;
@@ -34,6 +35,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Semaphore, oneshot};
 
+pub use ids::ChatKey;
 pub use now_and_then::NowAndThen;
 pub use queries::{
     BotRow, CallbackRow, ChatListRow, ChatRow, Happened, MessageRow, NewMessage, NewUser, Queries, Reader,

@@ -10,8 +10,8 @@
 
 use std::sync::Arc;
 
-use crate::Result;
 use crate::db::{Db, Row, args};
+use crate::{ChatKey, Result};
 
 /// A person or a bot, as stored. The names are shared strings: the writer hands out copies of the
 /// rows it keeps (`cache.rs`) several times per message, and a copy then costs no allocation.
@@ -90,7 +90,7 @@ pub struct BotRow {
 /// A chat, as stored (its id is internal).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatRow {
-    pub id: i64,
+    pub id: ChatKey,
     pub kind: String,
     pub title: Option<String>,
 }
@@ -98,7 +98,7 @@ pub struct ChatRow {
 /// A message, as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageRow {
-    pub chat_id: i64,
+    pub chat_id: ChatKey,
     pub message_id: i64,
     pub from_id: i64,
     pub date: i64,
@@ -153,7 +153,7 @@ fn message_row_at(row: &Row<'_, '_>, at: usize) -> Result<MessageRow> {
 /// A message to store; the writer assigns its `message_id`.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
-    pub chat_id: i64,
+    pub chat_id: ChatKey,
     pub from_id: i64,
     pub date: i64,
     pub text: Option<String>,
@@ -179,7 +179,7 @@ pub struct CallbackRow {
     pub id: String,
     pub bot_id: i64,
     pub user_id: i64,
-    pub chat_id: i64,
+    pub chat_id: ChatKey,
     pub message_id: i64,
     pub data: Option<String>,
     pub created_at: i64,
@@ -198,7 +198,7 @@ pub struct StoredUpdate {
 
 impl StoredUpdate {
     /// The internal id of the update's chat (0 for none): the unit of in-order webhook delivery.
-    pub fn chat_key(&self) -> i64 {
+    pub fn chat_key(&self) -> ChatKey {
         self.happened.chat_key()
     }
 }
@@ -208,21 +208,21 @@ impl StoredUpdate {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Happened {
     /// A new message.
-    Message { chat: i64, message_id: i64 },
+    Message { chat: ChatKey, message_id: i64 },
     /// A message was edited; it is shown as it is when read.
-    EditedMessage { chat: i64, message_id: i64 },
+    EditedMessage { chat: ChatKey, message_id: i64 },
     /// A button press: the callback query row's id.
-    CallbackQuery { chat: i64, query_id: String },
+    CallbackQuery { chat: ChatKey, query_id: String },
     /// `user` changed their reaction; `reactions` is the JSON pair `[old, new]` of the lists (a
     /// snapshot: the reactions table holds only the newest).
-    MessageReaction { chat: i64, message_id: i64, user: i64, reactions: String },
+    MessageReaction { chat: ChatKey, message_id: i64, user: i64, reactions: String },
     /// An update queued before updates were stored neutrally: its Telegram JSON, served as is.
-    Legacy { chat: i64, json: String },
+    Legacy { chat: ChatKey, json: String },
 }
 
 impl Happened {
-    /// The internal id of the chat it concerns.
-    pub fn chat_key(&self) -> i64 {
+    /// The internal key of the chat it concerns.
+    pub fn chat_key(&self) -> ChatKey {
         match self {
             Happened::Message { chat, .. }
             | Happened::EditedMessage { chat, .. }
@@ -233,7 +233,7 @@ impl Happened {
     }
 
     /// Its columns: (kind, chat_key, message_id, actor_id, payload).
-    pub(crate) fn columns(&self) -> (i64, i64, Option<i64>, Option<i64>, &str) {
+    pub(crate) fn columns(&self) -> (i64, ChatKey, Option<i64>, Option<i64>, &str) {
         match self {
             Happened::Legacy { chat, json } => (0, *chat, None, None, json),
             Happened::Message { chat, message_id } => (1, *chat, Some(*message_id), None, ""),
@@ -248,7 +248,7 @@ impl Happened {
     /// From its columns; an unknown kind (written by a newer version) is an error.
     pub(crate) fn from_columns(
         kind: i64,
-        chat: i64,
+        chat: ChatKey,
         message_id: Option<i64>,
         actor: Option<i64>,
         payload: String,
@@ -310,7 +310,7 @@ pub enum StoredEvent {
     /// The event's JSON, as stored.
     Json { seq: i64, payload: String },
     /// A new message in one of the person's chats, stored as a reference and rendered when read.
-    Message { seq: i64, chat_id: i64, message_id: i64 },
+    Message { seq: i64, chat_id: ChatKey, message_id: i64 },
 }
 
 impl StoredEvent {
@@ -334,13 +334,13 @@ pub(crate) fn private_pair(a: i64, b: i64) -> (i64, i64) {
     if a <= b { (a, b) } else { (b, a) }
 }
 
-pub(crate) fn private_chat_between(db: Db<'_>, a: i64, b: i64) -> Result<Option<i64>> {
+pub(crate) fn private_chat_between(db: Db<'_>, a: i64, b: i64) -> Result<Option<ChatKey>> {
     let (low, high) = private_pair(a, b);
     let sql = "SELECT chat_id FROM private_chats WHERE user_low = ?1 AND user_high = ?2";
     db.value(sql, args![low, high])
 }
 
-pub(crate) fn members_of(db: Db<'_>, chat_id: i64) -> Result<Vec<(i64, bool)>> {
+pub(crate) fn members_of(db: Db<'_>, chat_id: ChatKey) -> Result<Vec<(i64, bool)>> {
     let sql = "SELECT user_id, has_written FROM chat_members WHERE chat_id = ?1 \
                ORDER BY joined_at, user_id";
     db.all(sql, args![chat_id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -351,7 +351,7 @@ pub(crate) fn members_of(db: Db<'_>, chat_id: i64) -> Result<Vec<(i64, bool)>> {
 // (On PostgreSQL the column is always the newest id, and the same reading is right.)
 
 /// The newest `message_id` of a chat; `None` if there is no such chat.
-pub(crate) fn last_message_id(db: Db<'_>, chat_id: i64) -> Result<Option<i64>> {
+pub(crate) fn last_message_id(db: Db<'_>, chat_id: ChatKey) -> Result<Option<i64>> {
     let sql = "SELECT c.last_message_id, \
                       COALESCE((SELECT MAX(message_id) FROM messages WHERE chat_id = ?1), 0) \
                FROM chats c WHERE c.id = ?1";
@@ -393,7 +393,7 @@ pub(crate) fn newest_position(db: Db<'_>) -> Result<i64> {
 /// by bisecting the message ids instead (one seek per step), and the page read forwards from it.
 fn timeline_after(
     db: Db<'_>,
-    chat: i64,
+    chat: ChatKey,
     after: i64,
     oldest: i64,
     limit: usize,
@@ -457,7 +457,7 @@ fn timeline_after(
 /// Appends the first `limit` of `rows` (a chat's messages, oldest first) to `out` as events; true
 /// if there were more.
 fn keep_oldest(
-    chat: i64,
+    chat: ChatKey,
     rows: Vec<(i64, Option<i64>, i64)>,
     limit: usize,
     out: &mut Vec<StoredEvent>,
@@ -530,29 +530,29 @@ pub trait Queries {
         self.db().all(sql, args![user_id], session_row)
     }
 
-    fn chat(&self, chat_id: i64) -> Result<Option<ChatRow>> {
+    fn chat(&self, chat_id: ChatKey) -> Result<Option<ChatRow>> {
         let sql = "SELECT id, type, title FROM chats WHERE id = ?1";
         self.db().opt(sql, args![chat_id], chat_row)
     }
 
     /// The private chat between two users, if it exists.
-    fn private_chat(&self, a: i64, b: i64) -> Result<Option<i64>> {
+    fn private_chat(&self, a: i64, b: i64) -> Result<Option<ChatKey>> {
         private_chat_between(self.db(), a, b)
     }
 
     /// Members of a chat with whether each has written there, in join order.
-    fn chat_members(&self, chat_id: i64) -> Result<Vec<(i64, bool)>> {
+    fn chat_members(&self, chat_id: ChatKey) -> Result<Vec<(i64, bool)>> {
         members_of(self.db(), chat_id)
     }
 
-    fn message(&self, chat_id: i64, message_id: i64) -> Result<Option<MessageRow>> {
+    fn message(&self, chat_id: ChatKey, message_id: i64) -> Result<Option<MessageRow>> {
         let sql =
             concat!("SELECT ", message_columns!(), " FROM messages WHERE chat_id = ?1 AND message_id = ?2");
         self.db().opt(sql, args![chat_id, message_id], message_row)
     }
 
     /// Up to `limit` messages older than `before` (all if `None`), oldest first.
-    fn history(&self, chat_id: i64, before: Option<i64>, limit: i64) -> Result<Vec<MessageRow>> {
+    fn history(&self, chat_id: ChatKey, before: Option<i64>, limit: i64) -> Result<Vec<MessageRow>> {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE chat_id = ?1 AND message_id < ?2 \
              ORDER BY message_id DESC LIMIT ?3"
@@ -679,7 +679,7 @@ pub trait Queries {
     }
 
     /// Pinned messages of a chat, most recently pinned first.
-    fn pinned_messages(&self, chat_id: i64) -> Result<Vec<i64>> {
+    fn pinned_messages(&self, chat_id: ChatKey) -> Result<Vec<i64>> {
         let sql = "SELECT message_id FROM pinned_messages WHERE chat_id = ?1 ORDER BY pinned_at DESC, message_id DESC";
         self.db().all(sql, args![chat_id], |r| r.get(0))
     }
@@ -722,7 +722,7 @@ pub trait Queries {
                        WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
             db.all(sql, args![user_id, after, limit], |r| {
                 let seq = r.get(0)?;
-                Ok(match (r.get::<Option<i64>>(2)?, r.get::<Option<i64>>(3)?) {
+                Ok(match (r.get::<Option<ChatKey>>(2)?, r.get::<Option<i64>>(3)?) {
                     (Some(chat_id), Some(message_id)) => StoredEvent::Message { seq, chat_id, message_id },
                     _ => StoredEvent::Json { seq, payload: r.get(1)? },
                 })
@@ -743,7 +743,7 @@ pub trait Queries {
             let sql = "SELECT chat_id FROM chat_members m WHERE user_id = ?1 \
                        AND (SELECT position FROM messages WHERE chat_id = m.chat_id \
                             ORDER BY message_id DESC LIMIT 1) > ?2";
-            let chats: Vec<i64> = db.all(sql, args![user_id, after], |r| r.get(0))?;
+            let chats: Vec<ChatKey> = db.all(sql, args![user_id, after], |r| r.get(0))?;
             for chat in chats {
                 more |= timeline_after(db, chat, after, oldest, limit as usize, &mut events)?;
             }

@@ -74,7 +74,7 @@ pub(crate) async fn failed_jobs_leave_no_trace(store: &Store, announced: &Mutex<
 }
 
 /// A message from `from` in `chat`, sent at `date`.
-pub(crate) fn note(chat: i64, from: i64, date: i64) -> crate::NewMessage {
+pub(crate) fn note(chat: crate::ChatKey, from: i64, date: i64) -> crate::NewMessage {
     crate::NewMessage {
         chat_id: chat,
         from_id: from,
@@ -98,7 +98,7 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Store>,
 {
-    async fn step(store: &Store, chat: i64, ann: i64) -> (i64, i64) {
+    async fn step(store: &Store, chat: crate::ChatKey, ann: i64) -> (i64, i64) {
         store
             .write(move |w| {
                 let message = w.insert_message(note(chat, ann, 100))?.message_id;
@@ -170,7 +170,11 @@ where
             let bot = w.insert_user(&crate::NewUser { is_bot: true, ..person("counting_bot") })?;
             w.insert_bot(bot, ann, b"hash", 0)?;
             for _ in 0..2 {
-                w.push_update(bot, 100, &crate::Happened::Message { chat: 0, message_id: 1 })?;
+                w.push_update(
+                    bot,
+                    100,
+                    &crate::Happened::Message { chat: crate::ChatKey::from_raw(0), message_id: 1 },
+                )?;
             }
             Ok::<_, StoreError>((later_chat, bot))
         })
@@ -186,7 +190,7 @@ where
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let order: Vec<(i64, Option<i64>)> =
+    let order: Vec<(crate::ChatKey, Option<i64>)> =
         chats.iter().map(|c| (c.chat.id, c.last_message.as_ref().map(|m| m.message_id))).collect();
     assert_eq!(order, [(chat, Some(6)), (later_chat, Some(1))]);
     // On SQLite the later chat's message took the newest place since.

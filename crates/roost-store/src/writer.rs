@@ -14,6 +14,7 @@ use std::thread;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::ChatKey;
 use crate::cache::{self, Key, RowCache};
 use crate::db::Db;
 use crate::queries::{Queries, UserRow};
@@ -109,14 +110,14 @@ impl Queries for Writer<'_> {
         }
     }
 
-    fn private_chat(&self, a: i64, b: i64) -> Result<Option<i64>> {
+    fn private_chat(&self, a: i64, b: i64) -> Result<Option<ChatKey>> {
         match self.cache {
             Some(cache) => cache::private_chat(cache, self.db, a, b),
             None => crate::queries::private_chat_between(self.db, a, b),
         }
     }
 
-    fn chat_members(&self, chat_id: i64) -> Result<Vec<(i64, bool)>> {
+    fn chat_members(&self, chat_id: ChatKey) -> Result<Vec<(i64, bool)>> {
         match self.cache {
             Some(cache) => cache::members(cache, self.db, chat_id),
             None => crate::queries::members_of(self.db, chat_id),
@@ -632,7 +633,7 @@ mod tests {
         assert_eq!(newest_before, 3, "the timeline starts above every seq handed out");
         let (message, json) = store
             .write(move |w| {
-                let mut note = crate::testing::note(1, bob, 0);
+                let mut note = crate::testing::note(crate::ChatKey::from_raw(1), bob, 0);
                 note.text = Some("new".into());
                 let row = w.insert_message(note)?;
                 w.push_message_event(ann, 0, &row)?;
@@ -654,10 +655,10 @@ mod tests {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let all = [
-            StoredEvent::Message { seq: 1, chat_id: 1, message_id: 1 },
-            StoredEvent::Message { seq: 2, chat_id: 1, message_id: 2 },
+            StoredEvent::Message { seq: 1, chat_id: crate::ChatKey::from_raw(1), message_id: 1 },
+            StoredEvent::Message { seq: 2, chat_id: crate::ChatKey::from_raw(1), message_id: 2 },
             StoredEvent::Json { seq: 3, payload: "{\"type\":\"edited\"}".into() },
-            StoredEvent::Message { seq: 4, chat_id: 1, message_id: 3 },
+            StoredEvent::Message { seq: 4, chat_id: crate::ChatKey::from_raw(1), message_id: 3 },
             StoredEvent::Json { seq: 5, payload: "{\"seq\":5}".into() },
         ];
         for (after, replay) in replays.iter().enumerate() {
@@ -749,7 +750,11 @@ mod tests {
 
     /// One update for `bot` and one event for `person`, both created at `created_at`.
     fn queue_update_and_event(w: &mut Writer<'_>, bot: i64, person: i64, created_at: i64) -> Result<()> {
-        w.push_update(bot, created_at, &crate::Happened::Message { chat: 0, message_id: 1 })?;
+        w.push_update(
+            bot,
+            created_at,
+            &crate::Happened::Message { chat: crate::ChatKey::from_raw(0), message_id: 1 },
+        )?;
         w.push_event(person, created_at, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
         Ok(())
     }

@@ -11,6 +11,7 @@
 //! `timeline.floor` as the floor: a person's stream is their event rows merged with their chats'
 //! messages ([`Queries::events_after`]), and no event row is stored for a new message.
 
+use crate::ChatKey;
 use crate::cache::{self, Key};
 use crate::db::args;
 use crate::queries::{
@@ -142,8 +143,8 @@ impl Writer<'_> {
     }
 
     /// Creates the private chat between two users, with both as members, and returns its id.
-    pub fn create_private_chat(&mut self, a: i64, b: i64, now: i64) -> Result<i64> {
-        let chat_id: i64 = self
+    pub fn create_private_chat(&mut self, a: i64, b: i64, now: i64) -> Result<ChatKey> {
+        let chat_id: ChatKey = self
             .db()
             .one("INSERT INTO chats (type, created_at) VALUES ('private', ?1) RETURNING id", args![now])?;
         let (low, high) = private_pair(a, b);
@@ -173,7 +174,7 @@ impl Writer<'_> {
     }
 
     /// The private chat between two users, created (with both as members) if it does not exist.
-    pub fn private_chat_or_create(&mut self, a: i64, b: i64, now: i64) -> Result<i64> {
+    pub fn private_chat_or_create(&mut self, a: i64, b: i64, now: i64) -> Result<ChatKey> {
         let (low, high) = private_pair(a, b);
         self.serialize_on(&format!("private:{low}:{high}"))?;
         match self.private_chat(a, b)? {
@@ -194,7 +195,7 @@ impl Writer<'_> {
     }
 
     /// Records that a member has written in a chat.
-    pub fn mark_has_written(&mut self, chat_id: i64, user_id: i64) -> Result<()> {
+    pub fn mark_has_written(&mut self, chat_id: ChatKey, user_id: i64) -> Result<()> {
         let sql = "UPDATE chat_members SET has_written = TRUE \
                    WHERE chat_id = ?1 AND user_id = ?2 AND has_written = FALSE";
         self.db().execute(sql, args![chat_id, user_id])?;
@@ -280,7 +281,7 @@ impl Writer<'_> {
     /// Replaces a message's text, entities and markup, and sets its edit date.
     pub fn edit_message(
         &mut self,
-        chat_id: i64,
+        chat_id: ChatKey,
         message_id: i64,
         text: Option<&str>,
         entities: Option<&str>,
@@ -294,7 +295,7 @@ impl Writer<'_> {
     }
 
     /// Deletes a message (and its pin and reactions); false if there was none.
-    pub fn delete_message(&mut self, chat_id: i64, message_id: i64) -> Result<bool> {
+    pub fn delete_message(&mut self, chat_id: ChatKey, message_id: i64) -> Result<bool> {
         let key = args![chat_id, message_id];
         let deleted: Option<Option<i64>> = self.db().opt(
             "DELETE FROM messages WHERE chat_id = ?1 AND message_id = ?2 RETURNING position",
@@ -334,7 +335,7 @@ impl Writer<'_> {
         Ok(self.db().execute(sql, args![id, answer, now])? > 0)
     }
 
-    pub fn pin_message(&mut self, chat_id: i64, message_id: i64, now: i64) -> Result<()> {
+    pub fn pin_message(&mut self, chat_id: ChatKey, message_id: i64, now: i64) -> Result<()> {
         let sql = "INSERT INTO pinned_messages (chat_id, message_id, pinned_at) VALUES (?1, ?2, ?3) \
                    ON CONFLICT (chat_id, message_id) DO UPDATE SET pinned_at = excluded.pinned_at";
         self.db().execute(sql, args![chat_id, message_id, now])?;
@@ -342,7 +343,7 @@ impl Writer<'_> {
     }
 
     /// Unpins one message, or all of a chat's with `None`; returns how many.
-    pub fn unpin_messages(&mut self, chat_id: i64, message_id: Option<i64>) -> Result<usize> {
+    pub fn unpin_messages(&mut self, chat_id: ChatKey, message_id: Option<i64>) -> Result<usize> {
         match message_id {
             Some(id) => self.db().execute(
                 "DELETE FROM pinned_messages WHERE chat_id = ?1 AND message_id = ?2",
@@ -355,7 +356,7 @@ impl Writer<'_> {
     /// Sets (or with `None` clears) a member's reactions to a message.
     pub fn set_reaction(
         &mut self,
-        chat_id: i64,
+        chat_id: ChatKey,
         message_id: i64,
         user_id: i64,
         reaction: Option<&str>,
@@ -375,7 +376,7 @@ impl Writer<'_> {
     }
 
     /// The member's current reactions to a message (JSON), if any.
-    pub fn reaction(&mut self, chat_id: i64, message_id: i64, user_id: i64) -> Result<Option<String>> {
+    pub fn reaction(&mut self, chat_id: ChatKey, message_id: i64, user_id: i64) -> Result<Option<String>> {
         let sql =
             "SELECT reaction FROM message_reactions WHERE chat_id = ?1 AND message_id = ?2 AND user_id = ?3";
         self.db().value(sql, args![chat_id, message_id, user_id])

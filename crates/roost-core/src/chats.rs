@@ -1,0 +1,129 @@
+//! Chats as requests name them: the one resolution every method goes through.
+//!
+//! A request names a chat by a user id (a private chat is addressed by the other party, as in
+//! Telegram) or by `@username`; a dialect's edge turns its own names (WWChat's UUIDs) into one of
+//! these first. [`resolve_chat`] turns that into the chat's internal [`ChatKey`] for the one
+//! making the request, and [`MessageAddress::resolve`] does the same for a message of a chat, so
+//! that no method opens with its own "find the chat, load the message, check" steps. Groups and
+//! channels, when they come, are resolved here too.
+
+use roost_store::{ChatKey, MessageRow, Queries, UserRow, Writer};
+use roost_types::ApiError;
+use roost_types::requests::ChatId;
+
+use crate::render::Renderer;
+use crate::{Core, Error, Result};
+
+/// A chat as a request named it, resolved for whoever made the request.
+pub(crate) struct ChatRef {
+    /// The chat's internal key.
+    pub key: ChatKey,
+    /// The other party of the private chat.
+    pub peer: UserRow,
+}
+
+/// The chat `chat_id` names, as `viewer` (a bot or a person) sees it: `chat not found` unless
+/// `viewer` is in it.
+pub(crate) fn resolve_chat(q: &impl Queries, viewer: i64, chat_id: &ChatId) -> Result<ChatRef> {
+    let peer = resolve_peer(q, chat_id)?;
+    let key = q.private_chat(viewer, peer.id)?.ok_or(ApiError::CHAT_NOT_FOUND)?;
+    Ok(ChatRef { key, peer })
+}
+
+/// A message as a request names it: its chat and its id there.
+pub(crate) struct MessageAddress {
+    pub chat_id: ChatId,
+    pub message_id: i64,
+}
+
+impl MessageAddress {
+    /// From a request's fields, each of which Telegram requires with its own words.
+    pub(crate) fn required(chat_id: Option<ChatId>, message_id: Option<i64>) -> Result<MessageAddress> {
+        let chat_id = chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
+        let message_id = message_id.ok_or(ApiError::MESSAGE_ID_MISSING)?;
+        Ok(MessageAddress { chat_id, message_id })
+    }
+
+    /// The chat and the message, for `viewer`; `missing` when the chat has no such message.
+    pub(crate) fn resolve(
+        &self,
+        q: &impl Queries,
+        viewer: i64,
+        missing: ApiError,
+    ) -> Result<(ChatRef, MessageRow)> {
+        let chat = resolve_chat(q, viewer, &self.chat_id)?;
+        let row = q.message(chat.key, self.message_id)?.ok_or(missing)?;
+        Ok((chat, row))
+    }
+}
+
+/// The user a chat id names. `chat not found` if there is none.
+pub(crate) fn resolve_peer(q: &impl Queries, chat_id: &ChatId) -> Result<UserRow> {
+    let user = match chat_id {
+        ChatId::Id(id) if *id > 0 => q.user(*id)?,
+        ChatId::Id(_) => None,
+        ChatId::Username(name) => q.user_by_username(name)?,
+    };
+    user.ok_or_else(|| ApiError::CHAT_NOT_FOUND.into())
+}
+
+/// [`resolve_peer`] for a person: by username anyone, by id only a bot (bots are public), the
+/// person themself, or someone they already share a chat with. So ids, which are sequential,
+/// cannot be walked to list the people of a server.
+pub(crate) fn resolve_peer_for_person(q: &impl Queries, person: i64, chat_id: &ChatId) -> Result<UserRow> {
+    let peer = resolve_peer(q, chat_id)?;
+    if matches!(chat_id, ChatId::Id(_)) && !knows(q, person, &peer)? {
+        return Err(ApiError::CHAT_NOT_FOUND.into());
+    }
+    Ok(peer)
+}
+
+/// Whether `viewer` has met `user`: themself, or a chat in common. What a bot or person may learn
+/// of a user by id alone (a name in a text mention, a chat opened by id) depends on it.
+pub(crate) fn knows(q: &impl Queries, viewer: i64, user: &UserRow) -> Result<bool> {
+    Ok(user.is_bot || user.id == viewer || q.private_chat(viewer, user.id)?.is_some())
+}
+
+/// How `viewer` addresses a chat: a private chat by the other party's id.
+pub(crate) fn chat_id_for(q: &impl Queries, chat: ChatKey, viewer: i64) -> Result<i64> {
+    Ok(q.chat_members(chat)?.iter().map(|&(id, _)| id).find(|&id| id != viewer).unwrap_or(viewer))
+}
+
+/// The chat a bot may send to: a person, who has written to the bot. The chat's members and the
+/// person are remembered in `renderer`.
+pub(crate) fn bot_send_target(
+    w: &Writer<'_>,
+    bot: i64,
+    chat_id: &ChatId,
+    renderer: &mut Renderer,
+) -> Result<ChatRef> {
+    let peer = resolve_peer(w, chat_id)?;
+    if peer.is_bot {
+        return Err(Error::from(if peer.id == bot {
+            ApiError::CHAT_NOT_FOUND
+        } else {
+            ApiError::BOT_CANT_MESSAGE_BOTS
+        }));
+    }
+    let key = w.private_chat(bot, peer.id)?.ok_or(ApiError::CHAT_NOT_FOUND)?;
+    let members = w.chat_members(key)?;
+    if !members.iter().any(|&(id, has_written)| id == peer.id && has_written) {
+        return Err(ApiError::BOT_CANT_INITIATE.into());
+    }
+    renderer.seed_members(key, &members);
+    renderer.seed_user(peer.clone());
+    Ok(ChatRef { key, peer })
+}
+
+impl Core {
+    /// The id by which a bot addresses the chat `chat_id` names (for `@username`, that user's id;
+    /// a number as it is). A dialect's edge uses it to check that the ids of one request agree.
+    pub async fn chat_wire_id(&self, chat_id: ChatId) -> Result<i64> {
+        match chat_id {
+            ChatId::Id(id) => Ok(id),
+            ChatId::Username(_) => {
+                self.store().lookup(move |r| Ok::<_, Error>(resolve_peer(r, &chat_id)?.id)).await
+            }
+        }
+    }
+}
