@@ -278,10 +278,33 @@ impl Core {
     }
 }
 
+/// Helpers of the core's tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use roost_store::{NewUser, Writer};
+
+    /// A person named `someone` and a bot `some_bot` they own.
+    pub(crate) fn person_and_bot(w: &mut Writer<'_>, now: i64) -> roost_store::Result<(i64, i64)> {
+        let user = |username, is_bot| NewUser {
+            is_bot,
+            username,
+            first_name: "Someone",
+            last_name: None,
+            language_code: None,
+            password_hash: None,
+            created_at: now,
+        };
+        let person = w.insert_user(&user("someone", false))?;
+        let bot = w.insert_user(&user("some_bot", true))?;
+        w.insert_bot(bot, person, b"hash", now)?;
+        Ok((person, bot))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use roost_store::{NewUser, Queries};
+    use roost_store::Queries;
 
     /// A backlog larger than one slice goes in several write jobs, all of it, and nothing newer.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -299,18 +322,7 @@ mod tests {
         let (person, bot) = core
             .store()
             .write(move |w| {
-                let user = |username, is_bot| NewUser {
-                    is_bot,
-                    username,
-                    first_name: "Someone",
-                    last_name: None,
-                    language_code: None,
-                    password_hash: None,
-                    created_at: now,
-                };
-                let person = w.insert_user(&user("someone", false))?;
-                let bot = w.insert_user(&user("some_bot", true))?;
-                w.insert_bot(bot, person, b"hash", now)?;
+                let (person, bot) = testing::person_and_bot(w, now)?;
                 for i in 0..backlog + 3 {
                     // The last three are recent.
                     let at = if i < backlog { now - 3600 } else { now };

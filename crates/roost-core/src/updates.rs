@@ -236,7 +236,7 @@ impl Core {
 mod tests {
     use super::*;
     use crate::CoreConfig;
-    use roost_store::{NewMessage, NewUser, StoreOptions};
+    use roost_store::{NewMessage, StoreOptions};
 
     /// A bot with a private chat holding one message from a person, on a new SQLite store.
     async fn a_bot_and_a_message() -> (tempfile::TempDir, Core, i64, i64, ChatKey) {
@@ -249,18 +249,7 @@ mod tests {
             .store()
             .write(|w| {
                 let now = roost_store::unix_now();
-                let user = |username, is_bot| NewUser {
-                    is_bot,
-                    username,
-                    first_name: "Someone",
-                    last_name: None,
-                    language_code: None,
-                    password_hash: None,
-                    created_at: now,
-                };
-                let person = w.insert_user(&user("someone", false))?;
-                let bot = w.insert_user(&user("some_bot", true))?;
-                w.insert_bot(bot, person, b"hash", now)?;
+                let (person, bot) = crate::testing::person_and_bot(w, now)?;
                 let chat = w.create_private_chat(person, bot, now)?;
                 Ok::<_, Error>((person, bot, chat))
             })

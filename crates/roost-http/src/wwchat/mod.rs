@@ -179,21 +179,19 @@ impl Call<'_> {
             }
             "sendMessage" => {
                 let peer = self.chat("chat_id").await?;
-                if let Some((reply_peer, message_id)) = self.message("reply_to_message_id")? {
+                if let Some((reply_peer, message_id)) = self.message_param("reply_to_message_id")? {
                     if peer.is_some_and(|peer| peer != reply_peer) {
                         return Err(ApiError::REPLY_NOT_FOUND.into());
                     }
                     self.params.insert("reply_to_message_id", message_id.into());
                 }
-                self.markdown().await?;
-                let params = std::mem::take(&mut self.params);
-                let mut message = to_value(&core.bot_send(bot, params.parse()?).await?)?;
-                self.view().message(&mut message);
-                Ok(message)
+                let params = self.formatted().await?;
+                let sent = core.bot_send(bot, params.parse()?).await?;
+                self.message(&sent)
             }
             "editMessageText" => {
                 let peer = self.chat("chat_id").await?;
-                if let Some((message_peer, message_id)) = self.message("message_id")? {
+                if let Some((message_peer, message_id)) = self.message_param("message_id")? {
                     match peer {
                         Some(peer) if peer != message_peer => {
                             return Err(ApiError::message_not_found_for("edit").into());
@@ -204,11 +202,9 @@ impl Call<'_> {
                     }
                     self.params.insert("message_id", message_id.into());
                 }
-                self.markdown().await?;
-                let params = std::mem::take(&mut self.params);
-                let mut message = to_value(&core.edit_message_text(bot, params.parse()?).await?)?;
-                self.view().message(&mut message);
-                Ok(message)
+                let params = self.formatted().await?;
+                let edited = core.edit_message_text(bot, params.parse()?).await?;
+                self.message(&edited)
             }
             "getUpdates" => {
                 let params = std::mem::take(&mut self.params);
@@ -264,8 +260,15 @@ impl Call<'_> {
         }
     }
 
+    /// A message as WWChat shows it to this bot.
+    fn message(&self, message: &roost_types::Message) -> Result<Value, Failed> {
+        let mut value = to_value(message)?;
+        self.view().message(&mut value);
+        Ok(value)
+    }
+
     /// Reads a message UUID parameter: the chat it is in (as the bot names it) and its id there.
-    fn message(&mut self, name: &'static str) -> Result<Option<(i64, i64)>, Failed> {
+    fn message_param(&mut self, name: &'static str) -> Result<Option<(i64, i64)>, Failed> {
         let Some(value) = self.params.take(name) else { return Ok(None) };
         let Value::String(text) = value else {
             return Err(ApiError::with(ErrorKind::IdMalformed, name).into());
@@ -277,6 +280,13 @@ impl Call<'_> {
             Ok(_) | Err(Refused::Unknown) => Err(ApiError::with(ErrorKind::IdUnknown, name).into()),
             Err(Refused::Malformed) => Err(ApiError::with(ErrorKind::IdMalformed, name).into()),
         }
+    }
+
+    /// The parameters, with WWChat's `parse_mode: Markdown` parsed here: the core gets the text
+    /// and its entities.
+    async fn formatted(&mut self) -> Result<Params, Failed> {
+        self.markdown().await?;
+        Ok(std::mem::take(&mut self.params))
     }
 
     /// `parse_mode: Markdown` is WWChat's Markdown: parsed here, the core gets text and entities.

@@ -126,63 +126,29 @@ async fn ids_of_the_wrong_kind_or_dialect_are_refused_in_the_callers_envelope() 
     let chat = updates[0]["message"]["chat"]["id"].clone();
     let message = updates[0]["message"]["message_id"].clone();
 
-    // A Telegram number where WWChat wants a UUID.
-    ww_error(
-        &server,
-        &bot,
-        "sendMessage",
-        json!({"chat_id": person.id, "text": "x"}),
-        400,
-        "Bad Request: chat_id must be a UUID",
-    )
-    .await;
-    ww_error(
-        &server,
-        &bot,
-        "sendMessage",
-        json!({"chat_id": "12345", "text": "x"}),
-        400,
-        "Bad Request: chat_id must be a UUID",
-    )
-    .await;
-    ww_error(
-        &server,
-        &bot,
-        "sendMessage",
-        json!({"chat_id": "not a uuid", "text": "x"}),
-        400,
-        "Bad Request: chat_id must be a UUID",
-    )
-    .await;
-    // A well-formed UUID this server never handed out.
-    ww_error(
-        &server,
-        &bot,
-        "sendMessage",
-        json!({"chat_id": "550e8400-e29b-41d4-a716-446655440000", "text": "x"}),
-        400,
-        "Bad Request: chat_id not found",
-    )
-    .await;
-    // A message UUID is not a chat, and a chat UUID is not a message.
-    ww_error(
-        &server,
-        &bot,
-        "sendMessage",
-        json!({"chat_id": message, "text": "x"}),
-        400,
-        "Bad Request: chat_id not found",
-    )
-    .await;
-    ww_error(
-        &server,
-        &bot,
-        "editMessageText",
-        json!({"chat_id": chat, "message_id": chat, "text": "x"}),
-        400,
-        "Bad Request: message_id not found",
-    )
-    .await;
+    let not_a_uuid = "Bad Request: chat_id must be a UUID";
+    let cases = [
+        // A Telegram number where WWChat wants a UUID, as a number or as text; no UUID at all.
+        ("sendMessage", json!({"chat_id": person.id, "text": "x"}), not_a_uuid),
+        ("sendMessage", json!({"chat_id": "12345", "text": "x"}), not_a_uuid),
+        ("sendMessage", json!({"chat_id": "not a uuid", "text": "x"}), not_a_uuid),
+        // A well-formed UUID this server never handed out.
+        (
+            "sendMessage",
+            json!({"chat_id": "550e8400-e29b-41d4-a716-446655440000", "text": "x"}),
+            "Bad Request: chat_id not found",
+        ),
+        // A message UUID is not a chat, and a chat UUID is not a message.
+        ("sendMessage", json!({"chat_id": message, "text": "x"}), "Bad Request: chat_id not found"),
+        (
+            "editMessageText",
+            json!({"chat_id": chat, "message_id": chat, "text": "x"}),
+            "Bad Request: message_id not found",
+        ),
+    ];
+    for (method, params, description) in cases {
+        ww_error(&server, &bot, method, params, 400, description).await;
+    }
     // A UUID sent to the Telegram dialect is a 400 there, in Telegram's words.
     let (status, body) =
         server.bot_call(&bot.token, "sendMessage", json!({"chat_id": chat, "text": "x"})).await;
