@@ -39,14 +39,7 @@ impl View<'_> {
     /// A Message, with the message it replies to.
     pub fn message(&self, value: &mut Value) {
         let Some(object) = value.as_object_mut() else { return };
-        // The chat's number names the other member of the private chat: read it first.
-        if let (Some(peer), Some(message_id)) = (
-            object.get("chat").and_then(|c| c.get("id")).and_then(Value::as_i64),
-            number(object, "message_id"),
-        ) {
-            object
-                .insert("message_id".into(), self.ids.private_message(self.viewer, peer, message_id).into());
-        }
+        self.message_id(object);
         if let Some(from) = object.get_mut("from") {
             self.user(from);
         }
@@ -73,6 +66,17 @@ impl View<'_> {
         }
     }
 
+    /// The `message_id` of an object that also has its `chat`: the message's UUID. The chat's
+    /// number names the other member of the private chat, so it is read before the chat is
+    /// turned into its UUID.
+    fn message_id(&self, object: &mut Map<String, Value>) {
+        let peer = object.get("chat").and_then(|c| c.get("id")).and_then(Value::as_i64);
+        if let (Some(peer), Some(message_id)) = (peer, number(object, "message_id")) {
+            object
+                .insert("message_id".into(), self.ids.private_message(self.viewer, peer, message_id).into());
+        }
+    }
+
     /// An Update: the thing it carries, by its field.
     pub fn update(&self, value: &mut Value) {
         let Some(object) = value.as_object_mut() else { return };
@@ -95,15 +99,7 @@ impl View<'_> {
             }
         }
         if let Some(reaction) = object.get_mut("message_reaction").and_then(Value::as_object_mut) {
-            if let (Some(peer), Some(message_id)) = (
-                reaction.get("chat").and_then(|c| c.get("id")).and_then(Value::as_i64),
-                number(reaction, "message_id"),
-            ) {
-                reaction.insert(
-                    "message_id".into(),
-                    self.ids.private_message(self.viewer, peer, message_id).into(),
-                );
-            }
+            self.message_id(reaction);
             if let Some(chat) = reaction.get_mut("chat") {
                 self.chat(chat);
             }
