@@ -11,7 +11,7 @@ use roost_store::{ChatKey, MessageRow, Queries, UserRow, Writer};
 use roost_types::ApiError;
 use roost_types::requests::ChatId;
 
-use crate::render::Renderer;
+use crate::messages::render::Renderer;
 use crate::{Core, Error, Result};
 
 /// A chat as a request named it, resolved for whoever made the request.

@@ -5,26 +5,19 @@
 //! returns typed objects or an [`Error`]. The core knows nothing of HTTP, status codes on the wire,
 //! or any dialect's formatting.
 
-pub mod entities;
-pub mod format;
-pub mod hub;
-pub mod secrets;
-
-mod accounts;
 mod addresses;
-mod callbacks;
+mod bots;
 mod chats;
-mod commands;
-mod compose;
-mod editing;
 #[cfg(test)]
 mod linear_tests;
-mod messaging;
+mod messages;
+mod people;
 mod ratelimit;
-mod render;
-mod resync;
 mod updates;
-mod webhooks;
+
+pub use messages::{entities, format};
+pub use people::secrets;
+pub use updates::hub;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -33,13 +26,13 @@ use std::time::Duration;
 use roost_store::{Store, StoreError, StoreOptions};
 use roost_types::ApiError;
 
-pub use accounts::{NewBot, SignIn};
 pub use addresses::is_public_ip;
 pub use hub::Hub;
-pub use messaging::EventPage;
+pub use messages::EventPage;
+pub use people::{NewBot, SignIn};
 pub use ratelimit::{ChatPace, RateLimits};
 pub use updates::QueuedUpdate;
-pub use webhooks::check_webhook_url;
+pub use updates::webhooks::check_webhook_url;
 
 /// The dialect a webhook set before dialects were recorded, or removed, is in.
 pub const DEFAULT_DIALECT: &str = "telegram";
@@ -138,7 +131,7 @@ struct Inner {
     /// again by this process. std Mutex: held for a map operation only.
     confirmed: std::sync::Mutex<HashMap<i64, i64>>,
     /// The bound on password hashing (see [`CoreConfig::password_hashers`]).
-    hashing: accounts::Hashing,
+    hashing: people::Hashing,
     /// This installation's 32-byte secret for the dialects' opaque ids (the same on every
     /// instance and across restarts: stored once, in `instance_secrets`).
     id_key: [u8; 32],
@@ -164,14 +157,14 @@ impl Core {
                 hub,
                 bot_tokens: RwLock::new(HashMap::new()),
                 confirmed: std::sync::Mutex::default(),
-                hashing: accounts::Hashing::new(config.password_hashers),
+                hashing: people::Hashing::new(config.password_hashers),
                 id_key,
                 config,
             }),
             pace: ChatPace::default(),
         };
         if core.store().is_shared() {
-            tokio::spawn(resync::run(core.clone()));
+            tokio::spawn(updates::resync::run(core.clone()));
         }
         Ok(core)
     }

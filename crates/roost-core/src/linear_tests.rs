@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use roost_types::{ApiError, EntityKind, MessageEntity};
 
-use crate::compose;
-use crate::entities;
-use crate::format::{parse_commonmark, parse_html, parse_markdown, parse_markdown_v2};
+use crate::messages::compose;
+use crate::messages::entities;
+use crate::messages::format::{parse_commonmark, parse_html, parse_markdown, parse_markdown_v2};
 
 /// Sizes compared: an input of `UNIT` repetitions, and one of `GROWTH` times as many.
 const UNIT: usize = 4_000;

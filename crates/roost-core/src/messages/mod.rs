@@ -1,6 +1,13 @@
 //! Chats and messages: opening chats, sending, reading history, and the fan-out of each new or
 //! edited message to the bots' update queues and the people's event streams.
 
+pub(crate) mod callbacks;
+pub(crate) mod compose;
+pub(crate) mod editing;
+pub mod entities;
+pub mod format;
+pub(crate) mod render;
+
 use roost_store::{
     ChatKey, Happened, MessageRow, NewMessage, Queries, StoreError, StoredEvent, UserRow, Writer, unix_now,
 };
@@ -12,9 +19,9 @@ use roost_types::{
 };
 
 use crate::chats::{ChatRef, bot_send_target, chat_id_for, resolve_chat, resolve_peer_for_person};
-use crate::compose::{self, entities_json};
-use crate::render::{self, Renderer};
 use crate::{Core, Error, Result};
+use compose::entities_json;
+use render::Renderer;
 
 /// One read of a person's event stream ([`Core::events_after`]).
 #[derive(Debug)]

@@ -1,5 +1,7 @@
 //! People, bots, sessions and tokens.
 
+pub mod secrets;
+
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -10,8 +12,7 @@ use roost_types::limits::{
 use roost_types::requests::{Login, Register, TerminateSession};
 use roost_types::{ApiError, BotUser, Session, SessionInfo, User};
 
-use crate::render;
-use crate::secrets;
+use crate::messages::render;
 use crate::{Core, Error, Result};
 
 /// A bot just created: its user and its token (shown once).

@@ -14,9 +14,9 @@ use roost_types::{ApiError, ClientEventKind, Message, MessageId, ReactionType};
 use serde_json::json;
 
 use crate::chats::{ChatRef, MessageAddress, bot_send_target, resolve_chat};
-use crate::compose::{self, entities_json};
-use crate::messaging::{Body, append_message, bot_accepts, fan_out, notify_people, same_chat};
-use crate::render::{self, Renderer};
+use crate::messages::compose::{self, entities_json};
+use crate::messages::render::{self, Renderer};
+use crate::messages::{Body, append_message, bot_accepts, fan_out, notify_people, same_chat};
 use crate::{Core, Result};
 
 /// Actions of `sendChatAction`.
@@ -265,7 +265,7 @@ impl Core {
         }
         let at = MessageAddress::required(req.chat_id, req.message_id)?;
         if let Some(caption) = &req.caption
-            && crate::entities::utf16_len(caption) > CAPTION_MAX
+            && crate::messages::entities::utf16_len(caption) > CAPTION_MAX
         {
             return Err(ApiError::CAPTION_TOO_LONG.into());
         }

@@ -11,7 +11,7 @@ use roost_types::requests::{AnswerCallbackQuery, ClientSendMessage, PressButton}
 use roost_types::{ApiError, ButtonPress, CallbackAnswer, ClientEventKind};
 
 use crate::chats::{ChatRef, MessageAddress};
-use crate::messaging::{bot_accepts, push_event};
+use crate::messages::{bot_accepts, push_event};
 
 use crate::{Core, Error, Result};
 

@@ -394,7 +394,7 @@ proptest! {
     fn fuzz_entity_detection(raw in "\\PC{0,80}", input in markup_soup()) {
         for text in [&raw, &input] {
             let len = text.encode_utf16().count() as i64;
-            for e in crate::entities::detect(text) {
+            for e in crate::messages::entities::detect(text) {
                 prop_assert!(e.offset >= 0 && e.length > 0 && e.offset + e.length <= len);
             }
         }

@@ -11,9 +11,9 @@ use roost_types::limits::{
 use roost_types::{ApiError, EntityKind, MessageEntity};
 use serde_json::{Map, Value};
 
-use crate::entities::{self, utf16_len};
-use crate::format::ParseMode;
-use crate::render;
+use crate::messages::entities::{self, utf16_len};
+use crate::messages::format::ParseMode;
+use crate::messages::render;
 use crate::{Error, Result};
 
 /// Text and its entities, checked against `max` UTF-16 units.
