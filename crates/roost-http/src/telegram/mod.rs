@@ -16,15 +16,13 @@ use axum::routing::any;
 use roost_core::Core;
 
 use roost_types::ApiError;
-use roost_types::MessageId;
-use roost_types::requests::DeleteMessage;
 
 pub mod errors;
 
 /// This dialect's name, as webhooks record it.
 pub const DIALECT: &str = roost_core::DEFAULT_DIALECT;
 
-use crate::envelope::{Answer, HttpError, ok};
+use crate::envelope::{Answer, HttpError};
 use crate::params::Params;
 
 pub fn router() -> Router<Core> {
@@ -101,9 +99,18 @@ pub async fn dispatch(core: &Core, bot: i64, method: &str, params: Params) -> An
     }
 }
 
+/// Every Bot API method Roost serves, by family (one file each; the busiest first: messages,
+/// then updates). `docs/compatibility.md`'s coverage table is checked against it by a test.
+pub static FAMILIES: &[&[Method]] = &[messages::METHODS, updates::METHODS, bots::METHODS];
+
+/// Every method, family by family.
+pub fn methods() -> impl Iterator<Item = &'static Method> {
+    FAMILIES.iter().flat_map(|family| family.iter())
+}
+
 /// The method of that name, in any case.
 pub fn find_method(name: &str) -> Option<&'static Method> {
-    METHODS.iter().find(|m| m.name.eq_ignore_ascii_case(name))
+    methods().find(|m| m.name.eq_ignore_ascii_case(name))
 }
 
 /// A Bot API method Roost serves: its name, as Telegram spells it, and its handler.
@@ -112,9 +119,9 @@ pub struct Method {
     call: for<'a> fn(&'a Core, i64, Params) -> futures_util::future::BoxFuture<'a, Answer>,
 }
 
-/// Declares the method table: each row a name and a body over `core`, `bot` and `params`. Each
-/// body becomes a function of its own, and [`METHODS`] lists them, in the order given (the
-/// busiest first: [`find_method`] looks in that order).
+/// Declares a family's method table: each row a name and a body over `core`, `bot` and `params`.
+/// Each body becomes a function of its own, and the family's `METHODS` lists them, in the order
+/// given (the busiest first: [`find_method`] looks in that order).
 macro_rules! methods {
     ($($name:literal $handler:ident |$core:ident, $bot:ident, $params:ident| $body:expr;)*) => {
         $(
@@ -124,109 +131,29 @@ macro_rules! methods {
                 Box::pin(async move { $body })
             }
         )*
-        /// Every Bot API method Roost serves. `docs/compatibility.md`'s coverage table is checked
-        /// against it by a test.
-        pub static METHODS: &[Method] = &[$(Method { name: $name, call: $handler }),*];
+        /// This family's methods.
+        pub(super) static METHODS: &[Method] = &[$(Method { name: $name, call: $handler }),*];
     };
 }
 
-methods! {
-    "sendMessage" send_message |core, bot, params| Ok(ok(&core.bot_send(bot, params.parse()?).await?));
-    "getUpdates" get_updates |core, bot, params| Ok(ok(&core.get_updates(bot, params.parse()?).await?));
-    "getMe" get_me |core, bot, params| Ok(ok(&core.bot_me(bot).await?));
-    "answerCallbackQuery" answer_callback_query |core, bot, params| {
-        Ok(ok(&core.answer_callback_query(bot, params.parse()?).await?))
-    };
-    "editMessageText" edit_message_text |core, bot, params| {
-        Ok(ok(&core.edit_message_text(bot, params.parse()?).await?))
-    };
-    "sendChatAction" send_chat_action |core, bot, params| {
-        Ok(ok(&core.send_chat_action(bot, params.parse()?).await?))
-    };
-    "logOut" log_out |core, bot, params| Ok(ok(&true));
-    "close" close |core, bot, params| Ok(ok(&true));
-    "setWebhook" set_webhook_method |core, bot, params| {
-        Ok(ok(&crate::webhook::set_webhook(core, bot, params, DIALECT).await?))
-    };
-    "deleteWebhook" delete_webhook |core, bot, params| Ok(ok(&core.delete_webhook(bot, params.parse()?).await?));
-    "getWebhookInfo" get_webhook_info |core, bot, params| Ok(ok(&core.webhook_info(bot).await?));
-    "editMessageCaption" edit_message_caption |core, bot, params| {
-        Ok(ok(&core.edit_message_caption(bot, params.parse()?).await?))
-    };
-    "editMessageReplyMarkup" edit_message_reply_markup |core, bot, params| {
-        Ok(ok(&core.edit_message_reply_markup(bot, params.parse()?).await?))
-    };
-    "deleteMessage" delete_message |core, bot, params| {
-        let req: DeleteMessage = params.parse()?;
-        Ok(ok(&core.bot_delete_message(bot, req.chat_id, req.message_id).await?))
-    };
-    "deleteMessages" delete_messages |core, bot, params| {
-        Ok(ok(&core.bot_delete_messages(bot, params.parse()?).await?))
-    };
-    "forwardMessage" forward_message |core, bot, params| {
-        let sent = core.forward_messages(bot, params.parse()?, false).await?;
-        Ok(ok(&sent.into_iter().next().ok_or(ApiError::INTERNAL)?))
-    };
-    "forwardMessages" forward_messages |core, bot, params| {
-        let sent = core.forward_messages(bot, params.parse()?, true).await?;
-        let ids: Vec<MessageId> = sent.iter().map(|m| MessageId { message_id: m.message_id }).collect();
-        Ok(ok(&ids))
-    };
-    "copyMessage" copy_message |core, bot, params| {
-        let sent = core.copy_messages(bot, params.parse()?, false).await?;
-        Ok(ok(&sent.into_iter().next().ok_or(ApiError::INTERNAL)?))
-    };
-    "copyMessages" copy_messages |core, bot, params| Ok(ok(&core.copy_messages(bot, params.parse()?, true).await?));
-    "pinChatMessage" pin_chat_message |core, bot, params| Ok(ok(&core.pin_message(bot, params.parse()?).await?));
-    "unpinChatMessage" unpin_chat_message |core, bot, params| {
-        Ok(ok(&core.unpin_messages(bot, params.parse()?, false).await?))
-    };
-    "unpinAllChatMessages" unpin_all_chat_messages |core, bot, params| {
-        Ok(ok(&core.unpin_messages(bot, params.parse()?, true).await?))
-    };
-    "setMessageReaction" set_message_reaction |core, bot, params| {
-        Ok(ok(&core.bot_set_reaction(bot, params.parse()?).await?))
-    };
-    "setMyCommands" set_my_commands |core, bot, params| Ok(ok(&core.set_my_commands(bot, params.parse()?).await?));
-    "getMyCommands" get_my_commands |core, bot, params| Ok(ok(&core.get_my_commands(bot, params.parse()?).await?));
-    "deleteMyCommands" delete_my_commands |core, bot, params| {
-        Ok(ok(&core.delete_my_commands(bot, params.parse()?).await?))
-    };
-    "setMyName" set_my_name |core, bot, params| Ok(ok(&core.set_my_text(bot, "name", params.parse()?).await?));
-    "getMyName" get_my_name |core, bot, params| Ok(ok(&serde_json::json!({"name": core.get_my_text(bot, "name", params.parse()?).await?})));
-    "setMyDescription" set_my_description |core, bot, params| {
-        Ok(ok(&core.set_my_text(bot, "description", params.parse()?).await?))
-    };
-    "getMyDescription" get_my_description |core, bot, params| {
-        Ok(ok(&serde_json::json!({"description": core.get_my_text(bot, "description", params.parse()?).await?})))
-    };
-    "setMyShortDescription" set_my_short_description |core, bot, params| {
-        Ok(ok(&core.set_my_text(bot, "short_description", params.parse()?).await?))
-    };
-    "getMyShortDescription" get_my_short_description |core, bot, params| {
-        Ok(ok(&serde_json::json!({"short_description": core.get_my_text(bot, "short_description", params.parse()?).await?})))
-    };
-    "setChatMenuButton" set_chat_menu_button |core, bot, params| {
-        Ok(ok(&core.set_menu_button(bot, params.parse()?).await?))
-    };
-    "getChatMenuButton" get_chat_menu_button |core, bot, params| {
-        Ok(ok(&core.get_menu_button(bot, params.parse()?).await?))
-    };
-}
+// The families, after the macro they use.
+mod bots;
+mod messages;
+mod updates;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// docs/compatibility.md's coverage table says "yes" for exactly the methods of [`METHODS`].
+    /// docs/compatibility.md's coverage table says "yes" for exactly the methods served.
     #[test]
     fn the_coverage_table_lists_the_method_table() {
         let doc =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/compatibility.md"))
                 .unwrap_or_else(|e| panic!("{e}"));
         // The methods' tables, up to the update types' table.
-        let methods = doc.split("### Update types").next().unwrap_or_default();
-        let mut documented: Vec<&str> = methods
+        let tables = doc.split("### Update types").next().unwrap_or_default();
+        let mut documented: Vec<&str> = tables
             .lines()
             .filter_map(|line| {
                 let mut cells = line.split('|').map(str::trim).skip(1);
@@ -235,7 +162,7 @@ mod tests {
             })
             .collect();
         documented.sort_unstable();
-        let mut served: Vec<&str> = METHODS.iter().map(|m| m.name).collect();
+        let mut served: Vec<&str> = methods().map(|m| m.name).collect();
         served.sort_unstable();
         assert_eq!(documented, served, "docs/compatibility.md's \"yes\" rows and the method table");
     }
@@ -245,9 +172,9 @@ mod tests {
         assert_eq!(find_method("sendmessage").map(|m| m.name), Some("sendMessage"));
         assert_eq!(find_method("SENDMESSAGE").map(|m| m.name), Some("sendMessage"));
         assert!(find_method("sendPhoto").is_none());
-        let mut names: Vec<String> = METHODS.iter().map(|m| m.name.to_ascii_lowercase()).collect();
+        let mut names: Vec<String> = methods().map(|m| m.name.to_ascii_lowercase()).collect();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), METHODS.len(), "a method is listed twice");
+        assert_eq!(names.len(), methods().count(), "a method is listed twice");
     }
 }
