@@ -9,6 +9,7 @@
 
 use roost_store::{ChatKey, MessageRow, Queries, UserRow, Writer};
 use roost_types::ApiError;
+use roost_types::limits::MESSAGE_IDS_MAX;
 use roost_types::requests::ChatId;
 
 use crate::messages::render::Renderer;
@@ -55,6 +56,59 @@ impl MessageAddress {
         let row = q.message(chat.key, self.message_id)?.ok_or(missing)?;
         Ok((chat, row))
     }
+}
+
+/// Messages of one chat to send into another (forward, copy) as a request names them.
+pub(crate) struct Transfer {
+    /// Where they go.
+    pub chat_id: ChatId,
+    /// Where they are.
+    pub from_chat_id: ChatId,
+    /// Their ids in `from_chat_id`: one (`message_id`), or up to 100 (`message_ids`, sorted, without
+    /// repeats) when `many`.
+    pub ids: Vec<i64>,
+}
+
+impl Transfer {
+    /// From a request's fields, each of which Telegram requires with its own words.
+    pub(crate) fn required(
+        chat_id: Option<ChatId>,
+        from_chat_id: Option<ChatId>,
+        (message_id, message_ids): (Option<i64>, Option<Vec<i64>>),
+        many: bool,
+    ) -> Result<Transfer> {
+        let chat_id = chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
+        let from_chat_id = from_chat_id.ok_or(ApiError::FROM_CHAT_ID_EMPTY)?;
+        let ids = if many {
+            message_ids_required(message_ids)?
+        } else {
+            vec![message_id.ok_or(ApiError::MESSAGE_ID_MISSING)?]
+        };
+        Ok(Transfer { chat_id, from_chat_id, ids })
+    }
+
+    /// The source chat (one `bot` is in) and the target (one it may send to).
+    pub(crate) fn resolve(
+        &self,
+        w: &Writer<'_>,
+        bot: i64,
+        renderer: &mut Renderer,
+    ) -> Result<(ChatKey, ChatRef)> {
+        let source = resolve_chat(w, bot, &self.from_chat_id)?;
+        let target = bot_send_target(w, bot, &self.chat_id, renderer)?;
+        Ok((source.key, target))
+    }
+}
+
+/// A request's `message_ids`: 1 to 100, returned sorted and without repeats.
+pub(crate) fn message_ids_required(ids: Option<Vec<i64>>) -> Result<Vec<i64>> {
+    let mut ids = ids.unwrap_or_default();
+    if ids.is_empty() || ids.len() > MESSAGE_IDS_MAX {
+        return Err(ApiError::MESSAGE_IDS_INVALID.into());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
 }
 
 /// The user a chat id names. `chat not found` if there is none.

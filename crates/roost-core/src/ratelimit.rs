@@ -62,7 +62,8 @@ impl RateLimiter {
     }
 
     /// Counts a message of `bot` to `chat`: about one a second, with bursts and the per-minute
-    /// limit as `pace` says for this chat (`private`: whether it is a private chat).
+    /// limit as `pace` says for this chat (`private`: whether it is a private chat). Each pace has
+    /// buckets of its own.
     pub(crate) async fn check_chat(
         &self,
         store: &Store,
@@ -76,7 +77,7 @@ impl RateLimiter {
         }
         let (burst, per_minute) = pace.rules(limits, private);
         if !self.shared {
-            return Ok(self.local.check_chat(limits, bot, chat, burst, per_minute)?);
+            return Ok(self.local.check_chat(limits, (bot, chat, pace), burst, per_minute)?);
         }
         let short = (burst, limits.chat_messages_per_second);
         let long = if !per_minute {
@@ -84,7 +85,13 @@ impl RateLimiter {
         } else {
             (limits.chat_messages_per_minute, limits.chat_messages_per_minute / 60.0)
         };
-        take_shared(store, format!("c{bot}:{chat}"), short, long).await
+        // Each pace counts in buckets of its own: a pace whose minute bucket never drains must not
+        // meet one that drains it.
+        let key = match pace {
+            ChatPace::Bursts => format!("c{bot}:{chat}"),
+            ChatPace::Strict => format!("cs{bot}:{chat}"),
+        };
+        take_shared(store, key, short, long).await
     }
 
     /// Takes a token from the bucket named `key`, which holds `burst` tokens and refills at
@@ -126,7 +133,7 @@ async fn take_shared(store: &Store, key: String, a: (f64, f64), b: (f64, f64)) -
 
 /// How a dialect paces a bot's messages to one chat. A [`crate::Core`] handle carries one
 /// ([`crate::Core::paced`]); the edge of each dialect picks it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ChatPace {
     /// Telegram's documented pace: about one message a second with short bursts
     /// ([`RateLimits::chat_burst`]), and the per-minute limit in groups only.
@@ -226,12 +233,16 @@ fn too_many(wait: f64) -> ApiError {
     ApiError::too_many_requests(wait.ceil().max(1.0) as u32)
 }
 
+/// A bot's buckets for one chat under one pace.
+type ChatBuckets = (i64, i64, ChatPace);
+
 /// Buckets in this process's memory.
 #[derive(Default)]
 pub(crate) struct LocalLimiter {
     /// std Mutex: held for a map lookup and a few float operations.
     bots: Mutex<HashMap<i64, Bucket>>,
-    chats: Mutex<HashMap<(i64, i64), (Bucket, Bucket)>>,
+    /// By bot, chat and pace: a short and a per-minute bucket.
+    chats: Mutex<HashMap<ChatBuckets, (Bucket, Bucket)>>,
     /// Named buckets with their capacity and rate.
     keys: Mutex<HashMap<String, (Bucket, f64, f64)>>,
 }
@@ -250,8 +261,7 @@ impl LocalLimiter {
     pub(crate) fn check_chat(
         &self,
         limits: &RateLimits,
-        bot: i64,
-        chat: i64,
+        key: ChatBuckets,
         burst: f64,
         per_minute: bool,
     ) -> Result<(), ApiError> {
@@ -264,9 +274,8 @@ impl LocalLimiter {
         let (minute_rate, minute_cap) =
             (limits.chat_messages_per_minute / 60.0, limits.chat_messages_per_minute);
         let Ok(mut chats) = self.chats.lock() else { return Ok(()) };
-        let (short, long) = chats
-            .entry((bot, chat))
-            .or_insert_with(|| (Bucket::full(burst, now), Bucket::full(minute_cap, now)));
+        let (short, long) =
+            chats.entry(key).or_insert_with(|| (Bucket::full(burst, now), Bucket::full(minute_cap, now)));
         short.refill(burst, second_rate, now);
         long.refill(minute_cap, minute_rate, now);
         let wait = if private {
@@ -303,8 +312,9 @@ impl LocalLimiter {
         }
         if let Ok(mut chats) = self.chats.lock() {
             // Kept until both buckets are full again (a private chat's minute bucket never drains).
-            let (burst, minute) = (limits.chat_burst.max(1.0), limits.chat_messages_per_minute);
-            chats.retain(|_, (short, long)| {
+            let minute = limits.chat_messages_per_minute;
+            chats.retain(|&(_, _, pace), (short, long)| {
+                let (burst, _) = pace.rules(limits, true);
                 !short.is_full(burst, limits.chat_messages_per_second, now)
                     || !long.is_full(minute, minute / 60.0, now)
             });
@@ -321,15 +331,15 @@ mod tests {
         let limiter = LocalLimiter::default();
         let limits = RateLimits::default();
         for _ in 0..3 {
-            assert!(limiter.check_chat(&limits, 1, 7, 3.0, true).is_ok());
+            assert!(limiter.check_chat(&limits, (1, 7, ChatPace::Bursts), 3.0, true).is_ok());
         }
-        let refused = limiter.check_chat(&limits, 1, 7, 3.0, true).err();
+        let refused = limiter.check_chat(&limits, (1, 7, ChatPace::Bursts), 3.0, true).err();
         assert_eq!(refused.as_ref().map(|e| e.status()), Some(429));
         assert_eq!(refused.and_then(|e| e.retry_after), Some(1));
         // Another chat of the same bot is not affected.
-        assert!(limiter.check_chat(&limits, 1, 8, 3.0, true).is_ok());
+        assert!(limiter.check_chat(&limits, (1, 8, ChatPace::Bursts), 3.0, true).is_ok());
         let off = RateLimits { enabled: false, ..RateLimits::default() };
-        assert!(limiter.check_chat(&off, 1, 7, 3.0, true).is_ok());
+        assert!(limiter.check_chat(&off, (1, 7, ChatPace::Bursts), 3.0, true).is_ok());
     }
 
     /// A private chat has no per-minute limit: a lively conversation (a message a second) goes
@@ -340,8 +350,12 @@ mod tests {
         let limits = RateLimits { chat_burst: 30.0, chat_messages_per_second: 30.0, ..RateLimits::default() };
         let (private, _) = ChatPace::Bursts.rules(&limits, true);
         let (group, minute) = ChatPace::Bursts.rules(&limits, false);
-        let private = (0..25).filter(|_| limiter.check_chat(&limits, 1, 7, private, false).is_ok()).count();
-        let group = (0..25).filter(|_| limiter.check_chat(&limits, 1, -8, group, minute).is_ok()).count();
+        let private = (0..25)
+            .filter(|_| limiter.check_chat(&limits, (1, 7, ChatPace::Bursts), private, false).is_ok())
+            .count();
+        let group = (0..25)
+            .filter(|_| limiter.check_chat(&limits, (1, -8, ChatPace::Bursts), group, minute).is_ok())
+            .count();
         assert_eq!((private, group), (25, 20));
     }
 
@@ -352,10 +366,13 @@ mod tests {
         let limiter = LocalLimiter::default();
         let limits = RateLimits::default();
         for _ in 0..3 {
-            assert!(limiter.check_chat(&limits, 1, 7, 3.0, false).is_ok());
+            assert!(limiter.check_chat(&limits, (1, 7, ChatPace::Bursts), 3.0, false).is_ok());
         }
         limiter.prune(&limits);
-        assert!(limiter.check_chat(&limits, 1, 7, 3.0, false).is_err(), "the drained bucket was forgotten");
+        assert!(
+            limiter.check_chat(&limits, (1, 7, ChatPace::Bursts), 3.0, false).is_err(),
+            "the drained bucket was forgotten"
+        );
     }
 
     /// The strict pace: one a second without bursts, and twenty a minute in a private chat too.
@@ -365,11 +382,13 @@ mod tests {
         let limits = RateLimits::default();
         let (burst, minute) = ChatPace::Strict.rules(&limits, true);
         assert_eq!((burst, minute), (1.0, true));
-        assert!(limiter.check_chat(&limits, 1, 7, burst, minute).is_ok());
-        assert!(limiter.check_chat(&limits, 1, 7, burst, minute).is_err());
+        assert!(limiter.check_chat(&limits, (1, 7, ChatPace::Strict), burst, minute).is_ok());
+        assert!(limiter.check_chat(&limits, (1, 7, ChatPace::Strict), burst, minute).is_err());
         // The minute bucket counts in a private chat: a fast second rate still stops at twenty.
         let fast = RateLimits { chat_messages_per_second: 1e9, ..RateLimits::default() };
-        let allowed = (0..25).filter(|_| limiter.check_chat(&fast, 1, 9, burst, minute).is_ok()).count();
+        let allowed = (0..25)
+            .filter(|_| limiter.check_chat(&fast, (1, 9, ChatPace::Strict), burst, minute).is_ok())
+            .count();
         assert_eq!(allowed, 20);
     }
 

@@ -218,6 +218,9 @@ pub enum Happened {
     MessageReaction { chat: ChatKey, message_id: i64, user: i64, reactions: String },
     /// An update queued before updates were stored neutrally: its Telegram JSON, served as is.
     Legacy { chat: ChatKey, json: String },
+    /// A row this version cannot read (a kind written by a newer version, or a kind without its
+    /// columns): passed over by readers rather than failing the whole queue.
+    Unreadable { chat: ChatKey, kind: i64 },
 }
 
 impl Happened {
@@ -228,7 +231,8 @@ impl Happened {
             | Happened::EditedMessage { chat, .. }
             | Happened::CallbackQuery { chat, .. }
             | Happened::MessageReaction { chat, .. }
-            | Happened::Legacy { chat, .. } => *chat,
+            | Happened::Legacy { chat, .. }
+            | Happened::Unreadable { chat, .. } => *chat,
         }
     }
 
@@ -242,34 +246,28 @@ impl Happened {
             Happened::MessageReaction { chat, message_id, user, reactions } => {
                 (4, *chat, Some(*message_id), Some(*user), reactions)
             }
+            Happened::Unreadable { chat, kind } => (*kind, *chat, None, None, ""),
         }
     }
 
-    /// From its columns; an unknown kind (written by a newer version) is an error.
+    /// From its columns; a row that does not read as any kind is [`Happened::Unreadable`].
     pub(crate) fn from_columns(
         kind: i64,
         chat: ChatKey,
         message_id: Option<i64>,
         actor: Option<i64>,
         payload: String,
-    ) -> Result<Self> {
-        let message =
-            || message_id.ok_or_else(|| crate::StoreError::Database("an update without its message".into()));
-        Ok(match kind {
-            0 => Happened::Legacy { chat, json: payload },
-            1 => Happened::Message { chat, message_id: message()? },
-            2 => Happened::EditedMessage { chat, message_id: message()? },
-            3 => Happened::CallbackQuery { chat, query_id: payload },
-            4 => Happened::MessageReaction {
-                chat,
-                message_id: message()?,
-                user: actor.ok_or_else(|| {
-                    crate::StoreError::Database("a reaction update without its user".into())
-                })?,
-                reactions: payload,
-            },
-            other => return Err(crate::StoreError::Database(format!("unknown update kind {other}"))),
-        })
+    ) -> Self {
+        match (kind, message_id, actor) {
+            (0, _, _) => Happened::Legacy { chat, json: payload },
+            (1, Some(message_id), _) => Happened::Message { chat, message_id },
+            (2, Some(message_id), _) => Happened::EditedMessage { chat, message_id },
+            (3, _, _) => Happened::CallbackQuery { chat, query_id: payload },
+            (4, Some(message_id), Some(user)) => {
+                Happened::MessageReaction { chat, message_id, user, reactions: payload }
+            }
+            _ => Happened::Unreadable { chat, kind },
+        }
     }
 }
 
@@ -604,7 +602,7 @@ pub trait Queries {
         })?;
         rows.into_iter()
             .map(|(update_id, created_at, kind, chat, message_id, actor, payload)| {
-                let happened = Happened::from_columns(kind, chat, message_id, actor, payload)?;
+                let happened = Happened::from_columns(kind, chat, message_id, actor, payload);
                 Ok(StoredUpdate { update_id, created_at, happened })
             })
             .collect()

@@ -108,7 +108,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn admin(core: &roost_core::Core, command: AdminCommand) -> anyhow::Result<()> {
-    let describe = |e: roost_core::Error| anyhow::anyhow!("{e}");
+    // In the words the API would answer with.
+    let describe = |e: roost_core::Error| match e {
+        roost_core::Error::Api(api) => anyhow::anyhow!("{}", roost_http::telegram::errors::describe(&api)),
+        other => anyhow::anyhow!("{other}"),
+    };
     match command {
         AdminCommand::CreateUser { username, password, first_name } => {
             let user = core

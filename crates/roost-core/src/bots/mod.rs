@@ -254,8 +254,8 @@ impl Core {
         let json = button.map(|b| b.to_string());
         self.store()
             .write(move |w| {
-                if chat != 0 && w.private_chat(bot, chat)?.is_none() {
-                    return Err(ApiError::CHAT_NOT_FOUND.into());
+                if chat != 0 {
+                    resolve_chat(&*w, bot, &ChatId::Id(chat))?;
                 }
                 w.set_menu_button(bot, chat, json.as_deref())?;
                 Ok::<_, Error>(true)
@@ -269,8 +269,9 @@ impl Core {
         let json = self
             .store()
             .lookup(move |r| {
-                if chat != 0 && r.private_chat(bot, chat)?.is_none() {
-                    return Err(ApiError::USER_NOT_FOUND.into());
+                if chat != 0 {
+                    // Telegram's words here: the chat is named as its user.
+                    resolve_chat(r, bot, &ChatId::Id(chat)).map_err(|_| ApiError::USER_NOT_FOUND)?;
                 }
                 let own = if chat != 0 { r.menu_button(bot, chat)? } else { None };
                 Ok::<_, Error>(match own {

@@ -3,9 +3,7 @@
 
 use roost_store::{ChatKey, Happened, MessageRow, Queries, StoreError, UserRow, Writer, unix_now};
 use roost_types::keyboards::ReplyMarkup;
-use roost_types::limits::{
-    CAPTION_MAX, CHAT_ACTION_SECS, DELETE_WINDOW_SECS, MESSAGE_IDS_MAX, MESSAGE_TEXT_MAX,
-};
+use roost_types::limits::{CAPTION_MAX, CHAT_ACTION_SECS, DELETE_WINDOW_SECS, MESSAGE_TEXT_MAX};
 use roost_types::requests::{
     ChatId, ClientEditMessage, CopyMessages, DeleteMessages, EditMessageCaption, EditMessageReplyMarkup,
     EditMessageText, ForwardMessages, PinChatMessage, SendChatAction, SetMessageReaction,
@@ -13,7 +11,7 @@ use roost_types::requests::{
 use roost_types::{ApiError, ClientEventKind, Message, MessageId, ReactionType};
 use serde_json::json;
 
-use crate::chats::{ChatRef, MessageAddress, bot_send_target, resolve_chat};
+use crate::chats::{ChatRef, MessageAddress, Transfer, bot_send_target, message_ids_required, resolve_chat};
 use crate::messages::compose::{self, entities_json};
 use crate::messages::render::{self, Renderer};
 use crate::messages::{Body, append_message, bot_accepts, fan_out, notify_people, same_chat};
@@ -88,18 +86,9 @@ fn inline_markup(markup: Option<serde_json::Map<String, serde_json::Value>>) -> 
     }
 }
 
-fn message_id_required(id: Option<i64>) -> Result<i64> {
-    id.ok_or_else(|| ApiError::MESSAGE_ID_MISSING.into())
-}
-
-fn check_ids(ids: Option<Vec<i64>>) -> Result<Vec<i64>> {
-    let mut ids = ids.unwrap_or_default();
-    if ids.is_empty() || ids.len() > MESSAGE_IDS_MAX {
-        return Err(ApiError::MESSAGE_IDS_INVALID.into());
-    }
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
+/// Whether a bot may delete `row` at `now`: in a private chat, any message younger than 48 hours.
+fn deletable_by_bot(row: &MessageRow, now: i64) -> bool {
+    now - row.date <= DELETE_WINDOW_SECS
 }
 
 /// Deletes messages of a chat and tells its people; returns the ids that existed.
@@ -312,7 +301,7 @@ impl Core {
         self.store()
             .write(move |w| {
                 let (chat, row) = at.resolve(&*w, bot, ApiError::message_not_found_for("delete"))?;
-                if unix_now() - row.date > DELETE_WINDOW_SECS {
+                if !deletable_by_bot(&row, unix_now()) {
                     return Err(ApiError::message_cant_be("deleted").into());
                 }
                 delete_and_notify(w, chat.key, &[row.message_id])?;
@@ -324,14 +313,14 @@ impl Core {
     /// Bot API `deleteMessages`: missing messages are skipped.
     pub async fn bot_delete_messages(&self, bot: i64, req: DeleteMessages) -> Result<bool> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let ids = check_ids(req.message_ids)?;
+        let ids = message_ids_required(req.message_ids)?;
         self.store()
             .write(move |w| {
                 let ChatRef { key: chat, .. } = resolve_chat(&*w, bot, &chat_id)?;
                 let now = unix_now();
                 let mut deletable = Vec::new();
                 for id in ids {
-                    if w.message(chat, id)?.is_some_and(|row| now - row.date <= DELETE_WINDOW_SECS) {
+                    if w.message(chat, id)?.is_some_and(|row| deletable_by_bot(&row, now)) {
                         deletable.push(id);
                     }
                 }
@@ -343,17 +332,15 @@ impl Core {
 
     /// Bot API `forwardMessage` (`message_id`) and `forwardMessages` (`message_ids`).
     pub async fn forward_messages(&self, bot: i64, req: ForwardMessages, many: bool) -> Result<Vec<Message>> {
-        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let from_chat_id = req.from_chat_id.ok_or(ApiError::FROM_CHAT_ID_EMPTY)?;
-        let ids = if many { check_ids(req.message_ids)? } else { vec![message_id_required(req.message_id)?] };
+        let transfer =
+            Transfer::required(req.chat_id, req.from_chat_id, (req.message_id, req.message_ids), many)?;
         let protect = req.protect_content.unwrap_or(false);
-        self.check_chat_rate(bot, &chat_id).await?;
+        self.check_chat_rate(bot, &transfer.chat_id).await?;
         self.store()
             .write(move |w| {
-                let ChatRef { key: source, .. } = resolve_chat(&*w, bot, &from_chat_id)?;
                 let mut renderer = Renderer::default();
-                let ChatRef { key: target, .. } = bot_send_target(w, bot, &chat_id, &mut renderer)?;
-                let rows = resend(w, source, target, bot, &ids, many, ("forward", "forwarded"), &mut renderer, |w, row| {
+                let (source, target) = transfer.resolve(w, bot, &mut renderer)?;
+                let rows = resend(w, source, target.key, bot, &transfer.ids, many, ("forward", "forwarded"), &mut renderer, |w, row| {
                     let origin = match &row.forward_origin {
                         Some(origin) => origin.clone(),
                         None => {
@@ -378,9 +365,8 @@ impl Core {
 
     /// Bot API `copyMessage` (`message_id`) and `copyMessages` (`message_ids`).
     pub async fn copy_messages(&self, bot: i64, req: CopyMessages, many: bool) -> Result<Vec<MessageId>> {
-        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let from_chat_id = req.from_chat_id.ok_or(ApiError::FROM_CHAT_ID_EMPTY)?;
-        let ids = if many { check_ids(req.message_ids)? } else { vec![message_id_required(req.message_id)?] };
+        let transfer =
+            Transfer::required(req.chat_id, req.from_chat_id, (req.message_id, req.message_ids), many)?;
         let reply_markup =
             if many { None } else { compose::reply_markup(req.reply_markup)?.map(|(_, json)| json) };
         let (reply_to, reply_chat, allow_without_reply) = match req.reply_parameters {
@@ -388,19 +374,18 @@ impl Core {
             None => (req.reply_to_message_id, None, false),
         };
         let protect = req.protect_content.unwrap_or(false);
-        self.check_chat_rate(bot, &chat_id).await?;
+        self.check_chat_rate(bot, &transfer.chat_id).await?;
         self.store()
             .write(move |w| {
-                let ChatRef { key: source, .. } = resolve_chat(&*w, bot, &from_chat_id)?;
                 let mut renderer = Renderer::default();
-                let ChatRef { key: target, peer } = bot_send_target(w, bot, &chat_id, &mut renderer)?;
-                let reply_to = if same_chat(reply_chat.as_ref(), &peer) { reply_to } else { None };
+                let (source, target) = transfer.resolve(w, bot, &mut renderer)?;
+                let reply_to = if same_chat(reply_chat.as_ref(), &target.peer) { reply_to } else { None };
                 let rows = resend(
                     w,
                     source,
-                    target,
+                    target.key,
                     bot,
-                    &ids,
+                    &transfer.ids,
                     many,
                     ("copy", "copied"),
                     &mut renderer,
@@ -539,7 +524,7 @@ impl Core {
     /// Client API `deleteMessages`: in a private chat a person may delete any message, for both.
     pub async fn person_delete(&self, person: i64, req: DeleteMessages) -> Result<bool> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let ids = check_ids(req.message_ids)?;
+        let ids = message_ids_required(req.message_ids)?;
         self.store()
             .write(move |w| {
                 let ChatRef { key: chat, .. } = resolve_chat(&*w, person, &chat_id)?;

@@ -150,6 +150,12 @@ struct Call<'a> {
     params: Params,
 }
 
+/// Whether a parameter was given: `null` and `""` are absent, as in the Telegram dialect's
+/// reading.
+fn given(value: &Value) -> bool {
+    !matches!(value, Value::Null) && value.as_str().is_none_or(|text| !text.trim().is_empty())
+}
+
 fn to_value<T: serde::Serialize>(value: &T) -> Result<Value, Failed> {
     serde_json::to_value(value).map_err(|_| Failed::Api(ApiError::INTERNAL))
 }
@@ -179,6 +185,9 @@ impl Call<'_> {
             }
             "sendMessage" => {
                 let peer = self.chat("chat_id").await?;
+                // Not in WWChat's document, and its ids would be the core's numbers: an unknown
+                // parameter here, ignored as Telegram ignores unknown parameters.
+                self.params.take("reply_parameters");
                 if let Some((reply_peer, message_id)) = self.message_param("reply_to_message_id")? {
                     if peer.is_some_and(|peer| peer != reply_peer) {
                         return Err(ApiError::REPLY_NOT_FOUND.into());
@@ -239,7 +248,7 @@ impl Call<'_> {
     /// returns the chat's peer when a UUID named it (a username is resolved only when asked:
     /// [`Self::chat_peer`]).
     async fn chat(&mut self, name: &'static str) -> Result<Option<i64>, Failed> {
-        let Some(value) = self.params.take(name) else { return Ok(None) };
+        let Some(value) = self.params.take(name).filter(given) else { return Ok(None) };
         let text = match &value {
             Value::String(text) => text.trim(),
             _ => return Err(ApiError::with(ErrorKind::IdMalformed, name).into()),
@@ -269,7 +278,7 @@ impl Call<'_> {
 
     /// Reads a message UUID parameter: the chat it is in (as the bot names it) and its id there.
     fn message_param(&mut self, name: &'static str) -> Result<Option<(i64, i64)>, Failed> {
-        let Some(value) = self.params.take(name) else { return Ok(None) };
+        let Some(value) = self.params.take(name).filter(given) else { return Ok(None) };
         let Value::String(text) = value else {
             return Err(ApiError::with(ErrorKind::IdMalformed, name).into());
         };

@@ -132,6 +132,9 @@ async fn ids_of_the_wrong_kind_or_dialect_are_refused_in_the_callers_envelope() 
         ("sendMessage", json!({"chat_id": person.id, "text": "x"}), not_a_uuid),
         ("sendMessage", json!({"chat_id": "12345", "text": "x"}), not_a_uuid),
         ("sendMessage", json!({"chat_id": "not a uuid", "text": "x"}), not_a_uuid),
+        // Absent, as in the Telegram dialect: null and "".
+        ("sendMessage", json!({"chat_id": null, "text": "x"}), "Bad Request: chat_id is empty"),
+        ("sendMessage", json!({"chat_id": "", "text": "x"}), "Bad Request: chat_id is empty"),
         // A well-formed UUID this server never handed out.
         (
             "sendMessage",
