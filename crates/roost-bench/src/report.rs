@@ -61,6 +61,7 @@ pub fn print_row(name: &str, value: &Value) {
     for key in [
         "ratio_to_baseline",
         "server_cpu_us",
+        "writer_cpu_us",
         "generator_cpu_us",
         "cores_used",
         "rss_mb",
@@ -82,6 +83,22 @@ pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
         Some(pid) => format!("/proc/{pid}/stat"),
         None => "/proc/self/stat".to_owned(),
     };
+    stat_cpu_seconds(&path)
+}
+
+/// CPU time the SQLite writer thread of server `pid` (the thread named `roost-writer`) has used
+/// so far; `None` without one (PostgreSQL, the baseline) or off Linux.
+pub fn writer_cpu_seconds(pid: Option<u32>) -> Option<f64> {
+    let tasks = format!("/proc/{}/task", pid?);
+    std::fs::read_dir(&tasks).ok()?.flatten().find_map(|task| {
+        let comm = std::fs::read_to_string(task.path().join("comm")).ok()?;
+        (comm.trim() == "roost-writer")
+            .then(|| stat_cpu_seconds(&task.path().join("stat").to_string_lossy()))?
+    })
+}
+
+/// User + system CPU seconds from a `stat` file of /proc.
+fn stat_cpu_seconds(path: &str) -> Option<f64> {
     let stat = std::fs::read_to_string(path).ok()?;
     // Fields after the command name (which may hold spaces): state is the first, utime the 12th.
     let rest = stat.rsplit_once(')')?.1;
@@ -96,6 +113,8 @@ pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
 pub struct CpuShare {
     server: f64,
     generator: f64,
+    /// The server's SQLite writer thread, when it has one.
+    writer: Option<f64>,
     known: bool,
 }
 
@@ -107,17 +126,22 @@ impl CpuShare {
         round: impl std::future::Future<Output = T>,
     ) -> T {
         let before = (cpu_seconds(server), cpu_seconds(None));
+        let writer_before = writer_cpu_seconds(server);
         let out = round.await;
         if let ((Some(s0), Some(g0)), Some(s1), Some(g1)) = (before, cpu_seconds(server), cpu_seconds(None)) {
             self.server += s1 - s0;
             self.generator += g1 - g0;
             self.known = true;
         }
+        if let (Some(w0), Some(w1)) = (writer_before, writer_cpu_seconds(server)) {
+            *self.writer.get_or_insert(0.0) += w1 - w0;
+        }
         out
     }
 
-    /// Adds the figures per request to a scenario's summary: `server_cpu_us`, `generator_cpu_us`
-    /// (CPU microseconds per request) and `cores_used` (both together, over the load's time).
+    /// Adds the figures per request to a scenario's summary: `server_cpu_us`, `writer_cpu_us` (the
+    /// SQLite writer thread's share), `generator_cpu_us` (CPU microseconds per request) and
+    /// `cores_used` (both processes together, over the load's time).
     pub fn annotate(&self, summary: &mut Value) {
         let count = summary.get("count").and_then(Value::as_f64).unwrap_or(0.0);
         let seconds = summary.get("seconds").and_then(Value::as_f64).unwrap_or(0.0);
@@ -127,5 +151,8 @@ impl CpuShare {
         summary["server_cpu_us"] = json!(self.server * 1e6 / count);
         summary["generator_cpu_us"] = json!(self.generator * 1e6 / count);
         summary["cores_used"] = json!((self.server + self.generator) / seconds);
+        if let Some(writer) = self.writer {
+            summary["writer_cpu_us"] = json!(writer * 1e6 / count);
+        }
     }
 }
