@@ -149,6 +149,7 @@ async fn rate_limits_hold_across_instances() {
     // requests run.
     let limits = |config: &mut roost::Config| {
         config.rate_limits.enabled = true;
+        config.rate_limits.chat_burst = 3.0;
         config.rate_limits.chat_messages_per_second = 0.001;
     };
     let a = TestServer::start_with(limits).await;
