@@ -58,6 +58,26 @@ impl MessageAddress {
     }
 }
 
+/// Several messages of one chat as a request names them (`deleteMessages`).
+pub(crate) struct MessagesAddress {
+    pub chat_id: ChatId,
+    /// 1 to 100 ids, sorted, without repeats.
+    pub ids: Vec<i64>,
+}
+
+impl MessagesAddress {
+    /// From a request's fields, each of which Telegram requires with its own words.
+    pub(crate) fn required(chat_id: Option<ChatId>, ids: Option<Vec<i64>>) -> Result<MessagesAddress> {
+        let chat_id = chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
+        Ok(MessagesAddress { chat_id, ids: message_ids_required(ids)? })
+    }
+
+    /// The chat, for `viewer`.
+    pub(crate) fn resolve(&self, q: &impl Queries, viewer: i64) -> Result<ChatKey> {
+        Ok(resolve_chat(q, viewer, &self.chat_id)?.key)
+    }
+}
+
 /// Messages of one chat to send into another (forward, copy) as a request names them.
 pub(crate) struct Transfer {
     /// Where they go.

@@ -36,6 +36,23 @@ fn exclusive(kind: EntityKind) -> bool {
     )
 }
 
+/// A message's text, with the limits and errors of a message's text (captions have their own).
+pub(crate) async fn message_text(
+    text: Option<String>,
+    parse_mode: Option<&str>,
+    entities: Option<Vec<MessageEntity>>,
+) -> Result<Composed> {
+    compose(
+        text,
+        parse_mode,
+        entities,
+        roost_types::limits::MESSAGE_TEXT_MAX,
+        ApiError::MESSAGE_TEXT_EMPTY,
+        ApiError::MESSAGE_TOO_LONG,
+    )
+    .await
+}
+
 /// Builds a text: `parse_mode` if given, else explicit `entities`, plus the detected entities
 /// (links, mentions, commands, …) that do not collide with them. `empty` and `too_long` are the
 /// errors to answer with (texts and captions word them differently).

@@ -3,7 +3,7 @@
 
 use roost_store::{ChatKey, Happened, MessageRow, Queries, StoreError, UserRow, Writer, unix_now};
 use roost_types::keyboards::ReplyMarkup;
-use roost_types::limits::{CAPTION_MAX, CHAT_ACTION_SECS, DELETE_WINDOW_SECS, MESSAGE_TEXT_MAX};
+use roost_types::limits::{CAPTION_MAX, CHAT_ACTION_SECS, DELETE_WINDOW_SECS};
 use roost_types::requests::{
     ChatId, ClientEditMessage, CopyMessages, DeleteMessages, EditMessageCaption, EditMessageReplyMarkup,
     EditMessageText, ForwardMessages, PinChatMessage, SendChatAction, SetMessageReaction,
@@ -11,7 +11,7 @@ use roost_types::requests::{
 use roost_types::{ApiError, ClientEventKind, Message, MessageId, ReactionType};
 use serde_json::json;
 
-use crate::chats::{ChatRef, MessageAddress, Transfer, bot_send_target, message_ids_required, resolve_chat};
+use crate::chats::{ChatRef, MessageAddress, MessagesAddress, Transfer, bot_send_target, resolve_chat};
 use crate::messages::compose::{self, entities_json};
 use crate::messages::render::{self, Renderer};
 use crate::messages::{Body, append_message, bot_accepts, fan_out, notify_people, same_chat};
@@ -222,15 +222,7 @@ impl Core {
             return Err(ApiError::message_not_found_for("edit").into());
         }
         let at = MessageAddress::required(req.chat_id, req.message_id)?;
-        let composed = compose::compose(
-            req.text,
-            req.parse_mode.as_deref(),
-            req.entities,
-            MESSAGE_TEXT_MAX,
-            ApiError::MESSAGE_TEXT_EMPTY,
-            ApiError::MESSAGE_TOO_LONG,
-        )
-        .await?;
+        let composed = compose::message_text(req.text, req.parse_mode.as_deref(), req.entities).await?;
         let reply_markup = inline_markup(req.reply_markup)?;
         self.store()
             .write(move |w| {
@@ -312,14 +304,13 @@ impl Core {
 
     /// Bot API `deleteMessages`: missing messages are skipped.
     pub async fn bot_delete_messages(&self, bot: i64, req: DeleteMessages) -> Result<bool> {
-        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let ids = message_ids_required(req.message_ids)?;
+        let at = MessagesAddress::required(req.chat_id, req.message_ids)?;
         self.store()
             .write(move |w| {
-                let ChatRef { key: chat, .. } = resolve_chat(&*w, bot, &chat_id)?;
+                let chat = at.resolve(&*w, bot)?;
                 let now = unix_now();
                 let mut deletable = Vec::new();
-                for id in ids {
+                for &id in &at.ids {
                     if w.message(chat, id)?.is_some_and(|row| deletable_by_bot(&row, now)) {
                         deletable.push(id);
                     }
@@ -495,15 +486,7 @@ impl Core {
     /// Client API `editMessage`: a person edits the text of one of their own messages.
     pub async fn person_edit(&self, person: i64, req: ClientEditMessage) -> Result<Message> {
         let at = MessageAddress::required(req.chat_id, req.message_id)?;
-        let composed = compose::compose(
-            req.text,
-            None,
-            None,
-            MESSAGE_TEXT_MAX,
-            ApiError::MESSAGE_TEXT_EMPTY,
-            ApiError::MESSAGE_TOO_LONG,
-        )
-        .await?;
+        let composed = compose::message_text(req.text, None, None).await?;
         self.store()
             .write(move |w| {
                 let (chat, row) = at.resolve(&*w, person, ApiError::MESSAGE_ID_INVALID)?;
@@ -523,12 +506,11 @@ impl Core {
 
     /// Client API `deleteMessages`: in a private chat a person may delete any message, for both.
     pub async fn person_delete(&self, person: i64, req: DeleteMessages) -> Result<bool> {
-        let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let ids = message_ids_required(req.message_ids)?;
+        let at = MessagesAddress::required(req.chat_id, req.message_ids)?;
         self.store()
             .write(move |w| {
-                let ChatRef { key: chat, .. } = resolve_chat(&*w, person, &chat_id)?;
-                delete_and_notify(w, chat, &ids)?;
+                let chat = at.resolve(&*w, person)?;
+                delete_and_notify(w, chat, &at.ids)?;
                 Ok(true)
             })
             .await

@@ -11,7 +11,7 @@ pub(crate) mod render;
 use roost_store::{
     ChatKey, Happened, MessageRow, NewMessage, Queries, StoreError, StoredEvent, UserRow, Writer, unix_now,
 };
-use roost_types::limits::{HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX, MESSAGE_TEXT_MAX};
+use roost_types::limits::{HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX};
 use roost_types::requests::{ChatId, ClientSendMessage, GetHistory, OpenPrivateChat, SendMessage};
 use roost_types::{
     ApiError, Chat, ChatListEntry, ClientEvent, ClientEventKind, Message, MessageEntity, OPT_IN_UPDATE_TYPES,
@@ -201,15 +201,7 @@ impl Core {
     /// on first use, as when writing to a user found by username).
     pub async fn person_send(&self, person: i64, req: ClientSendMessage) -> Result<Message> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let composed = compose::compose(
-            req.text,
-            None,
-            None,
-            MESSAGE_TEXT_MAX,
-            ApiError::MESSAGE_TEXT_EMPTY,
-            ApiError::MESSAGE_TOO_LONG,
-        )
-        .await?;
+        let composed = compose::message_text(req.text, None, None).await?;
         let body = Body {
             text: composed.text,
             entities: composed.entities,
@@ -240,15 +232,7 @@ impl Core {
     /// Bot API `sendMessage`.
     pub async fn bot_send(&self, bot: i64, req: SendMessage) -> Result<Message> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
-        let composed = compose::compose(
-            req.text,
-            req.parse_mode.as_deref(),
-            req.entities,
-            MESSAGE_TEXT_MAX,
-            ApiError::MESSAGE_TEXT_EMPTY,
-            ApiError::MESSAGE_TOO_LONG,
-        )
-        .await?;
+        let composed = compose::message_text(req.text, req.parse_mode.as_deref(), req.entities).await?;
         let (reply_to, reply_chat, allow_without_reply) = match req.reply_parameters {
             Some(params) => (Some(params.message_id), params.chat_id, params.allow_sending_without_reply),
             None => (req.reply_to_message_id, None, req.allow_sending_without_reply.unwrap_or(false)),
