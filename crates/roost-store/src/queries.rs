@@ -218,10 +218,17 @@ pub enum Happened {
     MessageReaction { chat: ChatKey, message_id: i64, user: i64, reactions: String },
     /// An update queued before updates were stored neutrally: its Telegram JSON, served as is.
     Legacy { chat: ChatKey, json: String },
-    /// A row this version cannot read (a kind written by a newer version, or a kind without its
-    /// columns): passed over by readers rather than failing the whole queue.
+    /// A row of a known kind that does not read (its columns missing): passed over by readers
+    /// rather than failing the whole queue.
     Unreadable { chat: ChatKey, kind: i64 },
+    /// A row of a kind this version does not know, written by a newer one (instances of two
+    /// versions may share a store during an upgrade): readers stop before it and leave it, and
+    /// everything after it, in the queue for an instance that knows it.
+    Newer { chat: ChatKey, kind: i64 },
 }
+
+/// The highest update kind this version writes and reads.
+const NEWEST_KIND: i64 = 4;
 
 impl Happened {
     /// The internal key of the chat it concerns.
@@ -232,7 +239,8 @@ impl Happened {
             | Happened::CallbackQuery { chat, .. }
             | Happened::MessageReaction { chat, .. }
             | Happened::Legacy { chat, .. }
-            | Happened::Unreadable { chat, .. } => *chat,
+            | Happened::Unreadable { chat, .. }
+            | Happened::Newer { chat, .. } => *chat,
         }
     }
 
@@ -246,11 +254,14 @@ impl Happened {
             Happened::MessageReaction { chat, message_id, user, reactions } => {
                 (4, *chat, Some(*message_id), Some(*user), reactions)
             }
-            Happened::Unreadable { chat, kind } => (*kind, *chat, None, None, ""),
+            Happened::Unreadable { chat, kind } | Happened::Newer { chat, kind } => {
+                (*kind, *chat, None, None, "")
+            }
         }
     }
 
-    /// From its columns; a row that does not read as any kind is [`Happened::Unreadable`].
+    /// From its columns: a kind above this version's is [`Happened::Newer`], a known kind without
+    /// its columns [`Happened::Unreadable`].
     pub(crate) fn from_columns(
         kind: i64,
         chat: ChatKey,
@@ -266,6 +277,7 @@ impl Happened {
             (4, Some(message_id), Some(user)) => {
                 Happened::MessageReaction { chat, message_id, user, reactions: payload }
             }
+            (kind, _, _) if kind > NEWEST_KIND => Happened::Newer { chat, kind },
             _ => Happened::Unreadable { chat, kind },
         }
     }

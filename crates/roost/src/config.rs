@@ -129,8 +129,9 @@ pub struct Config {
     pub shared_recheck: Duration,
     /// With PostgreSQL: connections in this instance's pool.
     pub postgres_connections: u32,
-    /// Rate limits. Default on: 30 requests/s per bot; per chat 1 message/s (bursts of 3) and
-    /// 20 messages/min; sign-in attempts per address and per account, registrations per address.
+    /// Rate limits. Default on: 30 requests/s per bot; per chat 1 message/s (bursts of 10) and,
+    /// in groups, 20 messages/min (each dialect's pace decides where these apply); sign-in
+    /// attempts per address and per account, registrations per address.
     pub rate_limits: RateLimits,
     /// How long a client may take to send a request's head after connecting or after its last
     /// answer (so also how long an idle kept-alive connection stays open). Default 30 s.

@@ -48,7 +48,7 @@ fn scope_chat(scope: Option<&Map<String, Value>>) -> Option<ChatId> {
 fn check_scope_chat(q: &impl Queries, bot: i64, chat: Option<&ChatId>) -> Result<()> {
     match chat {
         None => Ok(()),
-        Some(chat) => resolve_chat(q, bot, chat).map(|_| ()).map_err(|_| ApiError::CHAT_NOT_FOUND.into()),
+        Some(chat) => resolve_chat(q, bot, chat).map(|_| ()),
     }
 }
 
@@ -271,7 +271,10 @@ impl Core {
             .lookup(move |r| {
                 if chat != 0 {
                     // Telegram's words here: the chat is named as its user.
-                    resolve_chat(r, bot, &ChatId::Id(chat)).map_err(|_| ApiError::USER_NOT_FOUND)?;
+                    resolve_chat(r, bot, &ChatId::Id(chat)).map_err(|e| match e {
+                        Error::Api(api) if api == ApiError::CHAT_NOT_FOUND => ApiError::USER_NOT_FOUND.into(),
+                        other => other,
+                    })?;
                 }
                 let own = if chat != 0 { r.menu_button(bot, chat)? } else { None };
                 Ok::<_, Error>(match own {

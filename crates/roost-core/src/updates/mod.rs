@@ -42,6 +42,20 @@ pub(crate) fn render_queued(
     let mut renderer = Renderer::default();
     stored
         .into_iter()
+        // A newer version's kind: stop before it, leaving it and what follows queued for an
+        // instance that knows it (it expires with the rest if none ever comes).
+        .take_while(|s| match s.happened {
+            Happened::Newer { kind, .. } => {
+                tracing::warn!(
+                    bot,
+                    kind,
+                    update_id = s.update_id,
+                    "an update of a newer version's kind waits in the queue"
+                );
+                false
+            }
+            _ => true,
+        })
         .map(|s| {
             let (update_id, chat_key) = (s.update_id, s.chat_key());
             let kind = render_happened(q, &mut renderer, bot, s.created_at, s.happened)?;
@@ -97,9 +111,11 @@ fn render_happened(
         }
         Happened::Legacy { json, .. } => readable::<Update>(&json).map(|update| update.kind),
         Happened::Unreadable { kind, .. } => {
-            tracing::warn!(bot, kind, "an update of a kind this version cannot read is passed over");
+            tracing::warn!(bot, kind, "an update that does not read is passed over");
             None
         }
+        // Never reaches here: `render_queued` stops before it.
+        Happened::Newer { .. } => None,
     })
 }
 
@@ -308,9 +324,12 @@ mod tests {
                 w.push_update(bot, now, &Happened::Message { chat, message_id: gone.message_id })?;
                 let legacy = r#"{"update_id":3,"message":{"message_id":7,"date":1,"chat":{"id":5,"type":"private"},"text":"old"}}"#;
                 w.push_update(bot, now, &Happened::Legacy { chat, json: legacy.into() })?;
-                // Rows that do not read (a newer version's kind, broken JSON) are passed over.
-                w.push_update(bot, now, &Happened::Unreadable { chat, kind: 99 })?;
+                // Rows that do not read (a known kind without its columns, broken JSON) are passed
+                // over; at a newer version's kind the read stops, and it and what follows stay.
+                w.push_update(bot, now, &Happened::Unreadable { chat, kind: 1 })?;
                 w.push_update(bot, now, &Happened::Legacy { chat, json: "{not json".into() })?;
+                w.push_update(bot, now, &Happened::Newer { chat, kind: 99 })?;
+                w.push_update(bot, now, &Happened::Message { chat, message_id: kept.message_id })?;
                 w.delete_message(chat, gone.message_id)?;
                 Ok::<_, Error>(())
             })
@@ -325,6 +344,14 @@ mod tests {
             })
             .collect();
         assert_eq!(texts, vec![(1, Some("kept".into())), (3, Some("old".into()))]);
+        let waiting = core.queued_updates_from(bot, 4, 100).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            waiting.iter().map(|q| q.update_id).collect::<Vec<_>>(),
+            [4, 5],
+            "stops before the newer kind"
+        );
+        let left = core.store().read(move |r| Ok::<_, Error>(r.pending_update_count(bot, 6)?)).await;
+        assert_eq!(left.ok(), Some(2), "the newer kind and what follows it stay queued");
         let UpdateKind::Message(first) = &updates[0].kind else { unreachable!() };
         assert_eq!((first.chat.id, first.from.as_ref().map(|u| u.id)), (person, Some(person)));
         core.close().await;

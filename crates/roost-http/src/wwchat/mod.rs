@@ -153,7 +153,7 @@ struct Call<'a> {
 /// Whether a parameter was given: `null` and `""` are absent, as in the Telegram dialect's
 /// reading.
 fn given(value: &Value) -> bool {
-    !matches!(value, Value::Null) && value.as_str().is_none_or(|text| !text.trim().is_empty())
+    !matches!(value, Value::Null) && value.as_str().is_none_or(|text| !text.is_empty())
 }
 
 fn to_value<T: serde::Serialize>(value: &T) -> Result<Value, Failed> {
