@@ -56,7 +56,9 @@ fn world() -> World {
                     text: Some("/start".into()),
                     ..ClientSendMessage::default()
                 };
-                core.person_send(person, start).await.unwrap_or_else(|e| fail(&e));
+                core.person_send(roost_core::UserId::from_raw(person), start)
+                    .await
+                    .unwrap_or_else(|e| fail(&e));
                 chats.push((bot, person));
             }
         }
@@ -82,7 +84,7 @@ fn bot_send_message(bencher: divan::Bencher, concurrency: usize) {
                         text: Some("bench message".into()),
                         ..SendMessage::default()
                     };
-                    core.bot_send(bot, req).await
+                    core.bot_send(roost_core::UserId::from_raw(bot), req).await
                 })
             });
             for sent in futures_util::future::join_all(sends).await {

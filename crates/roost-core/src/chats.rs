@@ -7,7 +7,7 @@
 //! that no method opens with its own "find the chat, load the message, check" steps. Groups and
 //! channels, when they come, are resolved here too.
 
-use roost_store::{ChatKey, MessageRow, Queries, UserRow, Writer};
+use roost_store::{ChatKey, MessageRow, Queries, UserId, UserRow, Writer};
 use roost_types::ApiError;
 use roost_types::limits::MESSAGE_IDS_MAX;
 use roost_types::requests::ChatId;
@@ -25,7 +25,7 @@ pub(crate) struct ChatRef {
 
 /// The chat `chat_id` names, as `viewer` (a bot or a person) sees it: `chat not found` unless
 /// `viewer` is in it.
-pub(crate) fn resolve_chat(q: &impl Queries, viewer: i64, chat_id: &ChatId) -> Result<ChatRef> {
+pub(crate) fn resolve_chat(q: &impl Queries, viewer: UserId, chat_id: &ChatId) -> Result<ChatRef> {
     let peer = resolve_peer(q, chat_id)?;
     let key = q.private_chat(viewer, peer.id)?.ok_or(ApiError::CHAT_NOT_FOUND)?;
     Ok(ChatRef { key, peer })
@@ -49,7 +49,7 @@ impl MessageAddress {
     pub(crate) fn resolve(
         &self,
         q: &impl Queries,
-        viewer: i64,
+        viewer: UserId,
         missing: ApiError,
     ) -> Result<(ChatRef, MessageRow)> {
         let chat = resolve_chat(q, viewer, &self.chat_id)?;
@@ -73,7 +73,7 @@ impl MessagesAddress {
     }
 
     /// The chat, for `viewer`.
-    pub(crate) fn resolve(&self, q: &impl Queries, viewer: i64) -> Result<ChatKey> {
+    pub(crate) fn resolve(&self, q: &impl Queries, viewer: UserId) -> Result<ChatKey> {
         Ok(resolve_chat(q, viewer, &self.chat_id)?.key)
     }
 }
@@ -111,7 +111,7 @@ impl Transfer {
     pub(crate) fn resolve(
         &self,
         w: &Writer<'_>,
-        bot: i64,
+        bot: UserId,
         renderer: &mut Renderer,
     ) -> Result<(ChatKey, ChatRef)> {
         let source = resolve_chat(w, bot, &self.from_chat_id)?;
@@ -134,7 +134,7 @@ pub(crate) fn message_ids_required(ids: Option<Vec<i64>>) -> Result<Vec<i64>> {
 /// The user a chat id names. `chat not found` if there is none.
 pub(crate) fn resolve_peer(q: &impl Queries, chat_id: &ChatId) -> Result<UserRow> {
     let user = match chat_id {
-        ChatId::Id(id) if *id > 0 => q.user(*id)?,
+        ChatId::Id(id) if *id > 0 => q.user(UserId::from_raw(*id))?,
         ChatId::Id(_) => None,
         ChatId::Username(name) => q.user_by_username(name)?,
     };
@@ -144,7 +144,7 @@ pub(crate) fn resolve_peer(q: &impl Queries, chat_id: &ChatId) -> Result<UserRow
 /// [`resolve_peer`] for a person: by username anyone, by id only a bot (bots are public), the
 /// person themself, or someone they already share a chat with. So ids, which are sequential,
 /// cannot be walked to list the people of a server.
-pub(crate) fn resolve_peer_for_person(q: &impl Queries, person: i64, chat_id: &ChatId) -> Result<UserRow> {
+pub(crate) fn resolve_peer_for_person(q: &impl Queries, person: UserId, chat_id: &ChatId) -> Result<UserRow> {
     let peer = resolve_peer(q, chat_id)?;
     if matches!(chat_id, ChatId::Id(_)) && !knows(q, person, &peer)? {
         return Err(ApiError::CHAT_NOT_FOUND.into());
@@ -154,20 +154,20 @@ pub(crate) fn resolve_peer_for_person(q: &impl Queries, person: i64, chat_id: &C
 
 /// Whether `viewer` has met `user`: themself, or a chat in common. What a bot or person may learn
 /// of a user by id alone (a name in a text mention, a chat opened by id) depends on it.
-pub(crate) fn knows(q: &impl Queries, viewer: i64, user: &UserRow) -> Result<bool> {
+pub(crate) fn knows(q: &impl Queries, viewer: UserId, user: &UserRow) -> Result<bool> {
     Ok(user.is_bot || user.id == viewer || q.private_chat(viewer, user.id)?.is_some())
 }
 
 /// How `viewer` addresses a chat: a private chat by the other party's id.
-pub(crate) fn chat_id_for(q: &impl Queries, chat: ChatKey, viewer: i64) -> Result<i64> {
-    Ok(q.chat_members(chat)?.iter().map(|&(id, _)| id).find(|&id| id != viewer).unwrap_or(viewer))
+pub(crate) fn chat_id_for(q: &impl Queries, chat: ChatKey, viewer: UserId) -> Result<i64> {
+    Ok(q.chat_members(chat)?.iter().map(|&(id, _)| id).find(|&id| id != viewer).unwrap_or(viewer).raw())
 }
 
 /// The chat a bot may send to: a person, who has written to the bot. The chat's members and the
 /// person are remembered in `renderer`.
 pub(crate) fn bot_send_target(
     w: &Writer<'_>,
-    bot: i64,
+    bot: UserId,
     chat_id: &ChatId,
     renderer: &mut Renderer,
 ) -> Result<ChatRef> {
@@ -196,7 +196,7 @@ impl Core {
         match chat_id {
             ChatId::Id(id) => Ok(id),
             ChatId::Username(_) => {
-                self.store().lookup(move |r| Ok::<_, Error>(resolve_peer(r, &chat_id)?.id)).await
+                self.store().lookup(move |r| Ok::<_, Error>(resolve_peer(r, &chat_id)?.id.raw())).await
             }
         }
     }

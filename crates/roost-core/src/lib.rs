@@ -31,6 +31,7 @@ pub use hub::Hub;
 pub use messages::EventPage;
 pub use people::{NewBot, SignIn};
 pub use ratelimit::{ChatPace, RateLimits};
+pub use roost_store::{ChatKey, UserId};
 pub use updates::QueuedUpdate;
 pub use updates::webhooks::check_webhook_url;
 
@@ -124,12 +125,12 @@ struct Inner {
     config: CoreConfig,
     /// Bot id → SHA-256 of its token secret, so that authenticating a bot request costs no read.
     /// std RwLock: held only for a map operation.
-    bot_tokens: RwLock<HashMap<i64, Vec<u8>>>,
+    bot_tokens: RwLock<HashMap<UserId, Vec<u8>>>,
     rate_limiter: ratelimit::RateLimiter,
     /// Per bot, the offset its last getUpdates confirmed. The deletion is committed in the
     /// background; reads start at this floor meanwhile, so a confirmed update is never returned
     /// again by this process. std Mutex: held for a map operation only.
-    confirmed: std::sync::Mutex<HashMap<i64, i64>>,
+    confirmed: std::sync::Mutex<HashMap<UserId, i64>>,
     /// The bound on password hashing (see [`CoreConfig::password_hashers`]).
     hashing: people::Hashing,
     /// This installation's 32-byte secret for the dialects' opaque ids (the same on every
@@ -198,14 +199,18 @@ impl Core {
     }
 
     /// Counts one Bot API request of a bot against its limit.
-    pub async fn check_bot_rate(&self, bot: i64) -> Result<()> {
+    pub async fn check_bot_rate(&self, bot: UserId) -> Result<()> {
         self.inner.rate_limiter.check_bot(self.store(), &self.inner.config.rate_limits, bot).await
     }
 
     /// Counts one message of a bot to a chat against the chat limits, keyed by the chat however
     /// the request named it (`@alice` and her id are one bucket). A chat that does not resolve is
     /// not counted: the send fails on it anyway.
-    pub(crate) async fn check_chat_rate(&self, bot: i64, chat: &roost_types::requests::ChatId) -> Result<()> {
+    pub(crate) async fn check_chat_rate(
+        &self,
+        bot: UserId,
+        chat: &roost_types::requests::ChatId,
+    ) -> Result<()> {
         use roost_types::requests::ChatId;
         let limits = &self.inner.config.rate_limits;
         if !limits.enabled {
@@ -220,13 +225,13 @@ impl Core {
                     .lookup(move |r| roost_store::Queries::user_by_username(r, &name).map_err(Error::from))
                     .await?
                 {
-                    Some(user) => user.id,
+                    Some(user) => user.id.raw(),
                     None => return Ok(()),
                 }
             }
         };
         // Every chat is private for now (groups are an open issue).
-        self.inner.rate_limiter.check_chat(self.store(), limits, (bot, chat), self.pace, true).await
+        self.inner.rate_limiter.check_chat(self.store(), limits, (bot.raw(), chat), self.pace, true).await
     }
 
     /// Forgets idle rate-limit buckets and wake-up registrations.
@@ -274,10 +279,10 @@ impl Core {
 /// Helpers of the core's tests.
 #[cfg(test)]
 pub(crate) mod testing {
-    use roost_store::{NewUser, Writer};
+    use roost_store::{NewUser, UserId, Writer};
 
     /// A person named `someone` and a bot `some_bot` they own.
-    pub(crate) fn person_and_bot(w: &mut Writer<'_>, now: i64) -> roost_store::Result<(i64, i64)> {
+    pub(crate) fn person_and_bot(w: &mut Writer<'_>, now: i64) -> roost_store::Result<(UserId, UserId)> {
         let user = |username, is_bot| NewUser {
             is_bot,
             username,

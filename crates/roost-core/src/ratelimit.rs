@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use roost_store::{RateBuckets, Store};
+use roost_store::{RateBuckets, Store, UserId};
 use roost_types::ApiError;
 
 use crate::{Error, Result};
@@ -49,7 +49,7 @@ impl RateLimiter {
         RateLimiter { local: LocalLimiter::default(), shared }
     }
 
-    pub(crate) async fn check_bot(&self, store: &Store, limits: &RateLimits, bot: i64) -> Result<()> {
+    pub(crate) async fn check_bot(&self, store: &Store, limits: &RateLimits, bot: UserId) -> Result<()> {
         if !limits.enabled {
             return Ok(());
         }
@@ -248,14 +248,14 @@ pub(crate) struct LocalLimiter {
 }
 
 impl LocalLimiter {
-    pub(crate) fn check_bot(&self, limits: &RateLimits, bot: i64) -> Result<(), ApiError> {
+    pub(crate) fn check_bot(&self, limits: &RateLimits, bot: UserId) -> Result<(), ApiError> {
         if !limits.enabled {
             return Ok(());
         }
         let now = Instant::now();
         let rate = limits.bot_requests_per_second;
         let Ok(mut bots) = self.bots.lock() else { return Ok(()) };
-        bots.entry(bot).or_insert_with(|| Bucket::full(rate, now)).take(rate, rate, now)
+        bots.entry(bot.raw()).or_insert_with(|| Bucket::full(rate, now)).take(rate, rate, now)
     }
 
     pub(crate) fn check_chat(
@@ -396,7 +396,7 @@ mod tests {
     fn bot_limit_is_thirty_a_second() {
         let limiter = LocalLimiter::default();
         let limits = RateLimits::default();
-        let allowed = (0..40).filter(|_| limiter.check_bot(&limits, 5).is_ok()).count();
+        let allowed = (0..40).filter(|_| limiter.check_bot(&limits, UserId::from_raw(5)).is_ok()).count();
         assert_eq!(allowed, 30);
     }
 

@@ -5,6 +5,7 @@
 //! stream at `GET /client/v1/events` (WebSocket). The session is checked before the body is read;
 //! `register` and `login`, which have none, read at most [`SIGN_IN_BODY_LIMIT`] bytes.
 
+use roost_store::UserId;
 use std::time::Duration;
 
 use axum::Router;
@@ -47,7 +48,7 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionToken {
 }
 
 impl SessionToken {
-    async fn person(&self, core: &Core) -> Result<i64, HttpError> {
+    async fn person(&self, core: &Core) -> Result<UserId, HttpError> {
         let token = self.0.as_deref().ok_or(ApiError::CLIENT_UNAUTHORIZED)?;
         Ok(core.authenticate_session(token).await?)
     }
@@ -190,7 +191,7 @@ async fn session_lives(core: &Core, session: &Session) -> bool {
 
 async fn stream_events(
     core: Core,
-    person: i64,
+    person: UserId,
     session: Session,
     mut cursor: i64,
     mut wake: tokio::sync::watch::Receiver<i64>,

@@ -25,7 +25,7 @@ use std::time::Duration;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use roost_core::QueuedUpdate;
 use roost_core::{Core, check_webhook_url, is_public_ip};
-use roost_store::WebhookRow;
+use roost_store::{UserId, WebhookRow};
 use tokio::sync::{broadcast, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
@@ -81,7 +81,7 @@ async fn supervise(core: Core, options: WebhookOptions) {
     // Subscribe before listing, so a change made in between is seen.
     let mut changes = core.hub().subscribe_webhook_changes();
     let mut closing = core.hub().closing();
-    let mut workers: HashMap<i64, Worker> = HashMap::new();
+    let mut workers: HashMap<UserId, Worker> = HashMap::new();
     // With a shared store, a bot's webhook is delivered by the one instance holding its lease;
     // alone, this process delivers every bot's.
     let mut leases = core.is_shared().then(|| Leases::new(&options));
@@ -108,11 +108,12 @@ async fn supervise(core: Core, options: WebhookOptions) {
             }
         };
         tokio::select! {
-            change = changes.recv() => match change {
+            // `None`: bot 0, every bot.
+            change = changes.recv() => match change.map(|bot| (bot.raw() != 0).then_some(bot)) {
                 // Bot 0: changes may have been missed (another instance's notifications were
                 // lost); every worker re-reads its settings.
-                Ok(0) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                    let bots: HashSet<i64> = match &mut leases {
+                Ok(None) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    let bots: HashSet<UserId> = match &mut leases {
                         Some(leases) => {
                             leases.renew.reset_immediately();
                             workers.keys().copied().collect()
@@ -123,7 +124,7 @@ async fn supervise(core: Core, options: WebhookOptions) {
                         run.restart(&mut workers, bot).await;
                     }
                 }
-                Ok(bot) => match &mut leases {
+                Ok(Some(bot)) => match &mut leases {
                     Some(leases) if !leases.owned.contains(&bot) => {
                         // Perhaps a new webhook: claim it now rather than at the next renewal.
                         leases.renew.reset_immediately();
@@ -176,7 +177,7 @@ struct Leases {
     owner: String,
     length: Duration,
     renew: tokio::time::Interval,
-    owned: HashSet<i64>,
+    owned: HashSet<UserId>,
 }
 
 impl Leases {
@@ -200,11 +201,11 @@ impl Leases {
         &mut self,
         core: &Core,
         valid_until: &watch::Sender<Option<Instant>>,
-    ) -> (Vec<i64>, Vec<i64>) {
+    ) -> (Vec<UserId>, Vec<UserId>) {
         let began = Instant::now();
         let renewal =
             tokio::time::timeout(self.length / 3, core.take_webhook_leases(&self.owner, self.length));
-        let now_owned: HashSet<i64> = match renewal.await {
+        let now_owned: HashSet<UserId> = match renewal.await {
             Ok(Ok(bots)) => {
                 valid_until.send_replace(Some(began + self.length * 9 / 10));
                 bots.into_iter().collect()
@@ -235,7 +236,7 @@ struct Run<'a> {
 impl Run<'_> {
     /// Stops the bot's worker, if any, and starts a new one if the bot has a webhook. False if
     /// the settings could not be read (nothing started).
-    async fn restart(&self, workers: &mut HashMap<i64, Worker>, bot: i64) -> bool {
+    async fn restart(&self, workers: &mut HashMap<UserId, Worker>, bot: UserId) -> bool {
         if let Some(worker) = workers.remove(&bot) {
             let _ = worker.stop.send(true);
             let _ = worker.task.await;
@@ -244,7 +245,7 @@ impl Run<'_> {
             Ok(Some(hook)) if !hook.url.is_empty() => hook,
             Ok(_) => return true,
             Err(e) => {
-                tracing::error!(bot, error = %e, "cannot read webhook settings");
+                tracing::error!(bot = bot.raw(), error = %e, "cannot read webhook settings");
                 return false;
             }
         };
@@ -332,7 +333,7 @@ async fn deliver(
                                 let (recorder, update_id) = (core.clone(), queued.update_id);
                                 finishing.spawn(async move {
                                     if let Err(e) = recorder.webhook_delivered(bot, update_id, false).await {
-                                        tracing::error!(bot, error = %e, "cannot drop a stale update");
+                                        tracing::error!(bot = bot.raw(), error = %e, "cannot drop a stale update");
                                     }
                                     (0, false)
                                 });
@@ -341,7 +342,7 @@ async fn deliver(
                     }
                 }
                 Err(e) => {
-                    tracing::error!(bot, error = %e, "cannot read the update queue");
+                    tracing::error!(bot = bot.raw(), error = %e, "cannot read the update queue");
                     retry_at = Some(Instant::now() + options.retry_base);
                 }
             }
@@ -399,7 +400,7 @@ async fn deliver(
                         finishing.spawn(async move {
                             let recorded = recorder.webhook_delivered(bot, update_id, reset_failures).await;
                             if let Err(e) = &recorded {
-                                tracing::error!(bot, error = %e, "cannot record a delivery");
+                                tracing::error!(bot = bot.raw(), error = %e, "cannot record a delivery");
                             }
                             run_answer(&recorder, bot, dialect, &content_type, &body).await;
                             // A reset that was not recorded is due again.
@@ -410,15 +411,15 @@ async fn deliver(
                         busy_chats.remove(&outcome.chat);
                         failures = failures.saturating_add(1);
                         stored_failures = true;
-                        tracing::debug!(bot, update_id = outcome.update.update_id, %message, "webhook delivery failed");
+                        tracing::debug!(bot = bot.raw(), update_id = outcome.update.update_id, %message, "webhook delivery failed");
                         waiting.insert(outcome.update);
                         match core.webhook_failed(bot, message).await {
                             Ok(true) => {
-                                tracing::warn!(bot, "webhook switched off after repeated failures");
+                                tracing::warn!(bot = bot.raw(), "webhook switched off after repeated failures");
                                 break;
                             }
                             Ok(false) => {}
-                            Err(e) => tracing::error!(bot, error = %e, "cannot record a failed delivery"),
+                            Err(e) => tracing::error!(bot = bot.raw(), error = %e, "cannot record a failed delivery"),
                         }
                         retry_at = Some(Instant::now() + retry_pause(&options, failures));
                     }
@@ -482,7 +483,7 @@ impl Dialect {
 }
 
 /// The body of a queued update in the webhook's dialect, or `None` when it is skipped.
-fn render(queued: &QueuedUpdate, dialect: Dialect, ids: &Ids, bot: i64) -> Option<Rendered> {
+fn render(queued: &QueuedUpdate, dialect: Dialect, ids: &Ids, bot: UserId) -> Option<Rendered> {
     let update = queued.update.as_ref()?;
     let body = match dialect {
         Dialect::Telegram => serde_json::to_vec(update),
@@ -596,7 +597,7 @@ async fn read_limited(mut response: reqwest::Response) -> Option<bytes::Bytes> {
 }
 
 /// Runs the Bot API method a webhook answered with, if any.
-async fn run_answer(core: &Core, bot: i64, dialect: Dialect, content_type: &str, body: &[u8]) {
+async fn run_answer(core: &Core, bot: UserId, dialect: Dialect, content_type: &str, body: &[u8]) {
     let content_type = content_type.to_ascii_lowercase();
     if body.is_empty()
         || !(content_type.starts_with("application/json")
@@ -616,7 +617,7 @@ async fn run_answer(core: &Core, bot: i64, dialect: Dialect, content_type: &str,
         }
     };
     if let Some(error) = failed {
-        tracing::debug!(bot, method, %error, "a method from a webhook answer failed");
+        tracing::debug!(bot = bot.raw(), method, %error, "a method from a webhook answer failed");
     }
 }
 
@@ -690,7 +691,7 @@ impl Resolve for GuardedResolver {
 /// public address; the core checks and stores the rest.
 pub(crate) async fn set_webhook(
     core: &Core,
-    bot: i64,
+    bot: UserId,
     params: Params,
     dialect: &str,
 ) -> Result<bool, HttpError> {

@@ -27,10 +27,10 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
 
-use crate::ChatKey;
 use crate::Result;
 use crate::db::Db;
 use crate::queries::{self, UserRow};
+use crate::{ChatKey, UserId};
 
 /// The maps hash with FxHash rather than SipHash: their keys are ids this server hands out, and a
 /// row is kept only when it exists, so nobody can fill a map with colliding keys. (With the
@@ -43,9 +43,9 @@ const MAX_ROWS: usize = 50_000;
 /// One cached row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Key {
-    User(i64),
+    User(UserId),
     /// By the lower and the higher user id.
-    PrivateChat(i64, i64),
+    PrivateChat(UserId, UserId),
     Members(ChatKey),
     /// A chat's or a person's counter.
     Counter(Counter, i64),
@@ -61,9 +61,9 @@ pub(crate) enum Counter {
 
 #[derive(Default)]
 pub(crate) struct RowCache {
-    users: HashMap<i64, UserRow>,
-    private_chats: HashMap<(i64, i64), ChatKey>,
-    members: HashMap<ChatKey, Vec<(i64, bool)>>,
+    users: HashMap<UserId, UserRow>,
+    private_chats: HashMap<(UserId, UserId), ChatKey>,
+    members: HashMap<ChatKey, Vec<(UserId, bool)>>,
     message_ids: HashMap<i64, i64>,
     positions: HashMap<i64, i64>,
     /// Rows the running job filled in: forgotten if it fails.
@@ -132,7 +132,7 @@ fn remember<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: 
 }
 
 /// The cached lookups, falling back to the store's queries on a miss.
-pub(crate) fn user(cache: &RefCell<RowCache>, db: Db<'_>, id: i64) -> Result<Option<UserRow>> {
+pub(crate) fn user(cache: &RefCell<RowCache>, db: Db<'_>, id: UserId) -> Result<Option<UserRow>> {
     if let Some(row) = cache.borrow().users.get(&id) {
         return Ok(Some(row.clone()));
     }
@@ -145,7 +145,12 @@ pub(crate) fn user(cache: &RefCell<RowCache>, db: Db<'_>, id: i64) -> Result<Opt
     Ok(row)
 }
 
-pub(crate) fn private_chat(cache: &RefCell<RowCache>, db: Db<'_>, a: i64, b: i64) -> Result<Option<ChatKey>> {
+pub(crate) fn private_chat(
+    cache: &RefCell<RowCache>,
+    db: Db<'_>,
+    a: UserId,
+    b: UserId,
+) -> Result<Option<ChatKey>> {
     let key = queries::private_pair(a, b);
     if let Some(&chat) = cache.borrow().private_chats.get(&key) {
         return Ok(Some(chat));
@@ -159,7 +164,7 @@ pub(crate) fn private_chat(cache: &RefCell<RowCache>, db: Db<'_>, a: i64, b: i64
     Ok(chat)
 }
 
-pub(crate) fn members(cache: &RefCell<RowCache>, db: Db<'_>, chat: ChatKey) -> Result<Vec<(i64, bool)>> {
+pub(crate) fn members(cache: &RefCell<RowCache>, db: Db<'_>, chat: ChatKey) -> Result<Vec<(UserId, bool)>> {
     if let Some(members) = cache.borrow().members.get(&chat) {
         return Ok(members.clone());
     }

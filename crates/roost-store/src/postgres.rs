@@ -22,6 +22,7 @@ use sqlx::postgres::{PgListener, PgPoolOptions};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
+use crate::UserId;
 use crate::db::{Db, PgLink};
 use crate::queries::Reader;
 use crate::writer::{Effect, OnCommit, Writer, run_caught};
@@ -224,11 +225,17 @@ pub(crate) fn decode(payload: &str) -> Vec<Effect> {
         .filter_map(|item| {
             let (kind, rest) = item.split_at_checked(1)?;
             match kind {
-                "b" => pair(rest).map(|(bot_id, update_id)| Effect::BotUpdate { bot_id, update_id }),
-                "u" => pair(rest).map(|(user_id, seq)| Effect::UserEvent { user_id, seq }),
-                "w" => rest.parse().ok().map(|bot_id| Effect::WebhookChanged { bot_id }),
+                "b" => pair(rest)
+                    .map(|(bot, update_id)| Effect::BotUpdate { bot_id: UserId::from_raw(bot), update_id }),
+                "u" => {
+                    pair(rest).map(|(user, seq)| Effect::UserEvent { user_id: UserId::from_raw(user), seq })
+                }
+                "w" => rest.parse().ok().map(|bot| Effect::WebhookChanged { bot_id: UserId::from_raw(bot) }),
                 "r" => Some(Effect::Resync),
-                "p" => pair(rest).map(|(bot_id, started_ms)| Effect::PollStarted { bot_id, started_ms }),
+                "p" => pair(rest).map(|(bot, started_ms)| Effect::PollStarted {
+                    bot_id: UserId::from_raw(bot),
+                    started_ms,
+                }),
                 _ => None,
             }
         })
@@ -278,15 +285,18 @@ mod tests {
     #[test]
     fn effects_survive_the_round_trip_through_a_payload() {
         let effects = [
-            Effect::BotUpdate { bot_id: 1_000_000_001, update_id: 42 },
-            Effect::UserEvent { user_id: 1_000_000_000, seq: 7 },
-            Effect::WebhookChanged { bot_id: 5 },
+            Effect::BotUpdate { bot_id: UserId::from_raw(1_000_000_001), update_id: 42 },
+            Effect::UserEvent { user_id: UserId::from_raw(1_000_000_000), seq: 7 },
+            Effect::WebhookChanged { bot_id: UserId::from_raw(5) },
             Effect::Resync,
-            Effect::PollStarted { bot_id: 9, started_ms: 1_790_000_000_000 },
+            Effect::PollStarted { bot_id: UserId::from_raw(9), started_ms: 1_790_000_000_000 },
         ];
         let payload = effects.iter().map(encode).collect::<Vec<_>>().join(",");
         assert_eq!(decode(&payload), effects);
-        assert_eq!(decode("x1,b2,u3:x,,b4:5"), [Effect::BotUpdate { bot_id: 4, update_id: 5 }]);
+        assert_eq!(
+            decode("x1,b2,u3:x,,b4:5"),
+            [Effect::BotUpdate { bot_id: UserId::from_raw(4), update_id: 5 }]
+        );
         let tagged = format!("abc;{payload}");
         let (sender, decoded) = decode_notification(&tagged);
         assert_eq!((sender, decoded.as_slice()), ("abc", &effects[..]));

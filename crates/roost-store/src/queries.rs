@@ -11,13 +11,13 @@
 use std::sync::Arc;
 
 use crate::db::{Db, Row, args};
-use crate::{ChatKey, Result};
+use crate::{ChatKey, Result, UserId};
 
 /// A person or a bot, as stored. The names are shared strings: the writer hands out copies of the
 /// rows it keeps (`cache.rs`) several times per message, and a copy then costs no allocation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserRow {
-    pub id: i64,
+    pub id: UserId,
     pub is_bot: bool,
     pub username: Option<Arc<str>>,
     pub first_name: Arc<str>,
@@ -54,7 +54,7 @@ pub struct NewUser<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionRow {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub created_at: i64,
     pub last_active_at: i64,
     pub device: Option<String>,
@@ -75,8 +75,8 @@ fn session_row(r: &Row<'_, '_>) -> Result<SessionRow> {
 /// A bot's own settings and queue position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BotRow {
-    pub user_id: i64,
-    pub owner_id: i64,
+    pub user_id: UserId,
+    pub owner_id: UserId,
     pub token_hash: Vec<u8>,
     pub last_update_id: i64,
     /// The JSON list of the last `allowed_updates`, if one was given.
@@ -100,7 +100,7 @@ pub struct ChatRow {
 pub struct MessageRow {
     pub chat_id: ChatKey,
     pub message_id: i64,
-    pub from_id: i64,
+    pub from_id: UserId,
     pub date: i64,
     pub edit_date: Option<i64>,
     pub text: Option<String>,
@@ -154,7 +154,7 @@ fn message_row_at(row: &Row<'_, '_>, at: usize) -> Result<MessageRow> {
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     pub chat_id: ChatKey,
-    pub from_id: i64,
+    pub from_id: UserId,
     pub date: i64,
     pub text: Option<String>,
     pub entities: Option<String>,
@@ -169,7 +169,7 @@ pub struct NewMessage {
 pub struct ChatListRow {
     pub chat: ChatRow,
     /// For a private chat, the other party.
-    pub peer_id: Option<i64>,
+    pub peer_id: Option<UserId>,
     pub last_message: Option<MessageRow>,
 }
 
@@ -177,8 +177,8 @@ pub struct ChatListRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallbackRow {
     pub id: String,
-    pub bot_id: i64,
-    pub user_id: i64,
+    pub bot_id: UserId,
+    pub user_id: UserId,
     pub chat_id: ChatKey,
     pub message_id: i64,
     pub data: Option<String>,
@@ -215,7 +215,7 @@ pub enum Happened {
     CallbackQuery { chat: ChatKey, query_id: String },
     /// `user` changed their reaction; `reactions` is the JSON pair `[old, new]` of the lists (a
     /// snapshot: the reactions table holds only the newest).
-    MessageReaction { chat: ChatKey, message_id: i64, user: i64, reactions: String },
+    MessageReaction { chat: ChatKey, message_id: i64, user: UserId, reactions: String },
     /// An update queued before updates were stored neutrally: its Telegram JSON, served as is.
     Legacy { chat: ChatKey, json: String },
     /// A row of a known kind that does not read (its columns missing): passed over by readers
@@ -245,7 +245,7 @@ impl Happened {
     }
 
     /// Its columns: (kind, chat_key, message_id, actor_id, payload).
-    pub(crate) fn columns(&self) -> (i64, ChatKey, Option<i64>, Option<i64>, &str) {
+    pub(crate) fn columns(&self) -> (i64, ChatKey, Option<i64>, Option<UserId>, &str) {
         match self {
             Happened::Legacy { chat, json } => (0, *chat, None, None, json),
             Happened::Message { chat, message_id } => (1, *chat, Some(*message_id), None, ""),
@@ -266,7 +266,7 @@ impl Happened {
         kind: i64,
         chat: ChatKey,
         message_id: Option<i64>,
-        actor: Option<i64>,
+        actor: Option<UserId>,
         payload: String,
     ) -> Self {
         match (kind, message_id, actor) {
@@ -286,7 +286,7 @@ impl Happened {
 /// A bot's webhook settings and delivery health.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookRow {
-    pub bot_id: i64,
+    pub bot_id: UserId,
     /// Empty when no webhook is set.
     pub url: String,
     /// The dialect it was set through (see [`WebhookSettings::dialect`]).
@@ -334,23 +334,23 @@ impl StoredEvent {
 // The three lookups every message makes, as functions so the writer's cache (`cache.rs`) can
 // run them on a miss.
 
-pub(crate) fn user_by_id(db: Db<'_>, id: i64) -> Result<Option<UserRow>> {
+pub(crate) fn user_by_id(db: Db<'_>, id: UserId) -> Result<Option<UserRow>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
     db.opt(&sql, args![id], user_row)
 }
 
 /// The two parties of a private chat as stored: lower user id first.
-pub(crate) fn private_pair(a: i64, b: i64) -> (i64, i64) {
+pub(crate) fn private_pair(a: UserId, b: UserId) -> (UserId, UserId) {
     if a <= b { (a, b) } else { (b, a) }
 }
 
-pub(crate) fn private_chat_between(db: Db<'_>, a: i64, b: i64) -> Result<Option<ChatKey>> {
+pub(crate) fn private_chat_between(db: Db<'_>, a: UserId, b: UserId) -> Result<Option<ChatKey>> {
     let (low, high) = private_pair(a, b);
     let sql = "SELECT chat_id FROM private_chats WHERE user_low = ?1 AND user_high = ?2";
     db.value(sql, args![low, high])
 }
 
-pub(crate) fn members_of(db: Db<'_>, chat_id: ChatKey) -> Result<Vec<(i64, bool)>> {
+pub(crate) fn members_of(db: Db<'_>, chat_id: ChatKey) -> Result<Vec<(UserId, bool)>> {
     let sql = "SELECT user_id, has_written FROM chat_members WHERE chat_id = ?1 \
                ORDER BY joined_at, user_id";
     db.all(sql, args![chat_id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -370,7 +370,7 @@ pub(crate) fn last_message_id(db: Db<'_>, chat_id: ChatKey) -> Result<Option<i64
 
 /// The newest event `seq` of a person; `None` if there is no such user. On SQLite, where every
 /// `seq` is a position in the one timeline, the newest position (see [`newest_position`]).
-pub(crate) fn last_event_seq_of(db: Db<'_>, user_id: i64) -> Result<Option<i64>> {
+pub(crate) fn last_event_seq_of(db: Db<'_>, user_id: UserId) -> Result<Option<i64>> {
     if !db.is_postgres() {
         let exists = db.value::<i64>("SELECT 1 FROM users WHERE id = ?1", args![user_id])?.is_some();
         return if exists { newest_position(db).map(Some) } else { Ok(None) };
@@ -491,7 +491,7 @@ pub trait Queries {
     /// The connection the queries run on.
     fn db(&self) -> Db<'_>;
 
-    fn user(&self, id: i64) -> Result<Option<UserRow>> {
+    fn user(&self, id: UserId) -> Result<Option<UserRow>> {
         user_by_id(self.db(), id)
     }
 
@@ -502,13 +502,13 @@ pub trait Queries {
     }
 
     /// The user id and Argon2 hash for a login.
-    fn password_hash(&self, username: &str) -> Result<Option<(i64, String)>> {
+    fn password_hash(&self, username: &str) -> Result<Option<(UserId, String)>> {
         let sql = "SELECT id, password_hash FROM users \
                    WHERE username_key = ?1 AND password_hash IS NOT NULL";
         self.db().opt(sql, args![username.to_lowercase().as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
     }
 
-    fn bot(&self, user_id: i64) -> Result<Option<BotRow>> {
+    fn bot(&self, user_id: UserId) -> Result<Option<BotRow>> {
         let sql = "SELECT user_id, owner_id, token_hash, last_update_id, allowed_updates, \
                    webhook_url, can_join_groups, can_read_all_group_messages, \
                    supports_inline_queries FROM bots WHERE user_id = ?1";
@@ -534,7 +534,7 @@ pub trait Queries {
     }
 
     /// A person's sessions, the most recently used first.
-    fn sessions_of(&self, user_id: i64) -> Result<Vec<SessionRow>> {
+    fn sessions_of(&self, user_id: UserId) -> Result<Vec<SessionRow>> {
         let sql = "SELECT id, user_id, created_at, last_active_at, device, address FROM sessions \
                    WHERE user_id = ?1 ORDER BY last_active_at DESC, id";
         self.db().all(sql, args![user_id], session_row)
@@ -546,12 +546,12 @@ pub trait Queries {
     }
 
     /// The private chat between two users, if it exists.
-    fn private_chat(&self, a: i64, b: i64) -> Result<Option<ChatKey>> {
+    fn private_chat(&self, a: UserId, b: UserId) -> Result<Option<ChatKey>> {
         private_chat_between(self.db(), a, b)
     }
 
     /// Members of a chat with whether each has written there, in join order.
-    fn chat_members(&self, chat_id: ChatKey) -> Result<Vec<(i64, bool)>> {
+    fn chat_members(&self, chat_id: ChatKey) -> Result<Vec<(UserId, bool)>> {
         members_of(self.db(), chat_id)
     }
 
@@ -575,7 +575,7 @@ pub trait Queries {
 
     /// A person's chats, most recently active first (by their newest message; chats without one
     /// last), with each chat's newest message.
-    fn chat_list(&self, user_id: i64, limit: i64) -> Result<Vec<ChatListRow>> {
+    fn chat_list(&self, user_id: UserId, limit: i64) -> Result<Vec<ChatListRow>> {
         let sql = format!(
             "SELECT c.id, c.type, c.title, \
                     CASE WHEN p.user_low = ?1 THEN p.user_high ELSE p.user_low END, \
@@ -595,7 +595,7 @@ pub trait Queries {
         );
         self.db().all(&sql, args![user_id, limit], |r| {
             let chat = chat_row(r)?;
-            let peer_id: Option<i64> = r.get(3)?;
+            let peer_id: Option<UserId> = r.get(3)?;
             let has_message: Option<i64> = r.get(4)?;
             let last_message = match has_message {
                 Some(_) => Some(message_row_at(r, 4)?),
@@ -606,7 +606,7 @@ pub trait Queries {
     }
 
     /// Up to `limit` queued updates of a bot with `update_id >= from`, oldest first.
-    fn pending_updates(&self, bot_id: i64, from: i64, limit: i64) -> Result<Vec<StoredUpdate>> {
+    fn pending_updates(&self, bot_id: UserId, from: i64, limit: i64) -> Result<Vec<StoredUpdate>> {
         let sql = "SELECT update_id, created_at, kind, chat_key, message_id, actor_id, payload FROM updates \
                    WHERE bot_id = ?1 AND update_id >= ?2 ORDER BY update_id LIMIT ?3";
         let rows = self.db().all(sql, args![bot_id, from, limit], |r| {
@@ -621,13 +621,13 @@ pub trait Queries {
     }
 
     /// The smallest queued `update_id` of a bot.
-    fn first_pending_update(&self, bot_id: i64) -> Result<Option<i64>> {
+    fn first_pending_update(&self, bot_id: UserId) -> Result<Option<i64>> {
         let sql = "SELECT MIN(update_id) FROM updates WHERE bot_id = ?1";
         Ok(self.db().value::<Option<i64>>(sql, args![bot_id])?.flatten())
     }
 
     /// The `update_id` of the `n`th newest queued update (1 = newest).
-    fn nth_newest_update(&self, bot_id: i64, n: i64) -> Result<Option<i64>> {
+    fn nth_newest_update(&self, bot_id: UserId, n: i64) -> Result<Option<i64>> {
         let sql = "SELECT update_id FROM updates WHERE bot_id = ?1 \
                    ORDER BY update_id DESC LIMIT 1 OFFSET ?2";
         self.db().value(sql, args![bot_id, n - 1])
@@ -635,13 +635,13 @@ pub trait Queries {
 
     /// How many queued updates from `from` on (the floor a background confirmation has set but
     /// perhaps not yet committed; 0 for all).
-    fn pending_update_count(&self, bot_id: i64, from: i64) -> Result<i64> {
+    fn pending_update_count(&self, bot_id: UserId, from: i64) -> Result<i64> {
         let sql = "SELECT COUNT(*) FROM updates WHERE bot_id = ?1 AND update_id >= ?2";
         self.db().one(sql, args![bot_id, from])
     }
 
     /// A bot's webhook settings and delivery health.
-    fn webhook(&self, bot_id: i64) -> Result<Option<WebhookRow>> {
+    fn webhook(&self, bot_id: UserId) -> Result<Option<WebhookRow>> {
         let sql = "SELECT user_id, webhook_url, webhook_secret, webhook_max_connections, webhook_ip_address, \
                    webhook_certificate, allowed_updates, webhook_last_error_date, \
                    webhook_last_error_message, webhook_last_sync_error_date, webhook_failures, \
@@ -665,7 +665,7 @@ pub trait Queries {
     }
 
     /// Every bot with a webhook set.
-    fn webhook_bots(&self) -> Result<Vec<i64>> {
+    fn webhook_bots(&self) -> Result<Vec<UserId>> {
         let sql = "SELECT user_id FROM bots WHERE webhook_url <> '' ORDER BY user_id";
         self.db().all(sql, &[], |r| r.get(0))
     }
@@ -695,19 +695,19 @@ pub trait Queries {
     }
 
     /// The stored commands of one scope and language.
-    fn bot_commands(&self, bot_id: i64, scope: &str, language_code: &str) -> Result<Option<String>> {
+    fn bot_commands(&self, bot_id: UserId, scope: &str, language_code: &str) -> Result<Option<String>> {
         let sql = "SELECT commands FROM bot_commands WHERE bot_id = ?1 AND scope = ?2 AND language_code = ?3";
         self.db().value(sql, args![bot_id, scope, language_code])
     }
 
     /// A profile text (`name`, `description`, `short_description`) in one language.
-    fn bot_text(&self, bot_id: i64, kind: &str, language_code: &str) -> Result<Option<String>> {
+    fn bot_text(&self, bot_id: UserId, kind: &str, language_code: &str) -> Result<Option<String>> {
         let sql = "SELECT value FROM bot_texts WHERE bot_id = ?1 AND kind = ?2 AND language_code = ?3";
         self.db().value(sql, args![bot_id, kind, language_code])
     }
 
     /// The menu button JSON set for a chat (0 = the bot's default).
-    fn menu_button(&self, bot_id: i64, chat_id: i64) -> Result<Option<String>> {
+    fn menu_button(&self, bot_id: UserId, chat_id: i64) -> Result<Option<String>> {
         let sql = "SELECT button FROM bot_menu_buttons WHERE bot_id = ?1 AND chat_id = ?2";
         self.db().value(sql, args![bot_id, chat_id])
     }
@@ -720,7 +720,7 @@ pub trait Queries {
     /// dated `oldest` or later, as event rows are kept only as long (`expire`).
     fn events_after(
         &self,
-        user_id: i64,
+        user_id: UserId,
         after: i64,
         oldest: i64,
         limit: i64,
@@ -767,20 +767,20 @@ pub trait Queries {
     }
 
     /// The sequence number of a person's newest event.
-    fn last_event_seq(&self, user_id: i64) -> Result<i64> {
+    fn last_event_seq(&self, user_id: UserId) -> Result<i64> {
         Ok(last_event_seq_of(self.db(), user_id)?.unwrap_or(0))
     }
 
     /// The newest `update_id` of each of these bots (missing bots are left out): the safety
     /// re-check of wake-ups when another instance's notification may have been lost.
-    fn last_update_ids(&self, bots: &[i64]) -> Result<Vec<(i64, i64)>> {
+    fn last_update_ids(&self, bots: &[UserId]) -> Result<Vec<(UserId, i64)>> {
         // `last_update_id` is exact on both backends: it is its own floor.
         let select = "SELECT user_id, last_update_id, last_update_id FROM bots WHERE user_id IN";
         counters(self.db(), select, bots)
     }
 
     /// The newest event `seq` of each of these people, as [`Queries::last_update_ids`].
-    fn last_event_seqs(&self, users: &[i64]) -> Result<Vec<(i64, i64)>> {
+    fn last_event_seqs(&self, users: &[UserId]) -> Result<Vec<(UserId, i64)>> {
         if !self.db().is_postgres() {
             // One timeline: each person's stream reaches as far as it does (see
             // `last_event_seq_of`).
@@ -799,7 +799,7 @@ pub trait Queries {
 /// `(id, counter)` pairs for a list of ids, in chunks of a fixed statement shape (so the statement
 /// is prepared once): unused slots repeat the chunk's first id. `select` gives the id, the
 /// counter's floor and its newest row (see [`last_message_id`]).
-fn counters(db: Db<'_>, select: &str, ids: &[i64]) -> Result<Vec<(i64, i64)>> {
+fn counters(db: Db<'_>, select: &str, ids: &[UserId]) -> Result<Vec<(UserId, i64)>> {
     const CHUNK: usize = 64;
     let placeholders: Vec<String> = (1..=CHUNK).map(|n| format!("?{n}")).collect();
     let sql = format!("{select} ({})", placeholders.join(", "));

@@ -74,7 +74,7 @@ pub(crate) async fn failed_jobs_leave_no_trace(store: &Store, announced: &Mutex<
 }
 
 /// A message from `from` in `chat`, sent at `date`.
-pub(crate) fn note(chat: crate::ChatKey, from: i64, date: i64) -> crate::NewMessage {
+pub(crate) fn note(chat: crate::ChatKey, from: crate::UserId, date: i64) -> crate::NewMessage {
     crate::NewMessage {
         chat_id: chat,
         from_id: from,
@@ -98,7 +98,7 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Store>,
 {
-    async fn step(store: &Store, chat: crate::ChatKey, ann: i64) -> (i64, i64) {
+    async fn step(store: &Store, chat: crate::ChatKey, ann: crate::UserId) -> (i64, i64) {
         store
             .write(move |w| {
                 let message = w.insert_message(note(chat, ann, 100))?.message_id;

@@ -14,11 +14,11 @@ use std::thread;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::ChatKey;
 use crate::cache::{self, Key, RowCache};
 use crate::db::Db;
 use crate::queries::{Queries, UserRow};
 use crate::writes::{BEGIN, COMMIT};
+use crate::{ChatKey, UserId};
 use crate::{Result, StoreError};
 
 /// The name of the SQLite writer's thread (see [`crate::on_writer_thread`]).
@@ -28,18 +28,18 @@ pub(crate) const THREAD_NAME: &str = "roost-writer";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
     /// The bot's update queue now ends at `update_id`.
-    BotUpdate { bot_id: i64, update_id: i64 },
+    BotUpdate { bot_id: UserId, update_id: i64 },
     /// The person's event stream now ends at `seq`.
-    UserEvent { user_id: i64, seq: i64 },
+    UserEvent { user_id: UserId, seq: i64 },
     /// The bot's webhook was set, changed or removed.
-    WebhookChanged { bot_id: i64 },
+    WebhookChanged { bot_id: UserId },
     /// Notifications from other instances may have been lost (the listening connection dropped):
     /// every waiter should look at the store again.
     Resync,
     /// Another instance began a getUpdates call for this bot at `started_ms` (Unix ms): a call
     /// waiting here that began earlier is superseded. (Sent with
     /// [`Store::tell_others`](crate::Store::tell_others), never by a commit.)
-    PollStarted { bot_id: i64, started_ms: i64 },
+    PollStarted { bot_id: UserId, started_ms: i64 },
 }
 
 /// Called on the writer thread after each commit with the effects of the jobs in it.
@@ -103,21 +103,21 @@ impl Queries for Writer<'_> {
         self.db
     }
 
-    fn user(&self, id: i64) -> Result<Option<UserRow>> {
+    fn user(&self, id: UserId) -> Result<Option<UserRow>> {
         match self.cache {
             Some(cache) => cache::user(cache, self.db, id),
             None => crate::queries::user_by_id(self.db, id),
         }
     }
 
-    fn private_chat(&self, a: i64, b: i64) -> Result<Option<ChatKey>> {
+    fn private_chat(&self, a: UserId, b: UserId) -> Result<Option<ChatKey>> {
         match self.cache {
             Some(cache) => cache::private_chat(cache, self.db, a, b),
             None => crate::queries::private_chat_between(self.db, a, b),
         }
     }
 
-    fn chat_members(&self, chat_id: ChatKey) -> Result<Vec<(i64, bool)>> {
+    fn chat_members(&self, chat_id: ChatKey) -> Result<Vec<(UserId, bool)>> {
         match self.cache {
             Some(cache) => cache::members(cache, self.db, chat_id),
             None => crate::queries::members_of(self.db, chat_id),
@@ -606,25 +606,26 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_timeline_continues_a_stream_stored_before_it() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let (ann, bob) = (1_000_000_000_i64, 1_000_000_001_i64);
+        let (ann, bob) = (crate::UserId::from_raw(1_000_000_000), crate::UserId::from_raw(1_000_000_001));
         {
             let mut conn =
                 rusqlite::Connection::open(dir.path().join("t.db")).unwrap_or_else(|e| panic!("{e}"));
             crate::migrate::run_through(&mut conn, 7).unwrap_or_else(|e| panic!("{e}"));
             // As the seventh release stored it: two messages, each an event row of Ann's, then an
             // edit's event with its JSON.
+            let (a, b) = (ann.raw(), bob.raw());
             conn.execute_batch(&format!(
                 "INSERT INTO users (id, is_bot, username, username_key, first_name, created_at) \
-                     VALUES ({ann}, 0, 'ann', 'ann', 'Ann', 0), ({bob}, 0, 'bob', 'bob', 'Bob', 0);
+                     VALUES ({a}, 0, 'ann', 'ann', 'Ann', 0), ({b}, 0, 'bob', 'bob', 'Bob', 0);
                  INSERT INTO chats (id, type, created_at) VALUES (1, 'private', 0);
-                 INSERT INTO private_chats (user_low, user_high, chat_id) VALUES ({ann}, {bob}, 1);
-                 INSERT INTO chat_members (chat_id, user_id, joined_at) VALUES (1, {ann}, 0), (1, {bob}, 0);
+                 INSERT INTO private_chats (user_low, user_high, chat_id) VALUES ({a}, {b}, 1);
+                 INSERT INTO chat_members (chat_id, user_id, joined_at) VALUES (1, {a}, 0), (1, {b}, 0);
                  INSERT INTO messages (chat_id, message_id, from_id, date, text) \
-                     VALUES (1, 1, {bob}, 0, 'old one'), (1, 2, {bob}, 0, 'old two');
+                     VALUES (1, 1, {b}, 0, 'old one'), (1, 2, {b}, 0, 'old two');
                  INSERT INTO user_events (user_id, seq, created_at, payload, chat_id, message_id) \
-                     VALUES ({ann}, 1, 0, '', 1, 1), ({ann}, 2, 0, '', 1, 2);
+                     VALUES ({a}, 1, 0, '', 1, 1), ({a}, 2, 0, '', 1, 2);
                  INSERT INTO user_events (user_id, seq, created_at, payload) \
-                     VALUES ({ann}, 3, 0, '{{\"type\":\"edited\"}}');"
+                     VALUES ({a}, 3, 0, '{{\"type\":\"edited\"}}');"
             ))
             .unwrap_or_else(|e| panic!("{e}"));
         }
@@ -742,14 +743,19 @@ mod tests {
     }
 
     /// A bot owned by `owner`.
-    fn bot_of(w: &mut Writer<'_>, owner: i64) -> Result<i64> {
+    fn bot_of(w: &mut Writer<'_>, owner: crate::UserId) -> Result<crate::UserId> {
         let bot = w.insert_user(&NewUser { is_bot: true, ..person("some_bot") })?;
         w.insert_bot(bot, owner, b"hash", 0)?;
         Ok(bot)
     }
 
     /// One update for `bot` and one event for `person`, both created at `created_at`.
-    fn queue_update_and_event(w: &mut Writer<'_>, bot: i64, person: i64, created_at: i64) -> Result<()> {
+    fn queue_update_and_event(
+        w: &mut Writer<'_>,
+        bot: UserId,
+        person: UserId,
+        created_at: i64,
+    ) -> Result<()> {
         w.push_update(
             bot,
             created_at,

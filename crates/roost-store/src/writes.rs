@@ -11,7 +11,6 @@
 //! `timeline.floor` as the floor: a person's stream is their event rows merged with their chats'
 //! messages ([`Queries::events_after`]), and no event row is stored for a new message.
 
-use crate::ChatKey;
 use crate::cache::{self, Key};
 use crate::db::args;
 use crate::queries::{
@@ -19,6 +18,7 @@ use crate::queries::{
     private_pair,
 };
 use crate::writer::Writer;
+use crate::{ChatKey, UserId};
 use crate::{Result, StoreError};
 
 /// First id handed to people and bots: Telegram-like ids are large, and libraries in languages
@@ -47,7 +47,7 @@ pub(crate) static COMMIT: &str = "COMMIT";
 #[derive(Debug, Clone)]
 pub struct NewSession<'a> {
     pub token_hash: &'a [u8],
-    pub user_id: i64,
+    pub user_id: UserId,
     pub id: i64,
     pub now: i64,
     pub device: Option<&'a str>,
@@ -69,7 +69,7 @@ pub struct RateBuckets<'a> {
 /// Write statements, only inside a write job.
 impl Writer<'_> {
     /// Inserts a person or bot and returns its new id. Fails on a taken username.
-    pub fn insert_user(&mut self, user: &NewUser<'_>) -> Result<i64> {
+    pub fn insert_user(&mut self, user: &NewUser<'_>) -> Result<UserId> {
         let next: i64 = if self.db().is_postgres() {
             // Several writers: a sequence, never MAX() + 1.
             self.db().one("SELECT nextval('user_ids')", &[])?
@@ -95,11 +95,18 @@ impl Writer<'_> {
                 user.created_at,
             ],
         )?;
-        self.forget(Key::User(next));
-        Ok(next)
+        let id = UserId::from_raw(next);
+        self.forget(Key::User(id));
+        Ok(id)
     }
 
-    pub fn insert_bot(&mut self, user_id: i64, owner_id: i64, token_hash: &[u8], now: i64) -> Result<()> {
+    pub fn insert_bot(
+        &mut self,
+        user_id: UserId,
+        owner_id: UserId,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<()> {
         let sql = "INSERT INTO bots (user_id, owner_id, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)";
         self.db().execute(sql, args![user_id, owner_id, token_hash, now])?;
         Ok(())
@@ -120,13 +127,13 @@ impl Writer<'_> {
     }
 
     /// Ends one of a person's sessions by its public id.
-    pub fn delete_session_by_id(&mut self, user_id: i64, id: i64) -> Result<bool> {
+    pub fn delete_session_by_id(&mut self, user_id: UserId, id: i64) -> Result<bool> {
         let sql = "DELETE FROM sessions WHERE user_id = ?1 AND id = ?2";
         Ok(self.db().execute(sql, args![user_id, id])? > 0)
     }
 
     /// Ends every session of a person but one; returns how many.
-    pub fn delete_other_sessions(&mut self, user_id: i64, keep_id: i64) -> Result<usize> {
+    pub fn delete_other_sessions(&mut self, user_id: UserId, keep_id: i64) -> Result<usize> {
         let sql = "DELETE FROM sessions WHERE user_id = ?1 AND id <> ?2";
         self.db().execute(sql, args![user_id, keep_id])
     }
@@ -143,7 +150,7 @@ impl Writer<'_> {
     }
 
     /// Creates the private chat between two users, with both as members, and returns its id.
-    pub fn create_private_chat(&mut self, a: i64, b: i64, now: i64) -> Result<ChatKey> {
+    pub fn create_private_chat(&mut self, a: UserId, b: UserId, now: i64) -> Result<ChatKey> {
         let chat_id: ChatKey = self
             .db()
             .one("INSERT INTO chats (type, created_at) VALUES ('private', ?1) RETURNING id", args![now])?;
@@ -174,7 +181,7 @@ impl Writer<'_> {
     }
 
     /// The private chat between two users, created (with both as members) if it does not exist.
-    pub fn private_chat_or_create(&mut self, a: i64, b: i64, now: i64) -> Result<ChatKey> {
+    pub fn private_chat_or_create(&mut self, a: UserId, b: UserId, now: i64) -> Result<ChatKey> {
         let (low, high) = private_pair(a, b);
         self.serialize_on(&format!("private:{low}:{high}"))?;
         match self.private_chat(a, b)? {
@@ -195,7 +202,7 @@ impl Writer<'_> {
     }
 
     /// Records that a member has written in a chat.
-    pub fn mark_has_written(&mut self, chat_id: ChatKey, user_id: i64) -> Result<()> {
+    pub fn mark_has_written(&mut self, chat_id: ChatKey, user_id: UserId) -> Result<()> {
         let sql = "UPDATE chat_members SET has_written = TRUE \
                    WHERE chat_id = ?1 AND user_id = ?2 AND has_written = FALSE";
         self.db().execute(sql, args![chat_id, user_id])?;
@@ -260,7 +267,7 @@ impl Writer<'_> {
 
     /// Appends what happened to a bot's queue under its next `update_id`, announced after the
     /// commit. It is rendered when read, in the reader's dialect.
-    pub fn push_update(&mut self, bot_id: i64, now: i64, happened: &Happened) -> Result<i64> {
+    pub fn push_update(&mut self, bot_id: UserId, now: i64, happened: &Happened) -> Result<i64> {
         let update_id: i64 = self
             .db()
             .value(
@@ -358,7 +365,7 @@ impl Writer<'_> {
         &mut self,
         chat_id: ChatKey,
         message_id: i64,
-        user_id: i64,
+        user_id: UserId,
         reaction: Option<&str>,
     ) -> Result<()> {
         match reaction {
@@ -376,7 +383,7 @@ impl Writer<'_> {
     }
 
     /// The member's current reactions to a message (JSON), if any.
-    pub fn reaction(&mut self, chat_id: ChatKey, message_id: i64, user_id: i64) -> Result<Option<String>> {
+    pub fn reaction(&mut self, chat_id: ChatKey, message_id: i64, user_id: UserId) -> Result<Option<String>> {
         let sql =
             "SELECT reaction FROM message_reactions WHERE chat_id = ?1 AND message_id = ?2 AND user_id = ?3";
         self.db().value(sql, args![chat_id, message_id, user_id])
@@ -385,7 +392,7 @@ impl Writer<'_> {
     /// Stores (or with `None` deletes) the commands of one scope and language.
     pub fn set_bot_commands(
         &mut self,
-        bot_id: i64,
+        bot_id: UserId,
         scope: &str,
         language_code: &str,
         commands: Option<&str>,
@@ -407,7 +414,7 @@ impl Writer<'_> {
     /// Stores (or with `None` deletes) a profile text.
     pub fn set_bot_text(
         &mut self,
-        bot_id: i64,
+        bot_id: UserId,
         kind: &str,
         language_code: &str,
         value: Option<&str>,
@@ -427,14 +434,14 @@ impl Writer<'_> {
     }
 
     /// Sets a bot's display name (its user's first name).
-    pub fn set_first_name(&mut self, user_id: i64, first_name: &str) -> Result<()> {
+    pub fn set_first_name(&mut self, user_id: UserId, first_name: &str) -> Result<()> {
         self.db().execute("UPDATE users SET first_name = ?2 WHERE id = ?1", args![user_id, first_name])?;
         self.forget(Key::User(user_id));
         Ok(())
     }
 
     /// Stores (or with `None` deletes) a menu button.
-    pub fn set_menu_button(&mut self, bot_id: i64, chat_id: i64, button: Option<&str>) -> Result<()> {
+    pub fn set_menu_button(&mut self, bot_id: UserId, chat_id: i64, button: Option<&str>) -> Result<()> {
         match button {
             Some(json) => self.db().execute(
                 "INSERT INTO bot_menu_buttons (bot_id, chat_id, button) VALUES (?1, ?2, ?3) \
@@ -450,16 +457,16 @@ impl Writer<'_> {
     }
 
     /// Deletes a bot's queued updates with `update_id < below`; returns how many.
-    pub fn confirm_updates(&mut self, bot_id: i64, below: i64) -> Result<usize> {
+    pub fn confirm_updates(&mut self, bot_id: UserId, below: i64) -> Result<usize> {
         self.db().execute("DELETE FROM updates WHERE bot_id = ?1 AND update_id < ?2", args![bot_id, below])
     }
 
     /// Deletes every queued update of a bot.
-    pub fn drop_updates(&mut self, bot_id: i64) -> Result<usize> {
+    pub fn drop_updates(&mut self, bot_id: UserId) -> Result<usize> {
         self.db().execute("DELETE FROM updates WHERE bot_id = ?1", args![bot_id])
     }
 
-    pub fn set_allowed_updates(&mut self, bot_id: i64, allowed: Option<&str>) -> Result<()> {
+    pub fn set_allowed_updates(&mut self, bot_id: UserId, allowed: Option<&str>) -> Result<()> {
         self.db()
             .execute("UPDATE bots SET allowed_updates = ?2 WHERE user_id = ?1", args![bot_id, allowed])?;
         Ok(())
@@ -467,7 +474,7 @@ impl Writer<'_> {
 
     /// Sets (or, with an empty URL, removes) a bot's webhook and resets its failure count;
     /// announces the change after the commit.
-    pub fn set_webhook(&mut self, bot_id: i64, settings: &WebhookSettings) -> Result<()> {
+    pub fn set_webhook(&mut self, bot_id: UserId, settings: &WebhookSettings) -> Result<()> {
         let sql = "UPDATE bots SET webhook_url = ?2, webhook_secret = ?3, webhook_max_connections = ?4, \
                    webhook_ip_address = ?5, webhook_certificate = ?6, webhook_failures = 0, \
                    webhook_dialect = ?7 WHERE user_id = ?1";
@@ -488,28 +495,28 @@ impl Writer<'_> {
     }
 
     /// Deletes one delivered update.
-    pub fn ack_update(&mut self, bot_id: i64, update_id: i64) -> Result<()> {
+    pub fn ack_update(&mut self, bot_id: UserId, update_id: i64) -> Result<()> {
         self.db()
             .execute("DELETE FROM updates WHERE bot_id = ?1 AND update_id = ?2", args![bot_id, update_id])?;
         Ok(())
     }
 
     /// Records a failed delivery attempt; returns the number of consecutive failures.
-    pub fn webhook_failed(&mut self, bot_id: i64, now: i64, message: &str) -> Result<i64> {
+    pub fn webhook_failed(&mut self, bot_id: UserId, now: i64, message: &str) -> Result<i64> {
         let sql = "UPDATE bots SET webhook_failures = webhook_failures + 1, webhook_last_error_date = ?2, \
                    webhook_last_error_message = ?3 WHERE user_id = ?1 RETURNING webhook_failures";
         Ok(self.db().value(sql, args![bot_id, now, message])?.unwrap_or(0))
     }
 
     /// Records a successful delivery (ends a run of failures).
-    pub fn webhook_succeeded(&mut self, bot_id: i64) -> Result<()> {
+    pub fn webhook_succeeded(&mut self, bot_id: UserId) -> Result<()> {
         let sql = "UPDATE bots SET webhook_failures = 0 WHERE user_id = ?1 AND webhook_failures <> 0";
         self.db().execute(sql, args![bot_id])?;
         Ok(())
     }
 
     /// Switches a failing webhook off, saying why in its last error.
-    pub fn disable_webhook(&mut self, bot_id: i64, now: i64, message: &str) -> Result<()> {
+    pub fn disable_webhook(&mut self, bot_id: UserId, now: i64, message: &str) -> Result<()> {
         let sql = "UPDATE bots SET webhook_url = '', webhook_last_error_date = ?2, \
                    webhook_last_error_message = ?3, webhook_failures = 0 WHERE user_id = ?1";
         self.db().execute(sql, args![bot_id, now, message])?;
@@ -521,7 +528,7 @@ impl Writer<'_> {
     /// free, expired or already `owner`'s; returns the bots `owner` holds now. Times are Unix
     /// milliseconds. Instances share the database's idea of expiry, so their clocks must agree to
     /// well within the lease's length.
-    pub fn take_webhook_leases(&mut self, owner: &str, now_ms: i64, ttl_ms: i64) -> Result<Vec<i64>> {
+    pub fn take_webhook_leases(&mut self, owner: &str, now_ms: i64, ttl_ms: i64) -> Result<Vec<UserId>> {
         let sql = "INSERT INTO webhook_leases (bot_id, owner, expires_at) \
                    SELECT user_id, ?1, ?2 + ?3 FROM bots WHERE webhook_url <> '' \
                    ON CONFLICT (bot_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \
@@ -589,7 +596,7 @@ impl Writer<'_> {
     /// position), announced after the commit.
     pub fn push_event(
         &mut self,
-        user_id: i64,
+        user_id: UserId,
         now: i64,
         payload: impl FnOnce(i64) -> Result<String>,
     ) -> Result<i64> {
@@ -607,7 +614,7 @@ impl Writer<'_> {
     /// every message was the largest cost left on the single writer after the message itself
     /// (docs/performance.md). Otherwise (PostgreSQL) it stores an event that refers to the
     /// message (see [`StoredEvent::Message`](crate::StoredEvent::Message)), rendered when read.
-    pub fn push_message_event(&mut self, user_id: i64, now: i64, message: &MessageRow) -> Result<i64> {
+    pub fn push_message_event(&mut self, user_id: UserId, now: i64, message: &MessageRow) -> Result<i64> {
         if let Some(seq) = message.position {
             self.effect(crate::Effect::UserEvent { user_id, seq });
             return Ok(seq);
@@ -620,7 +627,7 @@ impl Writer<'_> {
     }
 
     /// Takes the person's next event `seq`: on SQLite the timeline's next position.
-    fn next_event_seq(&mut self, user_id: i64) -> Result<i64> {
+    fn next_event_seq(&mut self, user_id: UserId) -> Result<i64> {
         if !self.db().is_postgres() {
             return self.next_position();
         }

@@ -1,6 +1,6 @@
 //! The bot's command menu (with scopes and languages), its profile texts and its menu button.
 
-use roost_store::{Queries, StoreError};
+use roost_store::{Queries, StoreError, UserId};
 use roost_types::limits::{
     BOT_DESCRIPTION_MAX, BOT_NAME_MAX, BOT_SHORT_DESCRIPTION_MAX, COMMAND_DESCRIPTION_MAX, COMMAND_NAME_MAX,
     COMMANDS_MAX,
@@ -45,7 +45,7 @@ fn scope_chat(scope: Option<&Map<String, Value>>) -> Option<ChatId> {
 }
 
 /// A scope that names a chat must name one the bot is in, as in Telegram.
-fn check_scope_chat(q: &impl Queries, bot: i64, chat: Option<&ChatId>) -> Result<()> {
+fn check_scope_chat(q: &impl Queries, bot: UserId, chat: Option<&ChatId>) -> Result<()> {
     match chat {
         None => Ok(()),
         Some(chat) => resolve_chat(q, bot, chat).map(|_| ()),
@@ -98,7 +98,7 @@ fn text_kind(kind: &str) -> (usize, ApiError) {
 
 impl Core {
     /// Bot API `setMyCommands` (an empty list deletes, as `deleteMyCommands`).
-    pub async fn set_my_commands(&self, bot: i64, req: MyCommands) -> Result<bool> {
+    pub async fn set_my_commands(&self, bot: UserId, req: MyCommands) -> Result<bool> {
         let scope = scope_key(req.scope.as_ref())?;
         let language = language(req.language_code)?;
         let commands = check_commands(req.commands.ok_or(ApiError::COMMANDS_EMPTY)?)?;
@@ -117,7 +117,7 @@ impl Core {
     }
 
     /// Bot API `getMyCommands`: exactly the list stored for that scope and language.
-    pub async fn get_my_commands(&self, bot: i64, req: MyCommands) -> Result<Vec<BotCommand>> {
+    pub async fn get_my_commands(&self, bot: UserId, req: MyCommands) -> Result<Vec<BotCommand>> {
         let scope = scope_key(req.scope.as_ref())?;
         let language = language(req.language_code)?;
         let chat = scope_chat(req.scope.as_ref());
@@ -132,7 +132,7 @@ impl Core {
     }
 
     /// Bot API `deleteMyCommands`.
-    pub async fn delete_my_commands(&self, bot: i64, req: MyCommands) -> Result<bool> {
+    pub async fn delete_my_commands(&self, bot: UserId, req: MyCommands) -> Result<bool> {
         let scope = scope_key(req.scope.as_ref())?;
         let language = language(req.language_code)?;
         let chat = scope_chat(req.scope.as_ref());
@@ -148,7 +148,7 @@ impl Core {
     /// Client API `getBotCommands`: the menu a person sees in their chat with a bot, resolved as
     /// Telegram does for private chats: the chat's own scope, then all private chats, then the
     /// default; at each step the person's language first, then any language.
-    pub async fn person_bot_commands(&self, person: i64, req: GetBotCommands) -> Result<Vec<BotCommand>> {
+    pub async fn person_bot_commands(&self, person: UserId, req: GetBotCommands) -> Result<Vec<BotCommand>> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
         let json = self
             .store()
@@ -177,7 +177,7 @@ impl Core {
     /// Bot API `setMyName`, `setMyDescription`, `setMyShortDescription` (`kind` is `name`,
     /// `description` or `short_description`). An empty value removes the text of that language;
     /// the name without a language is the bot's display name.
-    pub async fn set_my_text(&self, bot: i64, kind: &'static str, req: MyText) -> Result<bool> {
+    pub async fn set_my_text(&self, bot: UserId, kind: &'static str, req: MyText) -> Result<bool> {
         let language = language(req.language_code)?;
         let value = match kind {
             "name" => req.name,
@@ -203,7 +203,7 @@ impl Core {
 
     /// Bot API `getMyName`, `getMyDescription`, `getMyShortDescription`: the text of `kind` in
     /// the language asked for, else the default one.
-    pub async fn get_my_text(&self, bot: i64, kind: &'static str, req: MyText) -> Result<String> {
+    pub async fn get_my_text(&self, bot: UserId, kind: &'static str, req: MyText) -> Result<String> {
         let language = language(req.language_code)?;
         self.store()
             .lookup(move |r| {
@@ -224,7 +224,7 @@ impl Core {
     }
 
     /// Bot API `setChatMenuButton`: for one chat, or the default without `chat_id`.
-    pub async fn set_menu_button(&self, bot: i64, req: ChatMenuButton) -> Result<bool> {
+    pub async fn set_menu_button(&self, bot: UserId, req: ChatMenuButton) -> Result<bool> {
         let chat = req.chat_id.unwrap_or(0);
         let button = match req.menu_button {
             None => None,
@@ -264,7 +264,7 @@ impl Core {
     }
 
     /// Bot API `getChatMenuButton`: the chat's button, else the bot's default, else `default`.
-    pub async fn get_menu_button(&self, bot: i64, req: ChatMenuButton) -> Result<Value> {
+    pub async fn get_menu_button(&self, bot: UserId, req: ChatMenuButton) -> Result<Value> {
         let chat = req.chat_id.unwrap_or(0);
         let json = self
             .store()

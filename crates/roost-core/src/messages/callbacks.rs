@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use rand::Rng;
-use roost_store::{CallbackRow, Happened, Queries, StoreError, unix_now};
+use roost_store::{CallbackRow, Happened, Queries, StoreError, UserId, unix_now};
 use roost_types::keyboards::{InlineKeyboardButton, KeyboardButton, ReplyMarkup};
 use roost_types::limits::{CALLBACK_ANSWER_TEXT_MAX, PRESS_BUTTON_WAIT_DEFAULT, PRESS_BUTTON_WAIT_MAX};
 use roost_types::requests::{AnswerCallbackQuery, ClientSendMessage, PressButton};
@@ -53,7 +53,7 @@ impl Core {
     /// Client API `pressButton`. An inline button with `callback_data` sends the bot a
     /// `callback_query` and waits (up to `timeout` seconds, default 10) for its answer; a reply
     /// keyboard button sends its text as a message.
-    pub async fn press_button(&self, person: i64, req: PressButton) -> Result<ButtonPress> {
+    pub async fn press_button(&self, person: UserId, req: PressButton) -> Result<ButtonPress> {
         let chat_id = req.chat_id.clone().ok_or(ApiError::CHAT_ID_EMPTY)?;
         let at = MessageAddress {
             chat_id: chat_id.clone(),
@@ -155,7 +155,7 @@ impl Core {
 
     /// Bot API `answerCallbackQuery`: the answer reaches the person (their waiting `pressButton`
     /// and their event stream). Each query is answered once.
-    pub async fn answer_callback_query(&self, bot: i64, req: AnswerCallbackQuery) -> Result<bool> {
+    pub async fn answer_callback_query(&self, bot: UserId, req: AnswerCallbackQuery) -> Result<bool> {
         let id = req.callback_query_id.unwrap_or_default();
         if id.is_empty() {
             return Err(ApiError::QUERY_ID_EMPTY.into());

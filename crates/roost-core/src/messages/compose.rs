@@ -1,7 +1,7 @@
 //! Composing a message body from a request: text with `parse_mode` or explicit entities plus the
 //! entities Telegram detects by itself, and a validated `reply_markup`.
 
-use roost_store::{Queries, StoreError};
+use roost_store::{Queries, StoreError, UserId};
 use roost_types::keyboards::{InlineKeyboardButton, ReplyMarkup};
 use roost_types::limits::{
     BUTTON_TEXT_MAX_BYTES, CALLBACK_DATA_MAX_BYTES, KEYBOARD_MAX_BUTTONS, KEYBOARD_MAX_ROW_BUTTONS,
@@ -197,14 +197,14 @@ impl Coverage {
 /// text, so that a bot cannot learn names by mentioning ids.
 pub(crate) fn resolve_mentions(
     q: &impl Queries,
-    author: i64,
+    author: UserId,
     entities: &mut Vec<MessageEntity>,
 ) -> Result<()> {
     let mut keep = Vec::with_capacity(entities.len());
     for mut entity in entities.drain(..) {
         if entity.kind == EntityKind::TextMention {
             let id = entity.user.as_ref().map(|u| u.id).unwrap_or(0);
-            match q.user(id)? {
+            match q.user(UserId::from_raw(id))? {
                 Some(row) if crate::chats::knows(q, author, &row)? => entity.user = Some(render::user(&row)),
                 _ => continue,
             }

@@ -1,7 +1,7 @@
 //! The message lifecycle after sending: editing, deleting, forwarding, copying, pinning,
 //! reactions and chat actions, for bots (Bot API) and people (client API).
 
-use roost_store::{ChatKey, Happened, MessageRow, Queries, StoreError, UserRow, Writer, unix_now};
+use roost_store::{ChatKey, Happened, MessageRow, Queries, StoreError, UserId, UserRow, Writer, unix_now};
 use roost_types::keyboards::ReplyMarkup;
 use roost_types::limits::{CAPTION_MAX, CHAT_ACTION_SECS, DELETE_WINDOW_SECS};
 use roost_types::requests::{
@@ -40,7 +40,7 @@ struct Edit {
 }
 
 /// A bot's own message, for editing.
-fn own_message(w: &Writer<'_>, bot: i64, at: &MessageAddress) -> Result<(ChatKey, MessageRow)> {
+fn own_message(w: &Writer<'_>, bot: UserId, at: &MessageAddress) -> Result<(ChatKey, MessageRow)> {
     let (chat, row) = at.resolve(w, bot, ApiError::message_not_found_for("edit"))?;
     if row.from_id != bot {
         return Err(ApiError::message_cant_be("edited").into());
@@ -129,7 +129,7 @@ fn resend(
     w: &mut Writer<'_>,
     source: ChatKey,
     target: ChatKey,
-    bot: i64,
+    bot: UserId,
     ids: &[i64],
     many: bool,
     (verb, done): (&'static str, &'static str),
@@ -205,7 +205,7 @@ fn react(
             Happened::MessageReaction { chat, message_id, user: user.id, reactions: reactions.clone() };
         w.push_update(member, now, &happened)?;
     }
-    let user_id = user.id;
+    let user_id = user.id.raw();
     notify_people(w, chat, |chat_id| ClientEventKind::MessageReaction {
         chat_id,
         message_id,
@@ -217,7 +217,7 @@ fn react(
 impl Core {
     /// Bot API `editMessageText`. Without `reply_markup` the inline keyboard is removed, as in
     /// Telegram.
-    pub async fn edit_message_text(&self, bot: i64, req: EditMessageText) -> Result<Message> {
+    pub async fn edit_message_text(&self, bot: UserId, req: EditMessageText) -> Result<Message> {
         if req.inline_message_id.is_some() {
             return Err(ApiError::message_not_found_for("edit").into());
         }
@@ -240,7 +240,7 @@ impl Core {
     }
 
     /// Bot API `editMessageCaption`. Messages without media have no caption to edit.
-    pub async fn edit_message_caption(&self, bot: i64, req: EditMessageCaption) -> Result<Message> {
+    pub async fn edit_message_caption(&self, bot: UserId, req: EditMessageCaption) -> Result<Message> {
         if req.inline_message_id.is_some() {
             return Err(ApiError::message_not_found_for("edit").into());
         }
@@ -260,7 +260,11 @@ impl Core {
     }
 
     /// Bot API `editMessageReplyMarkup`.
-    pub async fn edit_message_reply_markup(&self, bot: i64, req: EditMessageReplyMarkup) -> Result<Message> {
+    pub async fn edit_message_reply_markup(
+        &self,
+        bot: UserId,
+        req: EditMessageReplyMarkup,
+    ) -> Result<Message> {
         if req.inline_message_id.is_some() {
             return Err(ApiError::message_not_found_for("edit").into());
         }
@@ -285,7 +289,7 @@ impl Core {
     /// hours.
     pub async fn bot_delete_message(
         &self,
-        bot: i64,
+        bot: UserId,
         chat_id: Option<ChatId>,
         message_id: Option<i64>,
     ) -> Result<bool> {
@@ -303,7 +307,7 @@ impl Core {
     }
 
     /// Bot API `deleteMessages`: missing messages are skipped.
-    pub async fn bot_delete_messages(&self, bot: i64, req: DeleteMessages) -> Result<bool> {
+    pub async fn bot_delete_messages(&self, bot: UserId, req: DeleteMessages) -> Result<bool> {
         let at = MessagesAddress::required(req.chat_id, req.message_ids)?;
         self.store()
             .write(move |w| {
@@ -322,7 +326,12 @@ impl Core {
     }
 
     /// Bot API `forwardMessage` (`message_id`) and `forwardMessages` (`message_ids`).
-    pub async fn forward_messages(&self, bot: i64, req: ForwardMessages, many: bool) -> Result<Vec<Message>> {
+    pub async fn forward_messages(
+        &self,
+        bot: UserId,
+        req: ForwardMessages,
+        many: bool,
+    ) -> Result<Vec<Message>> {
         let transfer =
             Transfer::required(req.chat_id, req.from_chat_id, (req.message_id, req.message_ids), many)?;
         let protect = req.protect_content.unwrap_or(false);
@@ -355,7 +364,7 @@ impl Core {
     }
 
     /// Bot API `copyMessage` (`message_id`) and `copyMessages` (`message_ids`).
-    pub async fn copy_messages(&self, bot: i64, req: CopyMessages, many: bool) -> Result<Vec<MessageId>> {
+    pub async fn copy_messages(&self, bot: UserId, req: CopyMessages, many: bool) -> Result<Vec<MessageId>> {
         let transfer =
             Transfer::required(req.chat_id, req.from_chat_id, (req.message_id, req.message_ids), many)?;
         let reply_markup =
@@ -399,7 +408,7 @@ impl Core {
     }
 
     /// Bot API `pinChatMessage`.
-    pub async fn pin_message(&self, bot: i64, req: PinChatMessage) -> Result<bool> {
+    pub async fn pin_message(&self, bot: UserId, req: PinChatMessage) -> Result<bool> {
         let at = MessageAddress::required(req.chat_id, req.message_id)?;
         self.store()
             .write(move |w| {
@@ -414,7 +423,7 @@ impl Core {
 
     /// Bot API `unpinChatMessage` (one message, or the most recently pinned) and
     /// `unpinAllChatMessages` (`all`).
-    pub async fn unpin_messages(&self, bot: i64, req: PinChatMessage, all: bool) -> Result<bool> {
+    pub async fn unpin_messages(&self, bot: UserId, req: PinChatMessage, all: bool) -> Result<bool> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
         self.store()
             .write(move |w| {
@@ -437,14 +446,14 @@ impl Core {
     }
 
     /// Bot API `setMessageReaction` (a bot sets at most one reaction).
-    pub async fn bot_set_reaction(&self, bot: i64, req: SetMessageReaction) -> Result<bool> {
+    pub async fn bot_set_reaction(&self, bot: UserId, req: SetMessageReaction) -> Result<bool> {
         self.set_reaction(bot, req, 1, ApiError::message_not_found_for("react")).await
     }
 
     /// Sets `actor`'s reactions (at most `max`) to a message of one of their private chats.
     async fn set_reaction(
         &self,
-        actor: i64,
+        actor: UserId,
         req: SetMessageReaction,
         max: usize,
         not_found: ApiError,
@@ -462,7 +471,7 @@ impl Core {
     }
 
     /// Bot API `sendChatAction`: the person sees the action for five seconds.
-    pub async fn send_chat_action(&self, bot: i64, req: SendChatAction) -> Result<bool> {
+    pub async fn send_chat_action(&self, bot: UserId, req: SendChatAction) -> Result<bool> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
         let action = req.action.unwrap_or_default();
         if !CHAT_ACTIONS.contains(&action.as_str()) {
@@ -474,7 +483,7 @@ impl Core {
                 let expires_at = unix_now() + CHAT_ACTION_SECS;
                 notify_people(w, chat, |chat_id| ClientEventKind::ChatAction {
                     chat_id,
-                    user_id: bot,
+                    user_id: bot.raw(),
                     action: action.clone(),
                     expires_at,
                 })?;
@@ -484,7 +493,7 @@ impl Core {
     }
 
     /// Client API `editMessage`: a person edits the text of one of their own messages.
-    pub async fn person_edit(&self, person: i64, req: ClientEditMessage) -> Result<Message> {
+    pub async fn person_edit(&self, person: UserId, req: ClientEditMessage) -> Result<Message> {
         let at = MessageAddress::required(req.chat_id, req.message_id)?;
         let composed = compose::message_text(req.text, None, None).await?;
         self.store()
@@ -505,7 +514,7 @@ impl Core {
     }
 
     /// Client API `deleteMessages`: in a private chat a person may delete any message, for both.
-    pub async fn person_delete(&self, person: i64, req: DeleteMessages) -> Result<bool> {
+    pub async fn person_delete(&self, person: UserId, req: DeleteMessages) -> Result<bool> {
         let at = MessagesAddress::required(req.chat_id, req.message_ids)?;
         self.store()
             .write(move |w| {
@@ -517,7 +526,7 @@ impl Core {
     }
 
     /// Client API `setReaction`: a person reacts (up to three reactions).
-    pub async fn person_react(&self, person: i64, req: SetMessageReaction) -> Result<bool> {
+    pub async fn person_react(&self, person: UserId, req: SetMessageReaction) -> Result<bool> {
         self.set_reaction(person, req, 3, ApiError::MESSAGE_ID_INVALID).await
     }
 }

@@ -9,7 +9,8 @@ pub mod format;
 pub(crate) mod render;
 
 use roost_store::{
-    ChatKey, Happened, MessageRow, NewMessage, Queries, StoreError, StoredEvent, UserRow, Writer, unix_now,
+    ChatKey, Happened, MessageRow, NewMessage, Queries, StoreError, StoredEvent, UserId, UserRow, Writer,
+    unix_now,
 };
 use roost_types::limits::{HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX};
 use roost_types::requests::{ChatId, ClientSendMessage, GetHistory, OpenPrivateChat, SendMessage};
@@ -53,7 +54,7 @@ pub(crate) fn bot_accepts(allowed_updates: Option<&str>, kind: &str) -> bool {
     if list.is_empty() { !OPT_IN_UPDATE_TYPES.contains(&kind) } else { list.iter().any(|k| k == kind) }
 }
 
-fn missing(what: &str, id: i64) -> Error {
+fn missing(what: &str, id: UserId) -> Error {
     StoreError::Database(format!("{what} {id} is missing")).into()
 }
 
@@ -96,7 +97,7 @@ pub(crate) fn fan_out(
 }
 
 /// Appends an event to a person's stream.
-pub(crate) fn push_event(w: &mut Writer<'_>, person: i64, now: i64, kind: ClientEventKind) -> Result<()> {
+pub(crate) fn push_event(w: &mut Writer<'_>, person: UserId, now: i64, kind: ClientEventKind) -> Result<()> {
     w.push_event(person, now, |seq| Ok(serde_json::to_string(&ClientEvent { seq, kind })?))?;
     Ok(())
 }
@@ -123,7 +124,7 @@ pub(crate) fn notify_people(
 pub(crate) fn append_message(
     w: &mut Writer<'_>,
     chat: ChatKey,
-    sender: i64,
+    sender: UserId,
     body: Body,
     renderer: &mut Renderer,
 ) -> Result<MessageRow> {
@@ -156,7 +157,7 @@ pub(crate) fn append_message(
 /// Whether a reply target given with a chat id points into the chat with `peer`.
 pub(crate) fn same_chat(reply_chat: Option<&ChatId>, peer: &UserRow) -> bool {
     match reply_chat {
-        Some(ChatId::Id(id)) => *id == peer.id,
+        Some(ChatId::Id(id)) => *id == peer.id.raw(),
         Some(ChatId::Username(name)) => {
             peer.username.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(name))
         }
@@ -181,7 +182,7 @@ impl Core {
     }
 
     /// Client API `openPrivateChat`: the private chat with a user, created if needed.
-    pub async fn open_private_chat(&self, person: i64, req: OpenPrivateChat) -> Result<Chat> {
+    pub async fn open_private_chat(&self, person: UserId, req: OpenPrivateChat) -> Result<Chat> {
         let target = match (req.user_id, req.username) {
             (Some(id), _) => ChatId::Id(id),
             (None, Some(name)) => ChatId::Username(name.trim().trim_start_matches('@').to_owned()),
@@ -199,7 +200,7 @@ impl Core {
 
     /// Client API `sendMessage`: a person writes in one of their chats (a private chat is created
     /// on first use, as when writing to a user found by username).
-    pub async fn person_send(&self, person: i64, req: ClientSendMessage) -> Result<Message> {
+    pub async fn person_send(&self, person: UserId, req: ClientSendMessage) -> Result<Message> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
         let composed = compose::message_text(req.text, None, None).await?;
         let body = Body {
@@ -230,7 +231,7 @@ impl Core {
     }
 
     /// Bot API `sendMessage`.
-    pub async fn bot_send(&self, bot: i64, req: SendMessage) -> Result<Message> {
+    pub async fn bot_send(&self, bot: UserId, req: SendMessage) -> Result<Message> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
         let composed = compose::message_text(req.text, req.parse_mode.as_deref(), req.entities).await?;
         let (reply_to, reply_chat, allow_without_reply) = match req.reply_parameters {
@@ -270,7 +271,7 @@ impl Core {
     }
 
     /// Client API `getHistory`: messages of one chat, newest last.
-    pub async fn history(&self, person: i64, req: GetHistory) -> Result<Vec<Message>> {
+    pub async fn history(&self, person: UserId, req: GetHistory) -> Result<Vec<Message>> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
         let limit = req.limit.unwrap_or(HISTORY_LIMIT_DEFAULT).clamp(1, HISTORY_LIMIT_MAX);
         let before = req.before_message_id;
@@ -284,7 +285,7 @@ impl Core {
     }
 
     /// Client API `getChats`: the person's chats, most recently active first.
-    pub async fn chat_list(&self, person: i64) -> Result<Vec<ChatListEntry>> {
+    pub async fn chat_list(&self, person: UserId) -> Result<Vec<ChatListEntry>> {
         self.store()
             .read(move |r| {
                 let mut renderer = Renderer::default();
@@ -311,7 +312,7 @@ impl Core {
     /// message is rendered from the message as it is now; one deleted since is left out (its
     /// deletion follows it in the stream), so a page may hold fewer events than it read, and
     /// their `seq`s may have gaps: go on from [`EventPage::through`] while [`EventPage::more`].
-    pub async fn events_after(&self, person: i64, after: i64, limit: i64) -> Result<EventPage> {
+    pub async fn events_after(&self, person: UserId, after: i64, limit: i64) -> Result<EventPage> {
         // A replay reaches back as far as events are kept (`Core::expire`).
         let oldest = unix_now() - self.config().event_retention.as_secs() as i64;
         self.store()
@@ -343,7 +344,7 @@ impl Core {
     }
 
     /// The sequence number of a person's newest event.
-    pub async fn last_event_seq(&self, person: i64) -> Result<i64> {
+    pub async fn last_event_seq(&self, person: UserId) -> Result<i64> {
         self.store().lookup(move |r| r.last_event_seq(person).map_err(Error::from)).await
     }
 }

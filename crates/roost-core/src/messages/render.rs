@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use roost_store::{ChatKey, MessageRow, Queries, StoreError, UserRow};
+use roost_store::{ChatKey, MessageRow, Queries, StoreError, UserId, UserRow};
 use roost_types::{Chat, ChatType, Message, MessageEntity, User};
 
 use crate::Result;
@@ -17,7 +17,7 @@ use crate::Result;
 /// A user as the Bot API shows it. `language_code` is shown for people only (as Telegram does).
 pub(crate) fn user(row: &UserRow) -> User {
     User {
-        id: row.id,
+        id: row.id.raw(),
         is_bot: row.is_bot,
         first_name: row.first_name.to_string(),
         last_name: row.last_name.as_deref().map(str::to_owned),
@@ -29,7 +29,7 @@ pub(crate) fn user(row: &UserRow) -> User {
 /// The private chat with `peer`, as the other party sees it.
 pub(crate) fn private_chat(peer: &UserRow) -> Chat {
     Chat {
-        id: peer.id,
+        id: peer.id.raw(),
         kind: ChatType::Private,
         title: None,
         username: peer.username.as_deref().map(str::to_owned),
@@ -44,12 +44,12 @@ pub(crate) fn private_chat(peer: &UserRow) -> Chat {
 /// connection: each call takes the queries to use (a write job's own writer, or a reader).
 #[derive(Default)]
 pub(crate) struct Renderer {
-    users: HashMap<i64, UserRow>,
+    users: HashMap<UserId, UserRow>,
     /// Shared so that handing a chat's members out (for every message fanned out and rendered)
     /// copies nothing.
-    members: HashMap<ChatKey, Arc<[i64]>>,
+    members: HashMap<ChatKey, Arc<[UserId]>>,
     /// (chat, member) pairs known to have written in the chat (the flag never turns back).
-    written: HashSet<(ChatKey, i64)>,
+    written: HashSet<(ChatKey, UserId)>,
 }
 
 /// Only inline keyboards belong to a message as bots see it (Telegram's Message.reply_markup);
@@ -65,22 +65,22 @@ impl Renderer {
     }
 
     /// Remembers a chat's members the caller already has, with whether each has written there.
-    pub(crate) fn seed_members(&mut self, chat: ChatKey, members: &[(i64, bool)]) {
+    pub(crate) fn seed_members(&mut self, chat: ChatKey, members: &[(UserId, bool)]) {
         self.members.insert(chat, members.iter().map(|&(id, _)| id).collect());
         self.written.extend(members.iter().filter(|&&(_, written)| written).map(|&(id, _)| (chat, id)));
     }
 
     /// Whether `member` is known to have written in `chat` already.
-    pub(crate) fn has_written(&self, chat: ChatKey, member: i64) -> bool {
+    pub(crate) fn has_written(&self, chat: ChatKey, member: UserId) -> bool {
         self.written.contains(&(chat, member))
     }
 
     /// Remembers that `member` has written in `chat`.
-    pub(crate) fn mark_written(&mut self, chat: ChatKey, member: i64) {
+    pub(crate) fn mark_written(&mut self, chat: ChatKey, member: UserId) {
         self.written.insert((chat, member));
     }
 
-    pub(crate) fn user_row(&mut self, q: &impl Queries, id: i64) -> Result<&UserRow> {
+    pub(crate) fn user_row(&mut self, q: &impl Queries, id: UserId) -> Result<&UserRow> {
         match self.users.entry(id) {
             std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.into_mut()),
             std::collections::hash_map::Entry::Vacant(entry) => {
@@ -91,30 +91,30 @@ impl Renderer {
     }
 
     /// The members of a chat, in join order.
-    pub(crate) fn members(&mut self, q: &impl Queries, chat: ChatKey) -> Result<Arc<[i64]>> {
+    pub(crate) fn members(&mut self, q: &impl Queries, chat: ChatKey) -> Result<Arc<[UserId]>> {
         if let Some(members) = self.members.get(&chat) {
             return Ok(Arc::clone(members));
         }
-        let members: Arc<[i64]> = q.chat_members(chat)?.into_iter().map(|(id, _)| id).collect();
+        let members: Arc<[UserId]> = q.chat_members(chat)?.into_iter().map(|(id, _)| id).collect();
         self.members.insert(chat, Arc::clone(&members));
         Ok(members)
     }
 
     /// The chat with internal id `chat_id` as `viewer` sees it. Every chat is private for now: it
     /// is shown as the other member.
-    pub(crate) fn chat(&mut self, q: &impl Queries, chat_id: ChatKey, viewer: i64) -> Result<Chat> {
+    pub(crate) fn chat(&mut self, q: &impl Queries, chat_id: ChatKey, viewer: UserId) -> Result<Chat> {
         let peer = self.peer(q, chat_id, viewer)?;
         Ok(private_chat(self.user_row(q, peer)?))
     }
 
     /// The member `viewer` sees a private chat as: the other one (themself in a chat alone).
-    fn peer(&mut self, q: &impl Queries, chat_id: ChatKey, viewer: i64) -> Result<i64> {
+    fn peer(&mut self, q: &impl Queries, chat_id: ChatKey, viewer: UserId) -> Result<UserId> {
         let members = self.members(q, chat_id)?;
         known_peer(&members, chat_id, viewer)
     }
 
     /// A stored message as `viewer` sees it, with the message it replies to (one level deep).
-    pub(crate) fn message(&mut self, q: &impl Queries, row: &MessageRow, viewer: i64) -> Result<Message> {
+    pub(crate) fn message(&mut self, q: &impl Queries, row: &MessageRow, viewer: UserId) -> Result<Message> {
         let reply = self.gather(q, row, viewer)?;
         self.render(row, reply.as_ref(), viewer)
     }
@@ -122,14 +122,14 @@ impl Renderer {
     /// Gathers, inside a write job, everything rendering `row` for `viewer` reads, so that the
     /// request's own task renders it once the job has committed ([`Prepared::render`]): the JSON
     /// work of the answer stays off the single writer's path.
-    pub(crate) fn prepare(mut self, q: &impl Queries, row: MessageRow, viewer: i64) -> Result<Prepared> {
+    pub(crate) fn prepare(mut self, q: &impl Queries, row: MessageRow, viewer: UserId) -> Result<Prepared> {
         let reply = self.gather(q, &row, viewer)?;
         Ok(Prepared { renderer: self, row, reply, viewer })
     }
 
     /// Looks up (once) every row that rendering `row` for `viewer` reads; returns the message it
     /// replies to, if that still exists.
-    fn gather(&mut self, q: &impl Queries, row: &MessageRow, viewer: i64) -> Result<Option<MessageRow>> {
+    fn gather(&mut self, q: &impl Queries, row: &MessageRow, viewer: UserId) -> Result<Option<MessageRow>> {
         self.gather_alone(q, row, viewer)?;
         let reply = match row.reply_to_message_id {
             Some(reply_id) => q.message(row.chat_id, reply_id)?,
@@ -141,7 +141,7 @@ impl Renderer {
         Ok(reply)
     }
 
-    fn gather_alone(&mut self, q: &impl Queries, row: &MessageRow, viewer: i64) -> Result<()> {
+    fn gather_alone(&mut self, q: &impl Queries, row: &MessageRow, viewer: UserId) -> Result<()> {
         self.user_row(q, row.from_id)?;
         self.user_row(q, viewer)?;
         let peer = self.peer(q, row.chat_id, viewer)?;
@@ -150,7 +150,7 @@ impl Renderer {
     }
 
     /// Renders from the rows [`Self::gather`] looked up; it queries nothing.
-    fn render(&self, row: &MessageRow, reply: Option<&MessageRow>, viewer: i64) -> Result<Message> {
+    fn render(&self, row: &MessageRow, reply: Option<&MessageRow>, viewer: UserId) -> Result<Message> {
         let mut message = self.render_alone(row, viewer)?;
         if let Some(reply) = reply {
             message.reply_to_message = Some(Box::new(self.render_alone(reply, viewer)?));
@@ -158,7 +158,7 @@ impl Renderer {
         Ok(message)
     }
 
-    fn render_alone(&self, row: &MessageRow, viewer: i64) -> Result<Message> {
+    fn render_alone(&self, row: &MessageRow, viewer: UserId) -> Result<Message> {
         let from = user(self.known_user(row.from_id)?);
         let members = self.members.get(&row.chat_id).ok_or_else(|| not_gathered("chat", row.chat_id))?;
         let chat = private_chat(self.known_user(known_peer(members, row.chat_id, viewer)?)?);
@@ -189,13 +189,13 @@ impl Renderer {
         })
     }
 
-    fn known_user(&self, id: i64) -> Result<&UserRow> {
+    fn known_user(&self, id: UserId) -> Result<&UserRow> {
         self.users.get(&id).ok_or_else(|| not_gathered("user", id))
     }
 }
 
 /// The other member of a private chat with these members (`viewer` in a chat alone).
-fn known_peer(members: &[i64], chat_id: ChatKey, viewer: i64) -> Result<i64> {
+fn known_peer(members: &[UserId], chat_id: ChatKey, viewer: UserId) -> Result<UserId> {
     if members.is_empty() {
         return Err(StoreError::Database(format!("chat {chat_id} has no members")).into());
     }
@@ -213,7 +213,7 @@ pub(crate) struct Prepared {
     renderer: Renderer,
     row: MessageRow,
     reply: Option<MessageRow>,
-    viewer: i64,
+    viewer: UserId,
 }
 
 impl Prepared {

@@ -5,7 +5,7 @@ pub mod secrets;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use roost_store::{NewSession, NewUser, Queries, unix_now};
+use roost_store::{NewSession, NewUser, Queries, UserId, unix_now};
 use roost_types::limits::{
     FIRST_NAME_MAX, LAST_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN,
 };
@@ -273,7 +273,7 @@ impl Core {
     /// The person a session token belongs to. A session unused for longer than
     /// [`crate::CoreConfig::session_idle`] has ended; one last used more than a day ago is
     /// marked used now (in the background: the request does not wait for that write).
-    pub async fn authenticate_session(&self, session_token: &str) -> Result<i64> {
+    pub async fn authenticate_session(&self, session_token: &str) -> Result<UserId> {
         Ok(self.session(session_token).await?.user_id)
     }
 
@@ -350,8 +350,9 @@ impl Core {
     }
 
     /// The bot a Bot API token belongs to, checked in constant time.
-    pub async fn authenticate_bot(&self, token: &str) -> Result<i64> {
+    pub async fn authenticate_bot(&self, token: &str) -> Result<UserId> {
         let (bot_id, secret) = secrets::split_bot_token(token).ok_or(ApiError::UNAUTHORIZED)?;
+        let bot_id = UserId::from_raw(bot_id);
         let cached = self.inner.bot_tokens.read().ok().and_then(|cache| cache.get(&bot_id).cloned());
         let stored = match cached {
             Some(hash) => hash,
@@ -417,7 +418,7 @@ impl Core {
     }
 
     /// The person's own user.
-    pub async fn me(&self, user_id: i64) -> Result<User> {
+    pub async fn me(&self, user_id: UserId) -> Result<User> {
         let row = self
             .store()
             .lookup(move |r| r.user(user_id).map_err(Error::from))
@@ -427,7 +428,7 @@ impl Core {
     }
 
     /// Bot API `getMe`.
-    pub async fn bot_me(&self, bot_id: i64) -> Result<BotUser> {
+    pub async fn bot_me(&self, bot_id: UserId) -> Result<BotUser> {
         let (user, bot) =
             self.store().lookup(move |r| Ok::<_, Error>((r.user(bot_id)?, r.bot(bot_id)?))).await?;
         let (user, bot) = user.zip(bot).ok_or(ApiError::UNAUTHORIZED)?;
@@ -446,7 +447,7 @@ impl Core {
 fn open_session(
     w: &mut roost_store::Writer,
     token_hash: &[u8],
-    user_id: i64,
+    user_id: UserId,
     now: i64,
     sign_in: &SignIn,
 ) -> Result<()> {

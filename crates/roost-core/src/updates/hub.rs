@@ -9,21 +9,21 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use roost_store::Effect;
+use roost_store::{Effect, UserId};
 use tokio::sync::{Notify, broadcast, watch};
 
 pub struct Hub {
     /// std Mutex, not tokio's: held only for a map lookup, never across `.await`.
-    bots: Mutex<HashMap<i64, watch::Sender<i64>>>,
-    users: Mutex<HashMap<i64, watch::Sender<i64>>>,
+    bots: Mutex<HashMap<UserId, watch::Sender<i64>>>,
+    users: Mutex<HashMap<UserId, watch::Sender<i64>>>,
     /// Becomes `true` when the server shuts down: every waiter returns at once.
     closing: watch::Sender<bool>,
     /// Bots whose webhook settings changed, for the webhook dispatcher.
-    webhooks: broadcast::Sender<i64>,
+    webhooks: broadcast::Sender<UserId>,
     /// Per bot, a counter bumped by every getUpdates call: a waiting call that sees it move was
     /// superseded by a newer one and ends with 409, as in Telegram.
     /// With the Unix time (ms) at which this process's newest call of the bot began.
-    polls: Mutex<HashMap<i64, (watch::Sender<u64>, i64)>>,
+    polls: Mutex<HashMap<UserId, (watch::Sender<u64>, i64)>>,
     /// Asks the re-check task (shared stores only) to look at every waited-on queue now.
     resync: Notify,
 }
@@ -43,18 +43,18 @@ impl Default for Hub {
 
 impl Hub {
     /// A receiver that changes whenever the bot's update queue grows.
-    pub fn subscribe_bot(&self, bot_id: i64) -> watch::Receiver<i64> {
+    pub fn subscribe_bot(&self, bot_id: UserId) -> watch::Receiver<i64> {
         subscribe(&self.bots, bot_id)
     }
 
     /// A receiver that changes whenever the person's event stream grows.
-    pub fn subscribe_user(&self, user_id: i64) -> watch::Receiver<i64> {
+    pub fn subscribe_user(&self, user_id: UserId) -> watch::Receiver<i64> {
         subscribe(&self.users, user_id)
     }
 
     /// Wakes the person's event streams without a new event: something else about them changed
     /// (a session ended), and each stream looks again.
-    pub fn nudge_user(&self, user_id: i64) {
+    pub fn nudge_user(&self, user_id: UserId) {
         if let Ok(map) = self.users.lock()
             && let Some(sender) = map.get(&user_id)
         {
@@ -77,7 +77,7 @@ impl Hub {
                 Effect::Resync => {
                     self.resync.notify_one();
                     // Webhook changes may have been missed too: bot 0 means "every bot".
-                    let _ = self.webhooks.send(0);
+                    let _ = self.webhooks.send(UserId::from_raw(0));
                 }
             }
         }
@@ -89,17 +89,17 @@ impl Hub {
     }
 
     /// Bots somebody waits on in this process.
-    pub fn waited_bots(&self) -> Vec<i64> {
+    pub fn waited_bots(&self) -> Vec<UserId> {
         waited(&self.bots)
     }
 
     /// People somebody waits on in this process.
-    pub fn waited_users(&self) -> Vec<i64> {
+    pub fn waited_users(&self) -> Vec<UserId> {
         waited(&self.users)
     }
 
     /// Wakes the waiters of every queue whose stored position is past what they last heard.
-    pub fn catch_up(&self, bots: &[(i64, i64)], users: &[(i64, i64)]) {
+    pub fn catch_up(&self, bots: &[(UserId, i64)], users: &[(UserId, i64)]) {
         for &(bot, update_id) in bots {
             bump(&self.bots, bot, update_id);
         }
@@ -109,13 +109,13 @@ impl Hub {
     }
 
     /// Bots whose webhook settings change from now on (0: any bot's may have changed).
-    pub fn subscribe_webhook_changes(&self) -> broadcast::Receiver<i64> {
+    pub fn subscribe_webhook_changes(&self) -> broadcast::Receiver<UserId> {
         self.webhooks.subscribe()
     }
 
     /// Registers a new getUpdates call of a bot: returns its number and a receiver that changes
     /// when a newer call begins.
-    pub fn begin_poll(&self, bot_id: i64, started_ms: i64) -> (u64, watch::Receiver<u64>) {
+    pub fn begin_poll(&self, bot_id: UserId, started_ms: i64) -> (u64, watch::Receiver<u64>) {
         match self.polls.lock() {
             Ok(mut polls) => {
                 let (sender, newest) = polls.entry(bot_id).or_insert_with(|| (watch::channel(0).0, 0));
@@ -136,7 +136,7 @@ impl Hub {
     /// Ends the bot's waiting getUpdates call here with 409 if it began before `started_ms`, when
     /// a call began on another instance. (A late notice of an older call elsewhere — the bot's
     /// previous call, answered there before this one began — must not end the newest call.)
-    fn supersede_polls(&self, bot_id: i64, started_ms: i64) {
+    fn supersede_polls(&self, bot_id: UserId, started_ms: i64) {
         if let Ok(polls) = self.polls.lock()
             && let Some((sender, newest)) = polls.get(&bot_id)
             && *newest < started_ms
@@ -168,7 +168,7 @@ impl Hub {
     }
 }
 
-fn subscribe(map: &Mutex<HashMap<i64, watch::Sender<i64>>>, key: i64) -> watch::Receiver<i64> {
+fn subscribe(map: &Mutex<HashMap<UserId, watch::Sender<i64>>>, key: UserId) -> watch::Receiver<i64> {
     match map.lock() {
         Ok(mut map) => map.entry(key).or_insert_with(|| watch::channel(0).0).subscribe(),
         // A poisoned lock means a panic elsewhere; a receiver that never fires still lets the
@@ -177,7 +177,7 @@ fn subscribe(map: &Mutex<HashMap<i64, watch::Sender<i64>>>, key: i64) -> watch::
     }
 }
 
-fn waited(map: &Mutex<HashMap<i64, watch::Sender<i64>>>) -> Vec<i64> {
+fn waited(map: &Mutex<HashMap<UserId, watch::Sender<i64>>>) -> Vec<UserId> {
     match map.lock() {
         Ok(map) => {
             map.iter().filter(|(_, sender)| sender.receiver_count() > 0).map(|(&key, _)| key).collect()
@@ -186,7 +186,7 @@ fn waited(map: &Mutex<HashMap<i64, watch::Sender<i64>>>) -> Vec<i64> {
     }
 }
 
-fn bump(map: &Mutex<HashMap<i64, watch::Sender<i64>>>, key: i64, value: i64) {
+fn bump(map: &Mutex<HashMap<UserId, watch::Sender<i64>>>, key: UserId, value: i64) {
     if let Ok(map) = map.lock()
         && let Some(sender) = map.get(&key)
     {

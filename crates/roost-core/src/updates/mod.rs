@@ -6,7 +6,7 @@ pub(crate) mod webhooks;
 
 use std::time::Duration;
 
-use roost_store::{ChatKey, Happened, Queries, StoreError, StoredUpdate};
+use roost_store::{ChatKey, Happened, Queries, StoreError, StoredUpdate, UserId};
 use roost_types::limits::{GET_UPDATES_LIMIT_MAX, GET_UPDATES_LIMIT_MIN, GET_UPDATES_TIMEOUT_MAX};
 use roost_types::requests::GetUpdates;
 use roost_types::{
@@ -31,7 +31,7 @@ pub struct QueuedUpdate {
 /// the objects the bot sees. A message is shown as it is when read.
 pub(crate) fn render_queued(
     q: &impl Queries,
-    bot: i64,
+    bot: UserId,
     stored: Vec<StoredUpdate>,
 ) -> Result<Vec<QueuedUpdate>> {
     if roost_store::on_writer_thread() {
@@ -47,7 +47,7 @@ pub(crate) fn render_queued(
         .take_while(|s| match s.happened {
             Happened::Newer { kind, .. } => {
                 tracing::warn!(
-                    bot,
+                    bot = bot.raw(),
                     kind,
                     update_id = s.update_id,
                     "an update of a newer version's kind waits in the queue"
@@ -67,7 +67,7 @@ pub(crate) fn render_queued(
 fn render_happened(
     q: &impl Queries,
     renderer: &mut Renderer,
-    bot: i64,
+    bot: UserId,
     created_at: i64,
     happened: Happened,
 ) -> Result<Option<UpdateKind>> {
@@ -111,7 +111,7 @@ fn render_happened(
         }
         Happened::Legacy { json, .. } => readable::<Update>(&json).map(|update| update.kind),
         Happened::Unreadable { kind, .. } => {
-            tracing::warn!(bot, kind, "an update that does not read is passed over");
+            tracing::warn!(bot = bot.raw(), kind, "an update that does not read is passed over");
             None
         }
         // Never reaches here: `render_queued` stops before it.
@@ -151,7 +151,7 @@ pub(crate) fn allowed_updates_json(list: &[String]) -> Result<String> {
 impl Core {
     /// The offset the bot's last getUpdates confirmed in this process: updates below it are
     /// deleted or being deleted, and are never handed out again.
-    pub fn confirmed_floor(&self, bot: i64) -> i64 {
+    pub fn confirmed_floor(&self, bot: UserId) -> i64 {
         self.inner.confirmed.lock().ok().and_then(|c| c.get(&bot).copied()).unwrap_or(0)
     }
 
@@ -161,7 +161,7 @@ impl Core {
     /// `-offset` updates. With a `timeout`, the call waits until an update arrives or the timeout
     /// passes. The wait subscribes to the bot's wake-up signal *before* reading the queue, so an
     /// update committed at any moment of the call is seen.
-    pub async fn get_updates(&self, bot: i64, req: GetUpdates) -> Result<Vec<Update>> {
+    pub async fn get_updates(&self, bot: UserId, req: GetUpdates) -> Result<Vec<Update>> {
         let limit =
             req.limit.unwrap_or(GET_UPDATES_LIMIT_MAX).clamp(GET_UPDATES_LIMIT_MIN, GET_UPDATES_LIMIT_MAX);
         let timeout = Duration::from_secs(req.timeout.unwrap_or(0).clamp(0, GET_UPDATES_TIMEOUT_MAX) as u64);
@@ -176,7 +176,7 @@ impl Core {
             let started = roost_store::Effect::PollStarted { bot_id: bot, started_ms };
             tokio::spawn(async move {
                 if let Err(e) = store.tell_others(vec![started]).await {
-                    tracing::warn!(bot, error = %e, "cannot tell other instances of a new getUpdates call");
+                    tracing::warn!(bot = bot.raw(), error = %e, "cannot tell other instances of a new getUpdates call");
                 }
             });
         }
@@ -210,7 +210,7 @@ impl Core {
             let store = self.store().clone();
             tokio::spawn(async move {
                 if let Err(e) = store.write(move |w| w.confirm_updates(bot, below)).await {
-                    tracing::error!(bot, error = %e, "cannot confirm updates");
+                    tracing::error!(bot = bot.raw(), error = %e, "cannot confirm updates");
                 }
             });
         } else if offset < 0 || confirm_below.is_some() || allowed_changed.is_some() {
@@ -276,7 +276,7 @@ mod tests {
     use roost_store::{NewMessage, StoreOptions};
 
     /// A bot with a private chat holding one message from a person, on a new SQLite store.
-    async fn a_bot_and_a_message() -> (tempfile::TempDir, Core, i64, i64, ChatKey) {
+    async fn a_bot_and_a_message() -> (tempfile::TempDir, Core, UserId, UserId, ChatKey) {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let core = Core::open(&url, StoreOptions::default(), CoreConfig::default())
@@ -295,7 +295,7 @@ mod tests {
         (dir, core, person, bot, chat)
     }
 
-    fn message(chat: ChatKey, from: i64, text: &str) -> NewMessage {
+    fn message(chat: ChatKey, from: UserId, text: &str) -> NewMessage {
         NewMessage {
             chat_id: chat,
             from_id: from,
@@ -353,7 +353,7 @@ mod tests {
         let left = core.store().read(move |r| Ok::<_, Error>(r.pending_update_count(bot, 6)?)).await;
         assert_eq!(left.ok(), Some(2), "the newer kind and what follows it stay queued");
         let UpdateKind::Message(first) = &updates[0].kind else { unreachable!() };
-        assert_eq!((first.chat.id, first.from.as_ref().map(|u| u.id)), (person, Some(person)));
+        assert_eq!((first.chat.id, first.from.as_ref().map(|u| u.id)), (person.raw(), Some(person.raw())));
         core.close().await;
     }
 

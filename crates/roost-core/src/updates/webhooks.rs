@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use crate::addresses::is_public_ip;
 
-use roost_store::{Queries, WebhookRow, WebhookSettings, unix_now};
+use roost_store::{Queries, UserId, WebhookRow, WebhookSettings, unix_now};
 
 use crate::updates::{QueuedUpdate, render_queued};
 use roost_types::limits::{
@@ -57,7 +57,7 @@ impl Core {
     /// Bot API `setWebhook`. An empty `url` removes the webhook, as in Telegram. `dialect` names
     /// the dialect it was set through, for the edge that renders its updates; the core only keeps
     /// it.
-    pub async fn set_webhook(&self, bot: i64, req: SetWebhook, dialect: &str) -> Result<bool> {
+    pub async fn set_webhook(&self, bot: UserId, req: SetWebhook, dialect: &str) -> Result<bool> {
         let url = req.url.unwrap_or_default().trim().to_owned();
         if url.is_empty() {
             return self
@@ -111,7 +111,7 @@ impl Core {
     }
 
     /// Bot API `deleteWebhook`.
-    pub async fn delete_webhook(&self, bot: i64, req: DeleteWebhook) -> Result<bool> {
+    pub async fn delete_webhook(&self, bot: UserId, req: DeleteWebhook) -> Result<bool> {
         let drop_pending = req.drop_pending_updates.unwrap_or(false);
         self.store()
             .write(move |w| {
@@ -138,7 +138,7 @@ impl Core {
     }
 
     /// Bot API `getWebhookInfo`.
-    pub async fn webhook_info(&self, bot: i64) -> Result<WebhookInfo> {
+    pub async fn webhook_info(&self, bot: UserId) -> Result<WebhookInfo> {
         // Updates below the confirmed floor are deleted or about to be (getUpdates confirms in
         // the background): they are no longer pending.
         let floor = self.confirmed_floor(bot);
@@ -167,13 +167,13 @@ impl Core {
     }
 
     /// Bots with a webhook set.
-    pub async fn webhook_bots(&self) -> Result<Vec<i64>> {
+    pub async fn webhook_bots(&self) -> Result<Vec<UserId>> {
         self.store().read(|r| r.webhook_bots().map_err(Error::from)).await
     }
 
     /// Takes or renews, for the dispatcher `owner`, the delivery lease of every bot with a webhook
     /// that no other live instance holds; returns the bots `owner` now delivers for.
-    pub async fn take_webhook_leases(&self, owner: &str, lease: std::time::Duration) -> Result<Vec<i64>> {
+    pub async fn take_webhook_leases(&self, owner: &str, lease: std::time::Duration) -> Result<Vec<UserId>> {
         let owner = owner.to_owned();
         let ttl_ms = lease.as_millis() as i64;
         self.store()
@@ -191,14 +191,14 @@ impl Core {
     }
 
     /// A bot's webhook settings, for the dispatcher.
-    pub async fn webhook(&self, bot: i64) -> Result<Option<WebhookRow>> {
+    pub async fn webhook(&self, bot: UserId) -> Result<Option<WebhookRow>> {
         self.store().lookup(move |r| r.webhook(bot).map_err(Error::from)).await
     }
 
     /// Queued updates of a bot with `update_id >= from`, rendered, oldest first. Never below what
     /// a getUpdates call confirmed just before the webhook was set, even while that confirmation
     /// is still on its way to the store.
-    pub async fn queued_updates_from(&self, bot: i64, from: i64, limit: i64) -> Result<Vec<QueuedUpdate>> {
+    pub async fn queued_updates_from(&self, bot: UserId, from: i64, limit: i64) -> Result<Vec<QueuedUpdate>> {
         let from = from.max(self.confirmed_floor(bot));
         self.store().read(move |r| render_queued(r, bot, r.pending_updates(bot, from, limit)?)).await
     }
@@ -206,7 +206,7 @@ impl Core {
     /// Records a delivery that the webhook acknowledged with a 2xx: the update leaves the queue, and
     /// with `reset_failures` (the worker saw failures since the last success) the run of failures
     /// ends.
-    pub async fn webhook_delivered(&self, bot: i64, update_id: i64, reset_failures: bool) -> Result<()> {
+    pub async fn webhook_delivered(&self, bot: UserId, update_id: i64, reset_failures: bool) -> Result<()> {
         self.store()
             .write(move |w| {
                 w.ack_update(bot, update_id)?;
@@ -220,7 +220,7 @@ impl Core {
 
     /// Records a failed delivery attempt. After [`WEBHOOK_MAX_FAILURES`] in a row the webhook is
     /// switched off, and `getWebhookInfo` says why; returns whether that happened.
-    pub async fn webhook_failed(&self, bot: i64, message: String) -> Result<bool> {
+    pub async fn webhook_failed(&self, bot: UserId, message: String) -> Result<bool> {
         self.store()
             .write(move |w| {
                 let now = unix_now();

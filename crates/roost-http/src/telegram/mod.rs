@@ -14,6 +14,7 @@ use axum::http::{Method as HttpMethod, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use roost_core::Core;
+use roost_store::UserId;
 
 use roost_types::ApiError;
 
@@ -59,7 +60,7 @@ async fn bot_method(core: Core, segment: &str, method: &str, req: Request) -> Re
     dispatch(&core, bot, method, params).await.into_response()
 }
 
-async fn authenticate(core: &Core, segment: &str) -> Result<i64, HttpError> {
+async fn authenticate(core: &Core, segment: &str) -> Result<UserId, HttpError> {
     let token = segment.strip_prefix("bot").ok_or(ApiError::NOT_FOUND)?;
     let bot = core.authenticate_bot(token).await?;
     core.check_bot_rate(bot).await?;
@@ -92,7 +93,7 @@ async fn missing_method() -> HttpError {
 }
 
 /// Runs one Bot API method for an authenticated bot; `method` in any case.
-pub async fn dispatch(core: &Core, bot: i64, method: &str, params: Params) -> Answer {
+pub async fn dispatch(core: &Core, bot: UserId, method: &str, params: Params) -> Answer {
     match find_method(method) {
         Some(found) => (found.call)(core, bot, params).await,
         None => Err(ApiError::NOT_FOUND.into()),
@@ -116,7 +117,7 @@ pub fn find_method(name: &str) -> Option<&'static Method> {
 /// A Bot API method Roost serves: its name, as Telegram spells it, and its handler.
 pub struct Method {
     pub name: &'static str,
-    call: for<'a> fn(&'a Core, i64, Params) -> futures_util::future::BoxFuture<'a, Answer>,
+    call: for<'a> fn(&'a Core, UserId, Params) -> futures_util::future::BoxFuture<'a, Answer>,
 }
 
 /// Declares a family's method table: each row a name and a body over `core`, `bot` and `params`.
@@ -126,7 +127,7 @@ macro_rules! methods {
     ($($name:literal $handler:ident |$core:ident, $bot:ident, $params:ident| $body:expr;)*) => {
         $(
             #[allow(unused_variables)]
-            fn $handler<'a>($core: &'a Core, $bot: i64, $params: Params)
+            fn $handler<'a>($core: &'a Core, $bot: roost_store::UserId, $params: Params)
                 -> futures_util::future::BoxFuture<'a, Answer> {
                 Box::pin(async move { $body })
             }

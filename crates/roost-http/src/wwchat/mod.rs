@@ -19,6 +19,7 @@
 pub mod ids;
 pub mod objects;
 
+use roost_store::UserId;
 use std::borrow::Cow;
 
 use axum::Router;
@@ -80,7 +81,7 @@ async fn call(
     respond(dispatch(&core, bot, &method, params).await)
 }
 
-async fn authenticate(core: &Core, token: &str) -> Result<i64, ApiError> {
+async fn authenticate(core: &Core, token: &str) -> Result<UserId, ApiError> {
     let bot = core.authenticate_bot(token).await.map_err(api_error)?;
     core.check_bot_rate(bot).await.map_err(api_error)?;
     Ok(bot)
@@ -110,7 +111,7 @@ pub fn describe(error: &ApiError) -> Cow<'static, str> {
 }
 
 /// Runs one WWChat method for an authenticated bot; `method` in any case.
-pub async fn dispatch(core: &Core, bot: i64, method: &str, params: Params) -> Result<Value, ApiError> {
+pub async fn dispatch(core: &Core, bot: UserId, method: &str, params: Params) -> Result<Value, ApiError> {
     let ids = Ids::new(core.id_key());
     let mut call = Call { core, bot, ids: &ids, params };
     let name = METHODS.iter().find(|m| m.eq_ignore_ascii_case(method)).ok_or(ApiError::NOT_FOUND)?;
@@ -145,7 +146,7 @@ impl From<HttpError> for Failed {
 
 struct Call<'a> {
     core: &'a Core,
-    bot: i64,
+    bot: UserId,
     ids: &'a Ids,
     params: Params,
 }
@@ -283,8 +284,10 @@ impl Call<'_> {
             return Err(ApiError::with(ErrorKind::IdMalformed, name).into());
         };
         match self.ids.open(&text) {
-            Ok(Named::PrivateMessage { members: (a, b), message_id }) if a == self.bot || b == self.bot => {
-                Ok(Some((if a == self.bot { b } else { a }, message_id)))
+            Ok(Named::PrivateMessage { members: (a, b), message_id })
+                if a == self.bot.raw() || b == self.bot.raw() =>
+            {
+                Ok(Some((if a == self.bot.raw() { b } else { a }, message_id)))
             }
             Ok(_) | Err(Refused::Unknown) => Err(ApiError::with(ErrorKind::IdUnknown, name).into()),
             Err(Refused::Malformed) => Err(ApiError::with(ErrorKind::IdMalformed, name).into()),

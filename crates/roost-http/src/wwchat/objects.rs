@@ -7,6 +7,7 @@
 //! structure: Update → Message / CallbackQuery / MessageReactionUpdated → User, Chat, Message,
 //! entities, forward origin.
 
+use roost_store::UserId;
 use serde_json::{Map, Value};
 
 use super::ids::Ids;
@@ -14,7 +15,7 @@ use super::ids::Ids;
 /// Objects as the bot `viewer` sees them.
 pub struct View<'a> {
     pub ids: &'a Ids,
-    pub viewer: i64,
+    pub viewer: UserId,
 }
 
 fn number(object: &Map<String, Value>, field: &str) -> Option<i64> {
@@ -72,8 +73,10 @@ impl View<'_> {
     fn message_id(&self, object: &mut Map<String, Value>) {
         let peer = object.get("chat").and_then(|c| c.get("id")).and_then(Value::as_i64);
         if let (Some(peer), Some(message_id)) = (peer, number(object, "message_id")) {
-            object
-                .insert("message_id".into(), self.ids.private_message(self.viewer, peer, message_id).into());
+            object.insert(
+                "message_id".into(),
+                self.ids.private_message(self.viewer.raw(), peer, message_id).into(),
+            );
         }
     }
 
@@ -119,7 +122,7 @@ mod tests {
     #[test]
     fn a_message_update_carries_uuids_only() {
         let ids = Ids::new(&[3; 32]);
-        let view = View { ids: &ids, viewer: 1_000_000_002 };
+        let view = View { ids: &ids, viewer: roost_store::UserId::from_raw(1_000_000_002) };
         let mut update = json!({
             "update_id": 5,
             "message": {
