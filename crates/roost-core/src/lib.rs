@@ -343,7 +343,10 @@ mod tests {
         let left = core
             .store()
             .read(move |r| {
-                Ok::<_, Error>((r.pending_update_count(bot, 0)?, r.events_after(person, 0, 0, 100)?.0.len()))
+                Ok::<_, Error>((
+                    r.pending_update_count(bot, roost_store::UpdateId::from_raw(0))?,
+                    r.events_after(person, 0, 0, 100)?.0.len(),
+                ))
             })
             .await
             .unwrap_or_else(|e| panic!("{e}"));

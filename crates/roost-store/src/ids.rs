@@ -79,3 +79,9 @@ id_type!(
     /// private chat with that user.
     UserId
 );
+
+id_type!(
+    /// An update's id in its bot's queue: the same number on the wire (`update_id`), increasing by
+    /// one per bot.
+    UpdateId
+);

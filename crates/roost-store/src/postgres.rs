@@ -22,11 +22,11 @@ use sqlx::postgres::{PgListener, PgPoolOptions};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
-use crate::UserId;
 use crate::db::{Db, PgLink};
 use crate::queries::Reader;
 use crate::writer::{Effect, OnCommit, Writer, run_caught};
 use crate::{Result, StoreError, StoreOptions};
+use crate::{UpdateId, UserId};
 
 /// The notification channel of every instance.
 const CHANNEL: &str = "roost";
@@ -225,8 +225,10 @@ pub(crate) fn decode(payload: &str) -> Vec<Effect> {
         .filter_map(|item| {
             let (kind, rest) = item.split_at_checked(1)?;
             match kind {
-                "b" => pair(rest)
-                    .map(|(bot, update_id)| Effect::BotUpdate { bot_id: UserId::from_raw(bot), update_id }),
+                "b" => pair(rest).map(|(bot, update)| Effect::BotUpdate {
+                    bot_id: UserId::from_raw(bot),
+                    update_id: UpdateId::from_raw(update),
+                }),
                 "u" => {
                     pair(rest).map(|(user, seq)| Effect::UserEvent { user_id: UserId::from_raw(user), seq })
                 }
@@ -285,7 +287,7 @@ mod tests {
     #[test]
     fn effects_survive_the_round_trip_through_a_payload() {
         let effects = [
-            Effect::BotUpdate { bot_id: UserId::from_raw(1_000_000_001), update_id: 42 },
+            Effect::BotUpdate { bot_id: UserId::from_raw(1_000_000_001), update_id: UpdateId::from_raw(42) },
             Effect::UserEvent { user_id: UserId::from_raw(1_000_000_000), seq: 7 },
             Effect::WebhookChanged { bot_id: UserId::from_raw(5) },
             Effect::Resync,
@@ -295,7 +297,7 @@ mod tests {
         assert_eq!(decode(&payload), effects);
         assert_eq!(
             decode("x1,b2,u3:x,,b4:5"),
-            [Effect::BotUpdate { bot_id: UserId::from_raw(4), update_id: 5 }]
+            [Effect::BotUpdate { bot_id: UserId::from_raw(4), update_id: UpdateId::from_raw(5) }]
         );
         let tagged = format!("abc;{payload}");
         let (sender, decoded) = decode_notification(&tagged);

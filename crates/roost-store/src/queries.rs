@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use crate::db::{Db, Row, args};
-use crate::{ChatKey, Result, UserId};
+use crate::{ChatKey, Result, UpdateId, UserId};
 
 /// A person or a bot, as stored. The names are shared strings: the writer hands out copies of the
 /// rows it keeps (`cache.rs`) several times per message, and a copy then costs no allocation.
@@ -190,7 +190,7 @@ pub struct CallbackRow {
 /// An update waiting in a bot's queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredUpdate {
-    pub update_id: i64,
+    pub update_id: UpdateId,
     /// When it was queued (Unix seconds).
     pub created_at: i64,
     pub happened: Happened,
@@ -606,7 +606,7 @@ pub trait Queries {
     }
 
     /// Up to `limit` queued updates of a bot with `update_id >= from`, oldest first.
-    fn pending_updates(&self, bot_id: UserId, from: i64, limit: i64) -> Result<Vec<StoredUpdate>> {
+    fn pending_updates(&self, bot_id: UserId, from: UpdateId, limit: i64) -> Result<Vec<StoredUpdate>> {
         let sql = "SELECT update_id, created_at, kind, chat_key, message_id, actor_id, payload FROM updates \
                    WHERE bot_id = ?1 AND update_id >= ?2 ORDER BY update_id LIMIT ?3";
         let rows = self.db().all(sql, args![bot_id, from, limit], |r| {
@@ -621,13 +621,13 @@ pub trait Queries {
     }
 
     /// The smallest queued `update_id` of a bot.
-    fn first_pending_update(&self, bot_id: UserId) -> Result<Option<i64>> {
+    fn first_pending_update(&self, bot_id: UserId) -> Result<Option<UpdateId>> {
         let sql = "SELECT MIN(update_id) FROM updates WHERE bot_id = ?1";
-        Ok(self.db().value::<Option<i64>>(sql, args![bot_id])?.flatten())
+        Ok(self.db().value::<Option<UpdateId>>(sql, args![bot_id])?.flatten())
     }
 
     /// The `update_id` of the `n`th newest queued update (1 = newest).
-    fn nth_newest_update(&self, bot_id: UserId, n: i64) -> Result<Option<i64>> {
+    fn nth_newest_update(&self, bot_id: UserId, n: i64) -> Result<Option<UpdateId>> {
         let sql = "SELECT update_id FROM updates WHERE bot_id = ?1 \
                    ORDER BY update_id DESC LIMIT 1 OFFSET ?2";
         self.db().value(sql, args![bot_id, n - 1])
@@ -635,7 +635,7 @@ pub trait Queries {
 
     /// How many queued updates from `from` on (the floor a background confirmation has set but
     /// perhaps not yet committed; 0 for all).
-    fn pending_update_count(&self, bot_id: UserId, from: i64) -> Result<i64> {
+    fn pending_update_count(&self, bot_id: UserId, from: UpdateId) -> Result<i64> {
         let sql = "SELECT COUNT(*) FROM updates WHERE bot_id = ?1 AND update_id >= ?2";
         self.db().one(sql, args![bot_id, from])
     }

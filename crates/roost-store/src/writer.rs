@@ -18,7 +18,7 @@ use crate::cache::{self, Key, RowCache};
 use crate::db::Db;
 use crate::queries::{Queries, UserRow};
 use crate::writes::{BEGIN, COMMIT};
-use crate::{ChatKey, UserId};
+use crate::{ChatKey, UpdateId, UserId};
 use crate::{Result, StoreError};
 
 /// The name of the SQLite writer's thread (see [`crate::on_writer_thread`]).
@@ -28,7 +28,7 @@ pub(crate) const THREAD_NAME: &str = "roost-writer";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
     /// The bot's update queue now ends at `update_id`.
-    BotUpdate { bot_id: UserId, update_id: i64 },
+    BotUpdate { bot_id: UserId, update_id: UpdateId },
     /// The person's event stream now ends at `seq`.
     UserEvent { user_id: UserId, seq: i64 },
     /// The bot's webhook was set, changed or removed.
@@ -779,7 +779,7 @@ mod tests {
                 let expired = w.expire(250, 150, 1000)?;
                 Ok::<_, StoreError>((
                     expired,
-                    w.pending_update_count(bot, 0)?,
+                    w.pending_update_count(bot, UpdateId::from_raw(0))?,
                     w.events_after(owner, 0, 0, 10)?.0.len(),
                 ))
             })
@@ -816,7 +816,11 @@ mod tests {
         assert_eq!(slices, [(2, 2), (1, 1), (0, 0)]);
         let left = store
             .read(move |r| {
-                let updates: Vec<i64> = r.pending_updates(bot, 0, 10)?.iter().map(|u| u.update_id).collect();
+                let updates: Vec<i64> = r
+                    .pending_updates(bot, UpdateId::from_raw(0), 10)?
+                    .iter()
+                    .map(|u| u.update_id.raw())
+                    .collect();
                 let ann_events: Vec<i64> = r.events_after(ann, 0, 0, 10)?.0.iter().map(|e| e.seq()).collect();
                 let bob_events: Vec<i64> = r.events_after(bob, 0, 0, 10)?.0.iter().map(|e| e.seq()).collect();
                 Ok::<_, StoreError>((updates, ann_events, bob_events))

@@ -18,7 +18,7 @@ use crate::queries::{
     private_pair,
 };
 use crate::writer::Writer;
-use crate::{ChatKey, UserId};
+use crate::{ChatKey, UpdateId, UserId};
 use crate::{Result, StoreError};
 
 /// First id handed to people and bots: Telegram-like ids are large, and libraries in languages
@@ -267,8 +267,8 @@ impl Writer<'_> {
 
     /// Appends what happened to a bot's queue under its next `update_id`, announced after the
     /// commit. It is rendered when read, in the reader's dialect.
-    pub fn push_update(&mut self, bot_id: UserId, now: i64, happened: &Happened) -> Result<i64> {
-        let update_id: i64 = self
+    pub fn push_update(&mut self, bot_id: UserId, now: i64, happened: &Happened) -> Result<UpdateId> {
+        let update_id: UpdateId = self
             .db()
             .value(
                 "UPDATE bots SET last_update_id = last_update_id + 1 WHERE user_id = ?1 \
@@ -457,7 +457,7 @@ impl Writer<'_> {
     }
 
     /// Deletes a bot's queued updates with `update_id < below`; returns how many.
-    pub fn confirm_updates(&mut self, bot_id: UserId, below: i64) -> Result<usize> {
+    pub fn confirm_updates(&mut self, bot_id: UserId, below: UpdateId) -> Result<usize> {
         self.db().execute("DELETE FROM updates WHERE bot_id = ?1 AND update_id < ?2", args![bot_id, below])
     }
 
@@ -495,7 +495,7 @@ impl Writer<'_> {
     }
 
     /// Deletes one delivered update.
-    pub fn ack_update(&mut self, bot_id: UserId, update_id: i64) -> Result<()> {
+    pub fn ack_update(&mut self, bot_id: UserId, update_id: UpdateId) -> Result<()> {
         self.db()
             .execute("DELETE FROM updates WHERE bot_id = ?1 AND update_id = ?2", args![bot_id, update_id])?;
         Ok(())

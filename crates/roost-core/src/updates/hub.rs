@@ -67,7 +67,7 @@ impl Hub {
     pub fn announce(&self, effects: &[Effect]) {
         for effect in effects {
             match *effect {
-                Effect::BotUpdate { bot_id, update_id } => bump(&self.bots, bot_id, update_id),
+                Effect::BotUpdate { bot_id, update_id } => bump(&self.bots, bot_id, update_id.raw()),
                 Effect::UserEvent { user_id, seq } => bump(&self.users, user_id, seq),
                 Effect::WebhookChanged { bot_id } => {
                     // No receiver just means no dispatcher is running (the admin CLI).

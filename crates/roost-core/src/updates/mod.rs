@@ -6,7 +6,7 @@ pub(crate) mod webhooks;
 
 use std::time::Duration;
 
-use roost_store::{ChatKey, Happened, Queries, StoreError, StoredUpdate, UserId};
+use roost_store::{ChatKey, Happened, Queries, StoreError, StoredUpdate, UpdateId, UserId};
 use roost_types::limits::{GET_UPDATES_LIMIT_MAX, GET_UPDATES_LIMIT_MIN, GET_UPDATES_TIMEOUT_MAX};
 use roost_types::requests::GetUpdates;
 use roost_types::{
@@ -49,7 +49,7 @@ pub(crate) fn render_queued(
                 tracing::warn!(
                     bot = bot.raw(),
                     kind,
-                    update_id = s.update_id,
+                    update_id = s.update_id.raw(),
                     "an update of a newer version's kind waits in the queue"
                 );
                 false
@@ -57,7 +57,7 @@ pub(crate) fn render_queued(
             _ => true,
         })
         .map(|s| {
-            let (update_id, chat_key) = (s.update_id, s.chat_key());
+            let (update_id, chat_key) = (s.update_id.raw(), s.chat_key());
             let kind = render_happened(q, &mut renderer, bot, s.created_at, s.happened)?;
             Ok(QueuedUpdate { update_id, chat_key, update: kind.map(|kind| Update { update_id, kind }) })
         })
@@ -190,8 +190,11 @@ impl Core {
 
         // Confirm what the offset says was received, and remember allowed_updates; one write,
         // and only when something changes.
-        let confirm_below =
-            if offset > 0 { first_pending.filter(|&first| first < offset).map(|_| offset) } else { None };
+        let confirm_below = if offset > 0 {
+            first_pending.filter(|&first| first.raw() < offset).map(|_| offset)
+        } else {
+            None
+        };
         let allowed_changed =
             allowed.as_ref().filter(|json| state.allowed_updates.as_ref() != Some(json)).cloned();
         let mut from = offset.max(0);
@@ -209,7 +212,8 @@ impl Core {
             }
             let store = self.store().clone();
             tokio::spawn(async move {
-                if let Err(e) = store.write(move |w| w.confirm_updates(bot, below)).await {
+                if let Err(e) = store.write(move |w| w.confirm_updates(bot, UpdateId::from_raw(below))).await
+                {
                     tracing::error!(bot = bot.raw(), error = %e, "cannot confirm updates");
                 }
             });
@@ -224,10 +228,10 @@ impl Core {
                     if offset < 0 {
                         if let Some(keep_from) = w.nth_newest_update(bot, offset.saturating_neg())? {
                             w.confirm_updates(bot, keep_from)?;
-                            from = keep_from;
+                            from = keep_from.raw();
                         }
                     } else if let Some(below) = confirm_below {
-                        w.confirm_updates(bot, below)?;
+                        w.confirm_updates(bot, UpdateId::from_raw(below))?;
                     }
                     Ok::<_, Error>(from)
                 })
@@ -240,7 +244,9 @@ impl Core {
         loop {
             let queued = self
                 .store()
-                .lookup(move |r| render_queued(r, bot, r.pending_updates(bot, from, limit)?))
+                .lookup(move |r| {
+                    render_queued(r, bot, r.pending_updates(bot, UpdateId::from_raw(from), limit)?)
+                })
                 .await?;
             if let Some(last) = queued.last() {
                 // Updates whose message is gone are passed over; the next offset confirms them.
@@ -350,7 +356,10 @@ mod tests {
             [4, 5],
             "stops before the newer kind"
         );
-        let left = core.store().read(move |r| Ok::<_, Error>(r.pending_update_count(bot, 6)?)).await;
+        let left = core
+            .store()
+            .read(move |r| Ok::<_, Error>(r.pending_update_count(bot, UpdateId::from_raw(6))?))
+            .await;
         assert_eq!(left.ok(), Some(2), "the newer kind and what follows it stay queued");
         let UpdateKind::Message(first) = &updates[0].kind else { unreachable!() };
         assert_eq!((first.chat.id, first.from.as_ref().map(|u| u.id)), (person.raw(), Some(person.raw())));
@@ -367,7 +376,7 @@ mod tests {
             .write(move |w| {
                 let row = w.insert_message(message(chat, person, "hi"))?;
                 w.push_update(bot, 1, &Happened::Message { chat, message_id: row.message_id })?;
-                let stored = w.pending_updates(bot, 0, 10)?;
+                let stored = w.pending_updates(bot, UpdateId::from_raw(0), 10)?;
                 Ok::<_, Error>(render_queued(&*w, bot, stored).is_err())
             })
             .await

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use crate::addresses::is_public_ip;
 
-use roost_store::{Queries, UserId, WebhookRow, WebhookSettings, unix_now};
+use roost_store::{Queries, UpdateId, UserId, WebhookRow, WebhookSettings, unix_now};
 
 use crate::updates::{QueuedUpdate, render_queued};
 use roost_types::limits::{
@@ -144,7 +144,9 @@ impl Core {
         let floor = self.confirmed_floor(bot);
         let (hook, pending) = self
             .store()
-            .read(move |r| Ok::<_, Error>((r.webhook(bot)?, r.pending_update_count(bot, floor)?)))
+            .read(move |r| {
+                Ok::<_, Error>((r.webhook(bot)?, r.pending_update_count(bot, UpdateId::from_raw(floor))?))
+            })
             .await?;
         let hook = hook.ok_or(ApiError::UNAUTHORIZED)?;
         let allowed_updates = hook
@@ -200,7 +202,9 @@ impl Core {
     /// is still on its way to the store.
     pub async fn queued_updates_from(&self, bot: UserId, from: i64, limit: i64) -> Result<Vec<QueuedUpdate>> {
         let from = from.max(self.confirmed_floor(bot));
-        self.store().read(move |r| render_queued(r, bot, r.pending_updates(bot, from, limit)?)).await
+        self.store()
+            .read(move |r| render_queued(r, bot, r.pending_updates(bot, UpdateId::from_raw(from), limit)?))
+            .await
     }
 
     /// Records a delivery that the webhook acknowledged with a 2xx: the update leaves the queue, and
@@ -209,7 +213,7 @@ impl Core {
     pub async fn webhook_delivered(&self, bot: UserId, update_id: i64, reset_failures: bool) -> Result<()> {
         self.store()
             .write(move |w| {
-                w.ack_update(bot, update_id)?;
+                w.ack_update(bot, UpdateId::from_raw(update_id))?;
                 if reset_failures {
                     w.webhook_succeeded(bot)?;
                 }
