@@ -7,7 +7,7 @@
 //! that no method opens with its own "find the chat, load the message, check" steps. Groups and
 //! channels, when they come, are resolved here too.
 
-use roost_store::{ChatKey, MessageRow, Queries, UserId, UserRow, Writer};
+use roost_store::{ChatKey, MessageId, MessageRow, Queries, UserId, UserRow, Writer};
 use roost_types::ApiError;
 use roost_types::limits::MESSAGE_IDS_MAX;
 use roost_types::requests::ChatId;
@@ -34,7 +34,7 @@ pub(crate) fn resolve_chat(q: &impl Queries, viewer: UserId, chat_id: &ChatId) -
 /// A message as a request names it: its chat and its id there.
 pub(crate) struct MessageAddress {
     pub chat_id: ChatId,
-    pub message_id: i64,
+    pub message_id: MessageId,
 }
 
 impl MessageAddress {
@@ -42,7 +42,7 @@ impl MessageAddress {
     pub(crate) fn required(chat_id: Option<ChatId>, message_id: Option<i64>) -> Result<MessageAddress> {
         let chat_id = chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
         let message_id = message_id.ok_or(ApiError::MESSAGE_ID_MISSING)?;
-        Ok(MessageAddress { chat_id, message_id })
+        Ok(MessageAddress { chat_id, message_id: MessageId::from_raw(message_id) })
     }
 
     /// The chat and the message, for `viewer`; `missing` when the chat has no such message.
@@ -62,7 +62,7 @@ impl MessageAddress {
 pub(crate) struct MessagesAddress {
     pub chat_id: ChatId,
     /// 1 to 100 ids, sorted, without repeats.
-    pub ids: Vec<i64>,
+    pub ids: Vec<MessageId>,
 }
 
 impl MessagesAddress {
@@ -86,7 +86,7 @@ pub(crate) struct Transfer {
     pub from_chat_id: ChatId,
     /// Their ids in `from_chat_id`: one (`message_id`), or up to 100 (`message_ids`, sorted, without
     /// repeats) when `many`.
-    pub ids: Vec<i64>,
+    pub ids: Vec<MessageId>,
 }
 
 impl Transfer {
@@ -102,7 +102,7 @@ impl Transfer {
         let ids = if many {
             message_ids_required(message_ids)?
         } else {
-            vec![message_id.ok_or(ApiError::MESSAGE_ID_MISSING)?]
+            vec![MessageId::from_raw(message_id.ok_or(ApiError::MESSAGE_ID_MISSING)?)]
         };
         Ok(Transfer { chat_id, from_chat_id, ids })
     }
@@ -121,14 +121,14 @@ impl Transfer {
 }
 
 /// A request's `message_ids`: 1 to 100, returned sorted and without repeats.
-pub(crate) fn message_ids_required(ids: Option<Vec<i64>>) -> Result<Vec<i64>> {
+pub(crate) fn message_ids_required(ids: Option<Vec<i64>>) -> Result<Vec<MessageId>> {
     let mut ids = ids.unwrap_or_default();
     if ids.is_empty() || ids.len() > MESSAGE_IDS_MAX {
         return Err(ApiError::MESSAGE_IDS_INVALID.into());
     }
     ids.sort_unstable();
     ids.dedup();
-    Ok(ids)
+    Ok(ids.into_iter().map(MessageId::from_raw).collect())
 }
 
 /// The user a chat id names. `chat not found` if there is none.

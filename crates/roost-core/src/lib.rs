@@ -329,7 +329,7 @@ mod tests {
                         at,
                         &roost_store::Happened::Message {
                             chat: roost_store::ChatKey::from_raw(0),
-                            message_id: 1,
+                            message_id: roost_store::MessageId::from_raw(1),
                         },
                     )?;
                     w.push_event(person, at, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;

@@ -85,3 +85,9 @@ id_type!(
     /// one per bot.
     UpdateId
 );
+
+id_type!(
+    /// A message's id within its chat: the same number on the wire (`message_id`), increasing by
+    /// one per chat and shared by all its members. Only with its chat does it name a message.
+    MessageId
+);

@@ -35,7 +35,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Semaphore, oneshot};
 
-pub use ids::{ChatKey, UpdateId, UserId};
+pub use ids::{ChatKey, MessageId, UpdateId, UserId};
 pub use now_and_then::NowAndThen;
 pub use queries::{
     BotRow, CallbackRow, ChatListRow, ChatRow, Happened, MessageRow, NewMessage, NewUser, Queries, Reader,

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use crate::db::{Db, Row, args};
-use crate::{ChatKey, Result, UpdateId, UserId};
+use crate::{ChatKey, MessageId, Result, UpdateId, UserId};
 
 /// A person or a bot, as stored. The names are shared strings: the writer hands out copies of the
 /// rows it keeps (`cache.rs`) several times per message, and a copy then costs no allocation.
@@ -99,13 +99,13 @@ pub struct ChatRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageRow {
     pub chat_id: ChatKey,
-    pub message_id: i64,
+    pub message_id: MessageId,
     pub from_id: UserId,
     pub date: i64,
     pub edit_date: Option<i64>,
     pub text: Option<String>,
     pub entities: Option<String>,
-    pub reply_to_message_id: Option<i64>,
+    pub reply_to_message_id: Option<MessageId>,
     pub reply_markup: Option<String>,
     pub protect_content: bool,
     /// MessageOrigin JSON of a forwarded message.
@@ -158,7 +158,7 @@ pub struct NewMessage {
     pub date: i64,
     pub text: Option<String>,
     pub entities: Option<String>,
-    pub reply_to_message_id: Option<i64>,
+    pub reply_to_message_id: Option<MessageId>,
     pub reply_markup: Option<String>,
     pub protect_content: bool,
     pub forward_origin: Option<String>,
@@ -180,7 +180,7 @@ pub struct CallbackRow {
     pub bot_id: UserId,
     pub user_id: UserId,
     pub chat_id: ChatKey,
-    pub message_id: i64,
+    pub message_id: MessageId,
     pub data: Option<String>,
     pub created_at: i64,
     /// The answer (JSON), once the bot gave one.
@@ -208,14 +208,14 @@ impl StoredUpdate {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Happened {
     /// A new message.
-    Message { chat: ChatKey, message_id: i64 },
+    Message { chat: ChatKey, message_id: MessageId },
     /// A message was edited; it is shown as it is when read.
-    EditedMessage { chat: ChatKey, message_id: i64 },
+    EditedMessage { chat: ChatKey, message_id: MessageId },
     /// A button press: the callback query row's id.
     CallbackQuery { chat: ChatKey, query_id: String },
     /// `user` changed their reaction; `reactions` is the JSON pair `[old, new]` of the lists (a
     /// snapshot: the reactions table holds only the newest).
-    MessageReaction { chat: ChatKey, message_id: i64, user: UserId, reactions: String },
+    MessageReaction { chat: ChatKey, message_id: MessageId, user: UserId, reactions: String },
     /// An update queued before updates were stored neutrally: its Telegram JSON, served as is.
     Legacy { chat: ChatKey, json: String },
     /// A row of a known kind that does not read (its columns missing): passed over by readers
@@ -245,7 +245,7 @@ impl Happened {
     }
 
     /// Its columns: (kind, chat_key, message_id, actor_id, payload).
-    pub(crate) fn columns(&self) -> (i64, ChatKey, Option<i64>, Option<UserId>, &str) {
+    pub(crate) fn columns(&self) -> (i64, ChatKey, Option<MessageId>, Option<UserId>, &str) {
         match self {
             Happened::Legacy { chat, json } => (0, *chat, None, None, json),
             Happened::Message { chat, message_id } => (1, *chat, Some(*message_id), None, ""),
@@ -265,7 +265,7 @@ impl Happened {
     pub(crate) fn from_columns(
         kind: i64,
         chat: ChatKey,
-        message_id: Option<i64>,
+        message_id: Option<MessageId>,
         actor: Option<UserId>,
         payload: String,
     ) -> Self {
@@ -320,7 +320,7 @@ pub enum StoredEvent {
     /// The event's JSON, as stored.
     Json { seq: i64, payload: String },
     /// A new message in one of the person's chats, stored as a reference and rendered when read.
-    Message { seq: i64, chat_id: ChatKey, message_id: i64 },
+    Message { seq: i64, chat_id: ChatKey, message_id: MessageId },
 }
 
 impl StoredEvent {
@@ -474,7 +474,11 @@ fn keep_oldest(
 ) -> bool {
     let more = rows.len() > limit;
     out.extend(rows.into_iter().take(limit).filter_map(|(message_id, position, _)| {
-        position.map(|seq| StoredEvent::Message { seq, chat_id: chat, message_id })
+        position.map(|seq| StoredEvent::Message {
+            seq,
+            chat_id: chat,
+            message_id: MessageId::from_raw(message_id),
+        })
     }));
     more
 }
@@ -555,20 +559,23 @@ pub trait Queries {
         members_of(self.db(), chat_id)
     }
 
-    fn message(&self, chat_id: ChatKey, message_id: i64) -> Result<Option<MessageRow>> {
+    fn message(&self, chat_id: ChatKey, message_id: MessageId) -> Result<Option<MessageRow>> {
         let sql =
             concat!("SELECT ", message_columns!(), " FROM messages WHERE chat_id = ?1 AND message_id = ?2");
         self.db().opt(sql, args![chat_id, message_id], message_row)
     }
 
     /// Up to `limit` messages older than `before` (all if `None`), oldest first.
-    fn history(&self, chat_id: ChatKey, before: Option<i64>, limit: i64) -> Result<Vec<MessageRow>> {
+    fn history(&self, chat_id: ChatKey, before: Option<MessageId>, limit: i64) -> Result<Vec<MessageRow>> {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE chat_id = ?1 AND message_id < ?2 \
              ORDER BY message_id DESC LIMIT ?3"
         );
-        let mut messages =
-            self.db().all(&sql, args![chat_id, before.unwrap_or(i64::MAX), limit], message_row)?;
+        let mut messages = self.db().all(
+            &sql,
+            args![chat_id, before.map_or(i64::MAX, MessageId::raw), limit],
+            message_row,
+        )?;
         messages.reverse();
         Ok(messages)
     }
@@ -689,7 +696,7 @@ pub trait Queries {
     }
 
     /// Pinned messages of a chat, most recently pinned first.
-    fn pinned_messages(&self, chat_id: ChatKey) -> Result<Vec<i64>> {
+    fn pinned_messages(&self, chat_id: ChatKey) -> Result<Vec<MessageId>> {
         let sql = "SELECT message_id FROM pinned_messages WHERE chat_id = ?1 ORDER BY pinned_at DESC, message_id DESC";
         self.db().all(sql, args![chat_id], |r| r.get(0))
     }
@@ -732,7 +739,7 @@ pub trait Queries {
                        WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
             db.all(sql, args![user_id, after, limit], |r| {
                 let seq = r.get(0)?;
-                Ok(match (r.get::<Option<ChatKey>>(2)?, r.get::<Option<i64>>(3)?) {
+                Ok(match (r.get::<Option<ChatKey>>(2)?, r.get::<Option<MessageId>>(3)?) {
                     (Some(chat_id), Some(message_id)) => StoredEvent::Message { seq, chat_id, message_id },
                     _ => StoredEvent::Json { seq, payload: r.get(1)? },
                 })

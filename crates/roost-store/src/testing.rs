@@ -101,7 +101,7 @@ where
     async fn step(store: &Store, chat: crate::ChatKey, ann: crate::UserId) -> (i64, i64) {
         store
             .write(move |w| {
-                let message = w.insert_message(note(chat, ann, 100))?.message_id;
+                let message = w.insert_message(note(chat, ann, 100))?.message_id.raw();
                 let seq = w.push_event(ann, 100, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
                 Ok::<_, StoreError>((message, seq))
             })
@@ -124,7 +124,7 @@ where
     }
     let failed = store
         .write(move |w| {
-            assert_eq!(w.insert_message(note(chat, ann, 100))?.message_id, 4);
+            assert_eq!(w.insert_message(note(chat, ann, 100))?.message_id.raw(), 4);
             w.push_event(ann, 100, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
             Err::<(), _>(StoreError::Database("refused".into()))
         })
@@ -133,7 +133,10 @@ where
     assert_eq!(step(&store, chat, ann).await, (4, seq(4)), "a failed job's ids were never seen");
     let (deleted, missing, left) = store
         .write(move |w| {
-            let deleted = (w.delete_message(chat, 4)?, w.delete_message(chat, 99)?);
+            let deleted = (
+                w.delete_message(chat, crate::MessageId::from_raw(4))?,
+                w.delete_message(chat, crate::MessageId::from_raw(99))?,
+            );
             w.expire(0, 200, 1000)?;
             // Nothing left to replay from before the cutoff: messages are replayed as long as
             // events are kept.
@@ -152,7 +155,7 @@ where
     let store = open().await;
     store
         .write(move |w| {
-            assert!(w.delete_message(chat, 5)?);
+            assert!(w.delete_message(chat, crate::MessageId::from_raw(5))?);
             w.expire(0, 200, 1000).map(|_| ())
         })
         .await
@@ -173,7 +176,10 @@ where
                 w.push_update(
                     bot,
                     100,
-                    &crate::Happened::Message { chat: crate::ChatKey::from_raw(0), message_id: 1 },
+                    &crate::Happened::Message {
+                        chat: crate::ChatKey::from_raw(0),
+                        message_id: crate::MessageId::from_raw(1),
+                    },
                 )?;
             }
             Ok::<_, StoreError>((later_chat, bot))
@@ -191,7 +197,7 @@ where
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let order: Vec<(crate::ChatKey, Option<i64>)> =
-        chats.iter().map(|c| (c.chat.id, c.last_message.as_ref().map(|m| m.message_id))).collect();
+        chats.iter().map(|c| (c.chat.id, c.last_message.as_ref().map(|m| m.message_id.raw()))).collect();
     assert_eq!(order, [(chat, Some(6)), (later_chat, Some(1))]);
     // On SQLite the later chat's message took the newest place since.
     assert_eq!(seqs, [(ann, if postgres { 6 } else { seq(6) + 1 })]);

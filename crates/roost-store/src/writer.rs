@@ -643,7 +643,7 @@ mod tests {
             })
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((message.message_id, message.position, json), (3, Some(4), 5));
+        assert_eq!((message.message_id.raw(), message.position, json), (3, Some(4), 5));
         let replays = store
             .read(move |r| {
                 let mut replays = Vec::new();
@@ -656,10 +656,22 @@ mod tests {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let all = [
-            StoredEvent::Message { seq: 1, chat_id: crate::ChatKey::from_raw(1), message_id: 1 },
-            StoredEvent::Message { seq: 2, chat_id: crate::ChatKey::from_raw(1), message_id: 2 },
+            StoredEvent::Message {
+                seq: 1,
+                chat_id: crate::ChatKey::from_raw(1),
+                message_id: crate::MessageId::from_raw(1),
+            },
+            StoredEvent::Message {
+                seq: 2,
+                chat_id: crate::ChatKey::from_raw(1),
+                message_id: crate::MessageId::from_raw(2),
+            },
             StoredEvent::Json { seq: 3, payload: "{\"type\":\"edited\"}".into() },
-            StoredEvent::Message { seq: 4, chat_id: crate::ChatKey::from_raw(1), message_id: 3 },
+            StoredEvent::Message {
+                seq: 4,
+                chat_id: crate::ChatKey::from_raw(1),
+                message_id: crate::MessageId::from_raw(3),
+            },
             StoredEvent::Json { seq: 5, payload: "{\"seq\":5}".into() },
         ];
         for (after, replay) in replays.iter().enumerate() {
@@ -759,7 +771,10 @@ mod tests {
         w.push_update(
             bot,
             created_at,
-            &crate::Happened::Message { chat: crate::ChatKey::from_raw(0), message_id: 1 },
+            &crate::Happened::Message {
+                chat: crate::ChatKey::from_raw(0),
+                message_id: crate::MessageId::from_raw(1),
+            },
         )?;
         w.push_event(person, created_at, |seq| Ok(format!("{{\"seq\":{seq}}}")))?;
         Ok(())

@@ -18,7 +18,7 @@ use crate::queries::{
     private_pair,
 };
 use crate::writer::Writer;
-use crate::{ChatKey, UpdateId, UserId};
+use crate::{ChatKey, MessageId, UpdateId, UserId};
 use crate::{Result, StoreError};
 
 /// First id handed to people and bots: Telegram-like ids are large, and libraries in languages
@@ -241,7 +241,7 @@ impl Writer<'_> {
         )?;
         Ok(MessageRow {
             chat_id: message.chat_id,
-            message_id,
+            message_id: MessageId::from_raw(message_id),
             from_id: message.from_id,
             date: message.date,
             edit_date: None,
@@ -289,7 +289,7 @@ impl Writer<'_> {
     pub fn edit_message(
         &mut self,
         chat_id: ChatKey,
-        message_id: i64,
+        message_id: MessageId,
         text: Option<&str>,
         entities: Option<&str>,
         reply_markup: Option<&str>,
@@ -302,7 +302,7 @@ impl Writer<'_> {
     }
 
     /// Deletes a message (and its pin and reactions); false if there was none.
-    pub fn delete_message(&mut self, chat_id: ChatKey, message_id: i64) -> Result<bool> {
+    pub fn delete_message(&mut self, chat_id: ChatKey, message_id: MessageId) -> Result<bool> {
         let key = args![chat_id, message_id];
         let deleted: Option<Option<i64>> = self.db().opt(
             "DELETE FROM messages WHERE chat_id = ?1 AND message_id = ?2 RETURNING position",
@@ -342,7 +342,7 @@ impl Writer<'_> {
         Ok(self.db().execute(sql, args![id, answer, now])? > 0)
     }
 
-    pub fn pin_message(&mut self, chat_id: ChatKey, message_id: i64, now: i64) -> Result<()> {
+    pub fn pin_message(&mut self, chat_id: ChatKey, message_id: MessageId, now: i64) -> Result<()> {
         let sql = "INSERT INTO pinned_messages (chat_id, message_id, pinned_at) VALUES (?1, ?2, ?3) \
                    ON CONFLICT (chat_id, message_id) DO UPDATE SET pinned_at = excluded.pinned_at";
         self.db().execute(sql, args![chat_id, message_id, now])?;
@@ -350,7 +350,7 @@ impl Writer<'_> {
     }
 
     /// Unpins one message, or all of a chat's with `None`; returns how many.
-    pub fn unpin_messages(&mut self, chat_id: ChatKey, message_id: Option<i64>) -> Result<usize> {
+    pub fn unpin_messages(&mut self, chat_id: ChatKey, message_id: Option<MessageId>) -> Result<usize> {
         match message_id {
             Some(id) => self.db().execute(
                 "DELETE FROM pinned_messages WHERE chat_id = ?1 AND message_id = ?2",
@@ -364,7 +364,7 @@ impl Writer<'_> {
     pub fn set_reaction(
         &mut self,
         chat_id: ChatKey,
-        message_id: i64,
+        message_id: MessageId,
         user_id: UserId,
         reaction: Option<&str>,
     ) -> Result<()> {
@@ -383,7 +383,12 @@ impl Writer<'_> {
     }
 
     /// The member's current reactions to a message (JSON), if any.
-    pub fn reaction(&mut self, chat_id: ChatKey, message_id: i64, user_id: UserId) -> Result<Option<String>> {
+    pub fn reaction(
+        &mut self,
+        chat_id: ChatKey,
+        message_id: MessageId,
+        user_id: UserId,
+    ) -> Result<Option<String>> {
         let sql =
             "SELECT reaction FROM message_reactions WHERE chat_id = ?1 AND message_id = ?2 AND user_id = ?3";
         self.db().value(sql, args![chat_id, message_id, user_id])

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use rand::Rng;
-use roost_store::{CallbackRow, Happened, Queries, StoreError, UserId, unix_now};
+use roost_store::{CallbackRow, Happened, MessageId, Queries, StoreError, UserId, unix_now};
 use roost_types::keyboards::{InlineKeyboardButton, KeyboardButton, ReplyMarkup};
 use roost_types::limits::{CALLBACK_ANSWER_TEXT_MAX, PRESS_BUTTON_WAIT_DEFAULT, PRESS_BUTTON_WAIT_MAX};
 use roost_types::requests::{AnswerCallbackQuery, ClientSendMessage, PressButton};
@@ -57,7 +57,7 @@ impl Core {
         let chat_id = req.chat_id.clone().ok_or(ApiError::CHAT_ID_EMPTY)?;
         let at = MessageAddress {
             chat_id: chat_id.clone(),
-            message_id: req.message_id.ok_or(ApiError::MESSAGE_ID_INVALID)?,
+            message_id: MessageId::from_raw(req.message_id.ok_or(ApiError::MESSAGE_ID_INVALID)?),
         };
         let wait = Duration::from_secs(
             req.timeout

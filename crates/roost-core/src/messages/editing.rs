@@ -1,20 +1,22 @@
 //! The message lifecycle after sending: editing, deleting, forwarding, copying, pinning,
 //! reactions and chat actions, for bots (Bot API) and people (client API).
 
-use roost_store::{ChatKey, Happened, MessageRow, Queries, StoreError, UserId, UserRow, Writer, unix_now};
+use roost_store::{
+    ChatKey, Happened, MessageId, MessageRow, Queries, StoreError, UserId, UserRow, Writer, unix_now,
+};
 use roost_types::keyboards::ReplyMarkup;
 use roost_types::limits::{CAPTION_MAX, CHAT_ACTION_SECS, DELETE_WINDOW_SECS};
 use roost_types::requests::{
     ChatId, ClientEditMessage, CopyMessages, DeleteMessages, EditMessageCaption, EditMessageReplyMarkup,
     EditMessageText, ForwardMessages, PinChatMessage, SendChatAction, SetMessageReaction,
 };
-use roost_types::{ApiError, ClientEventKind, Message, MessageId, ReactionType};
+use roost_types::{ApiError, ClientEventKind, Message, ReactionType};
 use serde_json::json;
 
 use crate::chats::{ChatRef, MessageAddress, MessagesAddress, Transfer, bot_send_target, resolve_chat};
 use crate::messages::compose::{self, entities_json};
 use crate::messages::render::{self, Renderer};
-use crate::messages::{Body, append_message, bot_accepts, fan_out, notify_people, same_chat};
+use crate::messages::{Body, append_message, bot_accepts, fan_out, notify_people, reply_target, same_chat};
 use crate::{Core, Result};
 
 /// Actions of `sendChatAction`.
@@ -92,7 +94,7 @@ fn deletable_by_bot(row: &MessageRow, now: i64) -> bool {
 }
 
 /// Deletes messages of a chat and tells its people; returns the ids that existed.
-fn delete_and_notify(w: &mut Writer<'_>, chat: ChatKey, ids: &[i64]) -> Result<Vec<i64>> {
+fn delete_and_notify(w: &mut Writer<'_>, chat: ChatKey, ids: &[MessageId]) -> Result<Vec<MessageId>> {
     let mut deleted = Vec::new();
     for &id in ids {
         if w.delete_message(chat, id)? {
@@ -102,7 +104,7 @@ fn delete_and_notify(w: &mut Writer<'_>, chat: ChatKey, ids: &[i64]) -> Result<V
     if !deleted.is_empty() {
         notify_people(w, chat, |chat_id| ClientEventKind::DeletedMessages {
             chat_id,
-            message_ids: deleted.clone(),
+            message_ids: deleted.iter().map(|id| id.raw()).collect(),
         })?;
     }
     Ok(deleted)
@@ -130,7 +132,7 @@ fn resend(
     source: ChatKey,
     target: ChatKey,
     bot: UserId,
-    ids: &[i64],
+    ids: &[MessageId],
     many: bool,
     (verb, done): (&'static str, &'static str),
     renderer: &mut Renderer,
@@ -179,7 +181,7 @@ fn check_reaction(reaction: Option<Vec<ReactionType>>, max: usize) -> Result<Vec
 fn react(
     w: &mut Writer<'_>,
     chat: ChatKey,
-    message_id: i64,
+    message_id: MessageId,
     user: &UserRow,
     reaction: Vec<ReactionType>,
 ) -> Result<()> {
@@ -208,7 +210,7 @@ fn react(
     let user_id = user.id.raw();
     notify_people(w, chat, |chat_id| ClientEventKind::MessageReaction {
         chat_id,
-        message_id,
+        message_id: message_id.raw(),
         user_id,
         reaction: reaction.clone(),
     })
@@ -364,15 +366,18 @@ impl Core {
     }
 
     /// Bot API `copyMessage` (`message_id`) and `copyMessages` (`message_ids`).
-    pub async fn copy_messages(&self, bot: UserId, req: CopyMessages, many: bool) -> Result<Vec<MessageId>> {
+    pub async fn copy_messages(
+        &self,
+        bot: UserId,
+        req: CopyMessages,
+        many: bool,
+    ) -> Result<Vec<roost_types::MessageId>> {
         let transfer =
             Transfer::required(req.chat_id, req.from_chat_id, (req.message_id, req.message_ids), many)?;
         let reply_markup =
             if many { None } else { compose::reply_markup(req.reply_markup)?.map(|(_, json)| json) };
-        let (reply_to, reply_chat, allow_without_reply) = match req.reply_parameters {
-            Some(params) => (Some(params.message_id), params.chat_id, params.allow_sending_without_reply),
-            None => (req.reply_to_message_id, None, false),
-        };
+        let (reply_to, reply_chat, allow_without_reply) =
+            reply_target(req.reply_parameters, req.reply_to_message_id, false);
         let protect = req.protect_content.unwrap_or(false);
         self.check_chat_rate(bot, &transfer.chat_id).await?;
         self.store()
@@ -400,8 +405,10 @@ impl Core {
                         })
                     },
                 )?;
-                let sent: Vec<MessageId> =
-                    rows.iter().map(|row| MessageId { message_id: row.message_id }).collect();
+                let sent: Vec<roost_types::MessageId> = rows
+                    .iter()
+                    .map(|row| roost_types::MessageId { message_id: row.message_id.raw() })
+                    .collect();
                 Ok(sent)
             })
             .await
@@ -415,7 +422,10 @@ impl Core {
                 let (chat, row) = at.resolve(&*w, bot, ApiError::message_not_found_for("pin"))?;
                 let (chat, message_id) = (chat.key, row.message_id);
                 w.pin_message(chat, message_id, unix_now())?;
-                notify_people(w, chat, |chat_id| ClientEventKind::MessagePinned { chat_id, message_id })?;
+                notify_people(w, chat, |chat_id| ClientEventKind::MessagePinned {
+                    chat_id,
+                    message_id: message_id.raw(),
+                })?;
                 Ok(true)
             })
             .await
@@ -428,13 +438,16 @@ impl Core {
         self.store()
             .write(move |w| {
                 let ChatRef { key: chat, .. } = resolve_chat(&*w, bot, &chat_id)?;
-                let target =
-                    if all { None } else { req.message_id.or(w.pinned_messages(chat)?.first().copied()) };
+                let target = if all {
+                    None
+                } else {
+                    req.message_id.map(MessageId::from_raw).or(w.pinned_messages(chat)?.first().copied())
+                };
                 if !all && target.is_none() {
                     return Ok(true);
                 }
                 if w.unpin_messages(chat, target)? > 0 {
-                    let ids: Vec<i64> = target.into_iter().collect();
+                    let ids: Vec<i64> = target.into_iter().map(MessageId::raw).collect();
                     notify_people(w, chat, |chat_id| ClientEventKind::MessagesUnpinned {
                         chat_id,
                         message_ids: ids.clone(),

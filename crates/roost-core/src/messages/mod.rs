@@ -9,11 +9,13 @@ pub mod format;
 pub(crate) mod render;
 
 use roost_store::{
-    ChatKey, Happened, MessageRow, NewMessage, Queries, StoreError, StoredEvent, UserId, UserRow, Writer,
-    unix_now,
+    ChatKey, Happened, MessageId, MessageRow, NewMessage, Queries, StoreError, StoredEvent, UserId, UserRow,
+    Writer, unix_now,
 };
 use roost_types::limits::{HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX};
-use roost_types::requests::{ChatId, ClientSendMessage, GetHistory, OpenPrivateChat, SendMessage};
+use roost_types::requests::{
+    ChatId, ClientSendMessage, GetHistory, OpenPrivateChat, ReplyParameters, SendMessage,
+};
 use roost_types::{
     ApiError, Chat, ChatListEntry, ClientEvent, ClientEventKind, Message, MessageEntity, OPT_IN_UPDATE_TYPES,
     Resolved,
@@ -40,7 +42,7 @@ pub struct EventPage {
 pub(crate) struct Body {
     pub text: String,
     pub entities: Vec<MessageEntity>,
-    pub reply_to: Option<i64>,
+    pub reply_to: Option<MessageId>,
     pub allow_without_reply: bool,
     pub reply_markup: Option<String>,
     pub protect_content: bool,
@@ -154,6 +156,20 @@ pub(crate) fn append_message(
     Ok(row)
 }
 
+/// What a message replies to, from `reply_parameters` or else the older `reply_to_message_id`:
+/// the message, the chat it is in when named, and whether to send without it if it is gone
+/// (`allow_without_reply` when only `reply_to_message_id` was given).
+pub(crate) fn reply_target(
+    parameters: Option<ReplyParameters>,
+    reply_to_message_id: Option<i64>,
+    allow_without_reply: bool,
+) -> (Option<MessageId>, Option<ChatId>, bool) {
+    match parameters {
+        Some(p) => (Some(MessageId::from_raw(p.message_id)), p.chat_id, p.allow_sending_without_reply),
+        None => (reply_to_message_id.map(MessageId::from_raw), None, allow_without_reply),
+    }
+}
+
 /// Whether a reply target given with a chat id points into the chat with `peer`.
 pub(crate) fn same_chat(reply_chat: Option<&ChatId>, peer: &UserRow) -> bool {
     match reply_chat {
@@ -206,7 +222,7 @@ impl Core {
         let body = Body {
             text: composed.text,
             entities: composed.entities,
-            reply_to: req.reply_to_message_id,
+            reply_to: req.reply_to_message_id.map(MessageId::from_raw),
             allow_without_reply: false,
             reply_markup: None,
             protect_content: false,
@@ -234,10 +250,11 @@ impl Core {
     pub async fn bot_send(&self, bot: UserId, req: SendMessage) -> Result<Message> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
         let composed = compose::message_text(req.text, req.parse_mode.as_deref(), req.entities).await?;
-        let (reply_to, reply_chat, allow_without_reply) = match req.reply_parameters {
-            Some(params) => (Some(params.message_id), params.chat_id, params.allow_sending_without_reply),
-            None => (req.reply_to_message_id, None, req.allow_sending_without_reply.unwrap_or(false)),
-        };
+        let (reply_to, reply_chat, allow_without_reply) = reply_target(
+            req.reply_parameters,
+            req.reply_to_message_id,
+            req.allow_sending_without_reply.unwrap_or(false),
+        );
         let reply_markup = compose::reply_markup(req.reply_markup)?.map(|(_, json)| json);
         let mut body = Body {
             text: composed.text,
@@ -274,7 +291,7 @@ impl Core {
     pub async fn history(&self, person: UserId, req: GetHistory) -> Result<Vec<Message>> {
         let chat_id = req.chat_id.ok_or(ApiError::CHAT_ID_EMPTY)?;
         let limit = req.limit.unwrap_or(HISTORY_LIMIT_DEFAULT).clamp(1, HISTORY_LIMIT_MAX);
-        let before = req.before_message_id;
+        let before = req.before_message_id.map(MessageId::from_raw);
         self.store()
             .read(move |r| {
                 let ChatRef { key: chat, .. } = resolve_chat(r, person, &chat_id)?;

@@ -175,7 +175,7 @@ impl Renderer {
             None => None,
         };
         Ok(Message {
-            message_id: row.message_id,
+            message_id: row.message_id.raw(),
             from: Some(from),
             date: row.date,
             chat,

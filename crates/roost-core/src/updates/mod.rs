@@ -102,7 +102,7 @@ fn render_happened(
             let user = render::user(renderer.user_row(q, user)?);
             Some(UpdateKind::MessageReaction(MessageReactionUpdated {
                 chat: renderer.chat(q, chat, bot)?,
-                message_id,
+                message_id: message_id.raw(),
                 user: Some(user),
                 date: created_at,
                 old_reaction,
