@@ -9,12 +9,19 @@ use sqlx::Postgres;
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(i64);
 
+        /// The bare number, as `Display` (logs of lists of ids read as before).
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+
         impl $name {
-            /// An id read from somewhere other than the store (a request, a dialect's opaque id, a
-            /// test).
+            /// The id of this number: one the store reads or hands out, or a request's (the wire
+            /// carries the numbers).
             pub const fn from_raw(raw: i64) -> $name {
                 $name(raw)
             }
