@@ -611,10 +611,7 @@ async fn run_answer(core: &Core, bot: UserId, dialect: Dialect, content_type: &s
     };
     let failed = match dialect {
         Dialect::Telegram => crate::telegram::dispatch(core, bot, &method, params).await.err().map(|e| e.0),
-        Dialect::WwChat => {
-            let core = core.paced(roost_core::ChatPace::Strict);
-            crate::wwchat::dispatch(&core, bot, &method, params).await.err()
-        }
+        Dialect::WwChat => crate::wwchat::dispatch(core, bot, &method, params).await.err(),
     };
     if let Some(error) = failed {
         tracing::debug!(bot = bot.raw(), method, %error, "a method from a webhook answer failed");

@@ -69,7 +69,6 @@ async fn call(
     if req.method() != HttpMethod::GET && req.method() != HttpMethod::POST {
         return StatusCode::NOT_IMPLEMENTED.into_response();
     }
-    let core = core.paced(ChatPace::Strict);
     let bot = match Box::pin(authenticate(&core, &token)).await {
         Ok(bot) => bot,
         Err(e) => return respond(Err(e)),
@@ -110,39 +109,17 @@ pub fn describe(error: &ApiError) -> Cow<'static, str> {
     crate::telegram::errors::describe(error)
 }
 
-/// Runs one WWChat method for an authenticated bot; `method` in any case.
+/// Runs one WWChat method for an authenticated bot, at WWChat's pace; `method` in any case.
 pub async fn dispatch(core: &Core, bot: UserId, method: &str, params: Params) -> Result<Value, ApiError> {
+    let core = &core.paced(ChatPace::Strict);
     let ids = Ids::new(core.id_key());
     let mut call = Call { core, bot, ids: &ids, params };
     let name = METHODS.iter().find(|m| m.eq_ignore_ascii_case(method)).ok_or(ApiError::NOT_FOUND)?;
-    call.run(name).await.map_err(|e| match e {
-        Failed::Api(api) => api,
-        Failed::Core(core) => api_error(core),
-    })
+    call.run(name).await.map_err(|e| e.0)
 }
 
-enum Failed {
-    Api(ApiError),
-    Core(roost_core::Error),
-}
-
-impl From<ApiError> for Failed {
-    fn from(e: ApiError) -> Self {
-        Failed::Api(e)
-    }
-}
-
-impl From<roost_core::Error> for Failed {
-    fn from(e: roost_core::Error) -> Self {
-        Failed::Core(e)
-    }
-}
-
-impl From<HttpError> for Failed {
-    fn from(e: HttpError) -> Self {
-        Failed::Api(e.0)
-    }
-}
+/// A method's failure: [`HttpError`] turns a core error into its kind (logging a store failure).
+type Failed = HttpError;
 
 struct Call<'a> {
     core: &'a Core,
@@ -158,7 +135,7 @@ fn given(value: &Value) -> bool {
 }
 
 fn to_value<T: serde::Serialize>(value: &T) -> Result<Value, Failed> {
-    serde_json::to_value(value).map_err(|_| Failed::Api(ApiError::INTERNAL))
+    serde_json::to_value(value).map_err(|_| HttpError(ApiError::INTERNAL))
 }
 
 impl Call<'_> {
@@ -185,12 +162,14 @@ impl Call<'_> {
                 }))
             }
             "sendMessage" => {
-                let peer = self.chat("chat_id").await?;
+                let chat = self.chat("chat_id")?;
                 // Not in WWChat's document, and its ids would be the core's numbers: an unknown
                 // parameter here, ignored as Telegram ignores unknown parameters.
                 self.params.take("reply_parameters");
                 if let Some((reply_peer, message_id)) = self.message_param("reply_to_message_id")? {
-                    if peer.is_some_and(|peer| peer != reply_peer) {
+                    if let Some(chat) = chat
+                        && self.peer(chat).await? != reply_peer
+                    {
                         return Err(ApiError::REPLY_NOT_FOUND.into());
                     }
                     self.params.insert("reply_to_message_id", message_id.into());
@@ -200,13 +179,14 @@ impl Call<'_> {
                 self.message(&sent)
             }
             "editMessageText" => {
-                let peer = self.chat("chat_id").await?;
+                let chat = self.chat("chat_id")?;
                 if let Some((message_peer, message_id)) = self.message_param("message_id")? {
-                    match peer {
-                        Some(peer) if peer != message_peer => {
-                            return Err(ApiError::message_not_found_for("edit").into());
+                    match chat {
+                        Some(chat) => {
+                            if self.peer(chat).await? != message_peer {
+                                return Err(ApiError::message_not_found_for("edit").into());
+                            }
                         }
-                        Some(_) => {}
                         // The message's UUID names its chat.
                         None => self.params.insert("chat_id", message_peer.into()),
                     }
@@ -245,10 +225,9 @@ impl Call<'_> {
         }
     }
 
-    /// Reads a chat parameter (a UUID or `@username`) and puts back the core's form of it;
-    /// returns the chat's peer when a UUID named it (a username is resolved only when asked:
-    /// [`Self::chat_peer`]).
-    async fn chat(&mut self, name: &'static str) -> Result<Option<i64>, Failed> {
+    /// Reads a chat parameter (a UUID or `@username`) and puts back the core's form of it, which
+    /// it also returns.
+    fn chat(&mut self, name: &'static str) -> Result<Option<ChatId>, Failed> {
         let Some(value) = self.params.take(name).filter(given) else { return Ok(None) };
         let text = match &value {
             Value::String(text) => text.trim(),
@@ -257,17 +236,22 @@ impl Call<'_> {
         if text.starts_with('@') {
             let chat = ChatId::parse(text).ok_or(ApiError::CHAT_NOT_FOUND)?;
             self.params.insert(name, text.into());
-            // Named by username: its id, to compare with a message's UUID.
-            return Ok(Some(self.core.chat_wire_id(chat).await?));
+            return Ok(Some(chat));
         }
         match self.ids.open(text) {
             Ok(Named::User(user)) => {
                 self.params.insert(name, user.into());
-                Ok(Some(user))
+                Ok(Some(ChatId::Id(user)))
             }
             Ok(_) | Err(Refused::Unknown) => Err(ApiError::with(ErrorKind::IdUnknown, name).into()),
             Err(Refused::Malformed) => Err(ApiError::with(ErrorKind::IdMalformed, name).into()),
         }
+    }
+
+    /// The number the bot addresses `chat` by, to compare with a message UUID's chat: looked up
+    /// only for a `@username`, and only when a message UUID comes with it.
+    async fn peer(&self, chat: ChatId) -> Result<i64, Failed> {
+        Ok(self.core.chat_wire_id(chat).await?)
     }
 
     /// A message as WWChat shows it to this bot.

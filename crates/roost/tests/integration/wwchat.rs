@@ -107,6 +107,9 @@ async fn a_wwchat_bot_speaks_uuids_both_ways() {
     // By @username too.
     let by_name = ww(&server, &bot, "sendMessage", json!({"chat_id": "@ww_person", "text": "by name"})).await;
     assert_eq!(by_name["chat"]["id"], chat);
+    // A username with a reply: the reply's UUID must name a message of that chat.
+    let reply = json!({"chat_id": "@ww_person", "text": "re", "reply_to_message_id": first});
+    assert_eq!(ww(&server, &bot, "sendMessage", reply).await["reply_to_message"]["message_id"], first);
     // Form-encoded parameters work as well.
     let form = must(
         reqwest::Client::new()
