@@ -44,7 +44,7 @@ fn world() -> World {
         let mut bots = Vec::new();
         for i in 0..16 {
             let bot = core.create_bot("owner", &format!("b{i}_bot"), Some("Bench")).await;
-            bots.push(bot.unwrap_or_else(|e| fail(&e)).user.id);
+            bots.push(bot.unwrap_or_else(|e| fail(&e)).bot.profile.id);
         }
         let mut chats = Vec::new();
         for i in 0..16 {

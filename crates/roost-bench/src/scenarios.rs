@@ -91,7 +91,7 @@ impl World {
             });
             for bot in join_all(batch).await {
                 let bot = bot.map_err(|e| anyhow::anyhow!("{e}"))?;
-                created.push((bot.user.id, bot.token));
+                created.push((bot.bot.profile.id, bot.token));
             }
         }
         core.close().await;

@@ -172,6 +172,9 @@ pub(crate) fn bot_send_target(
     renderer: &mut Renderer,
 ) -> Result<ChatRef> {
     let peer = resolve_peer(w, chat_id)?;
+    if peer.deleted {
+        return Err(ApiError::USER_DEACTIVATED.into());
+    }
     if peer.is_bot {
         return Err(Error::from(if peer.id == bot {
             ApiError::CHAT_NOT_FOUND

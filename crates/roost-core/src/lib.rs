@@ -20,16 +20,23 @@ pub use people::secrets;
 pub use updates::hub;
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use roost_store::{Store, StoreError, StoreOptions};
 use roost_types::ApiError;
 
+use people::TokenCache;
+
 pub use addresses::is_public_ip;
+pub use bots::errors::ErrorSource;
+pub use bots::manage::{BOTS_PER_PERSON, Manager};
+pub use bots::system::SYSTEM_BOT_NAMES;
 pub use hub::Hub;
 pub use messages::EventPage;
-pub use people::{NewBot, SignIn};
+pub use people::accounts::PersonSummary;
+pub use people::keys::is_api_key;
+pub use people::{Registration, SignIn};
 pub use ratelimit::{ChatPace, RateLimits};
 pub use roost_store::{ChatKey, UserId};
 pub use updates::QueuedUpdate;
@@ -91,6 +98,8 @@ pub struct CoreConfig {
     /// Passwords hashed or checked at once (each Argon2id run holds 19 MiB); more wait, up to
     /// [`HASHING_QUEUE_PER_HASHER`] each, and beyond that are answered 429.
     pub password_hashers: usize,
+    /// Who may register through the client API.
+    pub registration: Registration,
 }
 
 /// How many sign-ins may wait for each password hasher before more are turned away.
@@ -106,6 +115,7 @@ impl Default for CoreConfig {
             shared_recheck: Duration::from_secs(5),
             session_idle: Duration::from_secs(90 * 24 * 60 * 60),
             password_hashers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            registration: Registration::Open,
         }
     }
 }
@@ -124,8 +134,9 @@ struct Inner {
     hub: Arc<Hub>,
     config: CoreConfig,
     /// Bot id → SHA-256 of its token secret, so that authenticating a bot request costs no read.
-    /// std RwLock: held only for a map operation.
-    bot_tokens: RwLock<HashMap<UserId, Vec<u8>>>,
+    bot_tokens: Arc<TokenCache>,
+    /// Bots' error logs, buffered until the next flush.
+    error_log: bots::errors::ErrorLog,
     rate_limiter: ratelimit::RateLimiter,
     /// Per bot, the offset its last getUpdates confirmed. The deletion is committed in the
     /// background; reads start at this floor meanwhile, so a confirmed update is never returned
@@ -136,6 +147,8 @@ struct Inner {
     /// This installation's 32-byte secret for the dialects' opaque ids (the same on every
     /// instance and across restarts: stored once, in `instance_secrets`).
     id_key: [u8; 32],
+    /// The installation's 32-byte key bots' tokens are sealed under (see `people::secrets`).
+    token_key: [u8; 32],
 }
 
 impl Core {
@@ -143,20 +156,30 @@ impl Core {
     /// commits (and, with PostgreSQL, every other instance's) to the wake-up hub.
     pub async fn open(database: &str, store_options: StoreOptions, config: CoreConfig) -> Result<Core> {
         let hub = Arc::new(Hub::default());
-        let announce = Arc::clone(&hub);
-        let store =
-            Store::connect(database, store_options, Arc::new(move |fx| announce.announce(fx))).await?;
-        let fresh: [u8; 32] = rand::random();
-        let stored = store.write(move |w| w.instance_secret("ids", &fresh).map_err(Error::from)).await?;
-        let id_key: [u8; 32] = stored
-            .try_into()
-            .map_err(|_| StoreError::Database("the stored id key is not 32 bytes".into()))?;
+        let bot_tokens = Arc::new(TokenCache::default());
+        let (announce, tokens) = (Arc::clone(&hub), Arc::clone(&bot_tokens));
+        let on_commit = Arc::new(move |fx: &[roost_store::Effect]| {
+            tokens.observe(fx);
+            announce.announce(fx);
+        });
+        let store = Store::connect(database, store_options, on_commit).await?;
+        let secret = async |name: &'static str| -> Result<[u8; 32]> {
+            let fresh: [u8; 32] = rand::random();
+            let stored = store.write(move |w| w.instance_secret(name, &fresh).map_err(Error::from)).await?;
+            Ok(stored
+                .try_into()
+                .map_err(|_| StoreError::Database(format!("the stored {name} key is not 32 bytes")))?)
+        };
+        let id_key = secret("ids").await?;
+        let token_key = secret("tokens").await?;
         let core = Core {
             inner: Arc::new(Inner {
                 rate_limiter: ratelimit::RateLimiter::new(store.is_shared()),
                 store,
                 hub,
-                bot_tokens: RwLock::new(HashMap::new()),
+                bot_tokens,
+                error_log: bots::errors::ErrorLog::default(),
+                token_key,
                 confirmed: std::sync::Mutex::default(),
                 hashing: people::Hashing::new(config.password_hashers),
                 id_key,
@@ -272,6 +295,9 @@ impl Core {
 
     /// Commits everything already submitted and stops the store's writer.
     pub async fn close(&self) {
+        if let Err(e) = self.flush_bot_errors().await {
+            tracing::warn!(error = %e, "cannot write the bots' error logs");
+        }
         self.inner.store.close().await;
     }
 }
@@ -294,7 +320,7 @@ pub(crate) mod testing {
         };
         let person = w.insert_user(&user("someone", false))?;
         let bot = w.insert_user(&user("some_bot", true))?;
-        w.insert_bot(bot, person, b"hash", now)?;
+        w.insert_bot(bot, person, b"hash", None, now)?;
         Ok((person, bot))
     }
 }

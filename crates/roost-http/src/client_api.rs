@@ -15,7 +15,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use roost_core::{Core, SignIn};
+use roost_core::{Core, Manager, SignIn};
 use roost_types::ApiError;
 use serde::Deserialize;
 
@@ -51,6 +51,15 @@ impl SessionToken {
     async fn person(&self, core: &Core) -> Result<UserId, HttpError> {
         let token = self.0.as_deref().ok_or(ApiError::CLIENT_UNAUTHORIZED)?;
         Ok(core.authenticate_session(token).await?)
+    }
+
+    /// The person a session token or a personal API key (`roost_…`) acts for, and whether it
+    /// was a key.
+    async fn caller(&self, core: &Core) -> Result<(UserId, bool), HttpError> {
+        match self.0.as_deref() {
+            Some(key) if roost_core::is_api_key(key) => Ok((core.authenticate_api_key(key).await?, true)),
+            _ => Ok((self.person(core).await?, false)),
+        }
     }
 }
 
@@ -95,11 +104,31 @@ async fn client_method(
             _ => Ok(ok(&core.login(params.parse()?, sign_in).await?)),
         };
     }
-    let person = token.person(&core).await?;
+    let (person, by_key) = token.caller(&core).await?;
     let params = Params::from_request(req, &()).await?;
     let session = || token.0.clone().unwrap_or_default();
+    let owner = Manager::Owner(person);
+    // The owner API: a session or an API key.
     match method.as_str() {
-        "getme" => Ok(ok(&core.me(person).await?)),
+        "getme" => return Ok(ok(&core.me(person).await?)),
+        "createbot" => return Ok(ok(&core.create_own_bot(person, params.parse()?).await?)),
+        "getmybots" => return Ok(ok(&core.my_bots(person).await?)),
+        "getbot" => return Ok(ok(&core.managed_bot(owner, params.parse()?).await?)),
+        "editbot" => return Ok(ok(&core.edit_bot(owner, params.parse()?).await?)),
+        "deletebot" => return Ok(ok(&core.delete_bot(owner, params.parse()?).await?)),
+        "revokebottoken" => return Ok(ok(&core.revoke_bot_token(owner, params.parse()?).await?)),
+        "getbottoken" => return Ok(ok(&core.bot_token(owner, params.parse()?).await?)),
+        "getboterrors" => return Ok(ok(&core.bot_errors(owner, params.parse()?).await?)),
+        "getbotinfo" => return Ok(ok(&core.bot_info(params.parse()?).await?)),
+        _ if by_key => return Err(ApiError::SESSION_REQUIRED.into()),
+        _ => {}
+    }
+    // Everything else: a session only.
+    match method.as_str() {
+        "createapikey" => Ok(ok(&core.create_api_key(person, params.parse()?).await?)),
+        "listapikeys" => Ok(ok(&core.api_keys(person).await?)),
+        "revokeapikey" => Ok(ok(&core.revoke_api_key(person, params.parse()?).await?)),
+        "createinvite" => Ok(ok(&core.create_invite(owner).await?)),
         "logout" => Ok(ok(&core.logout(&session()).await?)),
         "getsessions" => Ok(ok(&core.sessions(&session()).await?)),
         "terminatesession" => Ok(ok(&core.terminate_session(&session(), params.parse()?).await?)),

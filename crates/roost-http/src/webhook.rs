@@ -263,8 +263,19 @@ struct Outcome {
     update: Rendered,
     chat: i64,
     /// On success, the answer's content type and body.
-    result: Result<(String, bytes::Bytes), String>,
+    result: Result<(String, bytes::Bytes), Refusal>,
 }
+
+/// A delivery that failed: what `getWebhookInfo` says, and for the owner's error log the
+/// receiver's status (0 if it gave none) and the start of its answer.
+struct Refusal {
+    message: String,
+    status: u16,
+    answer: String,
+}
+
+/// How much of a receiver's refusal is kept for its owner's error log.
+const REFUSAL_KEPT: usize = 512;
 
 async fn deliver(
     core: Core,
@@ -276,14 +287,18 @@ async fn deliver(
     let bot = hook.bot_id;
     let allow_insecure = core.config().allow_insecure_webhooks;
     // The server may have restarted with stricter settings than when the webhook was set.
+    let refuse = async |message: String| {
+        core.log_bot_error(bot, roost_core::ErrorSource::Webhook, None, 0, &message);
+        let _ = core.webhook_failed(bot, message).await;
+    };
     if let Err(e) = check_webhook_url(&hook.url, allow_insecure) {
-        let _ = core.webhook_failed(bot, crate::telegram::errors::describe(&e).into_owned()).await;
+        refuse(crate::telegram::errors::describe(&e).into_owned()).await;
         return;
     }
     let client = match build_client(&hook, &options, allow_insecure) {
         Ok(client) => client,
         Err(message) => {
-            let _ = core.webhook_failed(bot, message).await;
+            refuse(message).await;
             return;
         }
     };
@@ -407,7 +422,9 @@ async fn deliver(
                             (chat, reset_failures && recorded.is_err())
                         });
                     }
-                    Err(message) => {
+                    Err(Refusal { message, status, answer }) => {
+                        let logged = if answer.trim().is_empty() { message.clone() } else { format!("{message}: {}", answer.trim()) };
+                        core.log_bot_error(bot, roost_core::ErrorSource::Webhook, None, status, &logged);
                         busy_chats.remove(&outcome.chat);
                         failures = failures.saturating_add(1);
                         stored_failures = true;
@@ -572,17 +589,31 @@ async fn post(
         }
         Ok(response) => {
             let status = response.status();
-            Err(format!(
+            let message = format!(
                 "Wrong response from the webhook: {} {}",
                 status.as_u16(),
                 status.canonical_reason().unwrap_or("")
             )
             .trim_end()
-            .to_owned())
+            .to_owned();
+            let answer = read_start(response, REFUSAL_KEPT).await;
+            Err(Refusal { message, status: status.as_u16(), answer })
         }
-        Err(e) => Err(describe(&e)),
+        Err(e) => Err(Refusal { message: describe(&e), status: 0, answer: String::new() }),
     };
     Outcome { update, chat, result }
+}
+
+/// The first `limit` bytes of an answer, as text (what a receiver said when it refused).
+async fn read_start(mut response: reqwest::Response, limit: usize) -> String {
+    let mut body = Vec::new();
+    while body.len() < limit {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk[..chunk.len().min(limit - body.len())]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
 }
 
 async fn read_limited(mut response: reqwest::Response) -> Option<bytes::Bytes> {

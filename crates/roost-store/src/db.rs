@@ -23,7 +23,7 @@ pub enum Value<'a> {
     Float(f64),
     Bool(bool),
     Text(Option<&'a str>),
-    Bytes(&'a [u8]),
+    Bytes(Option<&'a [u8]>),
 }
 
 impl From<i64> for Value<'_> {
@@ -68,12 +68,17 @@ impl<'a> From<&'a Option<String>> for Value<'a> {
 }
 impl<'a> From<&'a [u8]> for Value<'a> {
     fn from(v: &'a [u8]) -> Self {
+        Value::Bytes(Some(v))
+    }
+}
+impl<'a> From<Option<&'a [u8]>> for Value<'a> {
+    fn from(v: Option<&'a [u8]>) -> Self {
         Value::Bytes(v)
     }
 }
 impl<'a> From<&'a Vec<u8>> for Value<'a> {
     fn from(v: &'a Vec<u8>) -> Self {
-        Value::Bytes(v)
+        Value::Bytes(Some(v))
     }
 }
 
@@ -90,11 +95,11 @@ impl rusqlite::ToSql for Value<'_> {
         use rusqlite::types::{ToSqlOutput, Value as V, ValueRef};
         Ok(match *self {
             Value::Int(Some(v)) => ToSqlOutput::Owned(V::Integer(v)),
-            Value::Int(None) | Value::Text(None) => ToSqlOutput::Owned(V::Null),
+            Value::Int(None) | Value::Text(None) | Value::Bytes(None) => ToSqlOutput::Owned(V::Null),
             Value::Float(v) => ToSqlOutput::Owned(V::Real(v)),
             Value::Bool(v) => ToSqlOutput::Owned(V::Integer(i64::from(v))),
             Value::Text(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
-            Value::Bytes(v) => ToSqlOutput::Borrowed(ValueRef::Blob(v)),
+            Value::Bytes(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Blob(v)),
         })
     }
 }

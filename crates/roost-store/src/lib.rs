@@ -38,11 +38,11 @@ use tokio::sync::{Semaphore, oneshot};
 pub use ids::{ChatKey, MessageId, UpdateId, UserId};
 pub use now_and_then::NowAndThen;
 pub use queries::{
-    BotRow, CallbackRow, ChatListRow, ChatRow, Happened, MessageRow, NewMessage, NewUser, Queries, Reader,
-    SessionRow, StoredEvent, StoredUpdate, UserRow, WebhookRow, WebhookSettings,
+    ApiKeyRow, BotErrorRow, BotRow, CallbackRow, ChatListRow, ChatRow, Happened, MessageRow, NewMessage,
+    NewUser, Queries, Reader, SessionRow, StoredEvent, StoredUpdate, UserRow, WebhookRow, WebhookSettings,
 };
 pub use writer::{Effect, OnCommit, Writer};
-pub use writes::{NewSession, RateBuckets};
+pub use writes::{BOT_ERRORS_KEPT, BotSettings, NewSession, RateBuckets};
 
 /// A failure of the store itself (as opposed to a rule of the messenger).
 #[derive(Debug, Clone, thiserror::Error)]

@@ -16,6 +16,7 @@ const SQLITE: &[(i64, &str)] = &[
     (8, include_str!("../migrations/sqlite/0008_timeline.sql")),
     (9, include_str!("../migrations/sqlite/0009_sessions.sql")),
     (10, include_str!("../migrations/sqlite/0010_dialects.sql")),
+    (11, include_str!("../migrations/sqlite/0011_bot_management.sql")),
 ];
 
 /// PostgreSQL migrations: the same versions as [`SQLITE`], one file each.
@@ -30,6 +31,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (8, include_str!("../migrations/postgres/0008_timeline.sql")),
     (9, include_str!("../migrations/postgres/0009_sessions.sql")),
     (10, include_str!("../migrations/postgres/0010_dialects.sql")),
+    (11, include_str!("../migrations/postgres/0011_bot_management.sql")),
 ];
 
 /// Any number from this program, so that instances starting together migrate one at a time.

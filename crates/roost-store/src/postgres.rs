@@ -201,6 +201,7 @@ fn encode(effect: &Effect) -> String {
         Effect::BotUpdate { bot_id, update_id } => format!("b{bot_id}:{update_id}"),
         Effect::UserEvent { user_id, seq } => format!("u{user_id}:{seq}"),
         Effect::WebhookChanged { bot_id } => format!("w{bot_id}"),
+        Effect::BotTokenChanged { bot_id } => format!("t{bot_id}"),
         Effect::Resync => "r".to_owned(),
         Effect::PollStarted { bot_id, started_ms } => format!("p{bot_id}:{started_ms}"),
     }
@@ -233,6 +234,7 @@ pub(crate) fn decode(payload: &str) -> Vec<Effect> {
                     pair(rest).map(|(user, seq)| Effect::UserEvent { user_id: UserId::from_raw(user), seq })
                 }
                 "w" => rest.parse().ok().map(|bot| Effect::WebhookChanged { bot_id: UserId::from_raw(bot) }),
+                "t" => rest.parse().ok().map(|bot| Effect::BotTokenChanged { bot_id: UserId::from_raw(bot) }),
                 "r" => Some(Effect::Resync),
                 "p" => pair(rest).map(|(bot, started_ms)| Effect::PollStarted {
                     bot_id: UserId::from_raw(bot),
@@ -290,6 +292,7 @@ mod tests {
             Effect::BotUpdate { bot_id: UserId::from_raw(1_000_000_001), update_id: UpdateId::from_raw(42) },
             Effect::UserEvent { user_id: UserId::from_raw(1_000_000_000), seq: 7 },
             Effect::WebhookChanged { bot_id: UserId::from_raw(5) },
+            Effect::BotTokenChanged { bot_id: UserId::from_raw(6) },
             Effect::Resync,
             Effect::PollStarted { bot_id: UserId::from_raw(9), started_ms: 1_790_000_000_000 },
         ];

@@ -23,9 +23,12 @@ pub struct UserRow {
     pub first_name: Arc<str>,
     pub last_name: Option<Arc<str>>,
     pub language_code: Option<Arc<str>>,
+    /// The account was deleted: it can no longer sign in, be addressed or be written to.
+    pub deleted: bool,
 }
 
-const USER_COLUMNS: &str = "id, is_bot, username, first_name, last_name, language_code";
+const USER_COLUMNS: &str =
+    "id, is_bot, username, first_name, last_name, language_code, deleted_at IS NOT NULL";
 
 fn user_row(row: &Row<'_, '_>) -> Result<UserRow> {
     Ok(UserRow {
@@ -35,6 +38,7 @@ fn user_row(row: &Row<'_, '_>) -> Result<UserRow> {
         first_name: Arc::from(row.get::<String>(3)?),
         last_name: row.get::<Option<String>>(4)?.map(Arc::from),
         language_code: row.get::<Option<String>>(5)?.map(Arc::from),
+        deleted: row.get(6)?,
     })
 }
 
@@ -85,6 +89,55 @@ pub struct BotRow {
     pub can_join_groups: bool,
     pub can_read_all_group_messages: bool,
     pub supports_inline_queries: bool,
+    /// The token sealed under the installation's `tokens` key (`None` for bots made before
+    /// tokens were kept, and for the system bot).
+    pub token_sealed: Option<Vec<u8>>,
+    pub inline_placeholder: Option<String>,
+    /// Percent of chosen inline results reported to the bot.
+    pub inline_feedback: i64,
+    pub is_system: bool,
+    pub created_at: i64,
+}
+
+fn bot_row(r: &Row<'_, '_>) -> Result<BotRow> {
+    Ok(BotRow {
+        user_id: r.get(0)?,
+        owner_id: r.get(1)?,
+        token_hash: r.get(2)?,
+        last_update_id: r.get(3)?,
+        allowed_updates: r.get(4)?,
+        webhook_url: r.get(5)?,
+        can_join_groups: r.get(6)?,
+        can_read_all_group_messages: r.get(7)?,
+        supports_inline_queries: r.get(8)?,
+        token_sealed: r.get(9)?,
+        inline_placeholder: r.get(10)?,
+        inline_feedback: r.get(11)?,
+        is_system: r.get(12)?,
+        created_at: r.get(13)?,
+    })
+}
+
+/// A personal API key, as listed (never the key).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKeyRow {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// One entry of a bot's error log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BotErrorRow {
+    pub at: i64,
+    /// `webhook` or `call`.
+    pub source: String,
+    /// The Bot API method of a rejected call.
+    pub method: Option<String>,
+    /// The HTTP status: the receiver's for a webhook (0 if it gave none), Roost's for a call.
+    pub status: i64,
+    pub description: String,
 }
 
 /// A chat, as stored (its id is internal).
@@ -500,9 +553,18 @@ pub trait Queries {
     }
 
     /// Looks a username up without regard to case.
+    /// The system bot's other names (aliases) resolve to it too.
     fn user_by_username(&self, username: &str) -> Result<Option<UserRow>> {
+        let key = username.to_lowercase();
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username_key = ?1");
-        self.db().opt(&sql, args![username.to_lowercase().as_str()], user_row)
+        if let Some(user) = self.db().opt(&sql, args![key.as_str()], user_row)? {
+            return Ok(Some(user));
+        }
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = \
+             (SELECT user_id FROM usernames WHERE username_key = ?1 AND kind = 'alias')"
+        );
+        self.db().opt(&sql, args![key.as_str()], user_row)
     }
 
     /// The user id and Argon2 hash for a login.
@@ -515,19 +577,94 @@ pub trait Queries {
     fn bot(&self, user_id: UserId) -> Result<Option<BotRow>> {
         let sql = "SELECT user_id, owner_id, token_hash, last_update_id, allowed_updates, \
                    webhook_url, can_join_groups, can_read_all_group_messages, \
-                   supports_inline_queries FROM bots WHERE user_id = ?1";
-        self.db().opt(sql, args![user_id], |r| {
-            Ok(BotRow {
-                user_id: r.get(0)?,
-                owner_id: r.get(1)?,
-                token_hash: r.get(2)?,
-                last_update_id: r.get(3)?,
-                allowed_updates: r.get(4)?,
-                webhook_url: r.get(5)?,
-                can_join_groups: r.get(6)?,
-                can_read_all_group_messages: r.get(7)?,
-                supports_inline_queries: r.get(8)?,
+                   supports_inline_queries, token_sealed, inline_placeholder, inline_feedback, \
+                   is_system, created_at FROM bots WHERE user_id = ?1";
+        self.db().opt(sql, args![user_id], bot_row)
+    }
+
+    /// The bots a person owns, deleted ones too, oldest first.
+    fn bots_of(&self, owner: UserId) -> Result<Vec<BotRow>> {
+        let sql = "SELECT user_id, owner_id, token_hash, last_update_id, allowed_updates, \
+                   webhook_url, can_join_groups, can_read_all_group_messages, \
+                   supports_inline_queries, token_sealed, inline_placeholder, inline_feedback, \
+                   is_system, created_at FROM bots WHERE owner_id = ?1 AND NOT is_system \
+                   ORDER BY created_at, user_id";
+        self.db().all(sql, args![owner], bot_row)
+    }
+
+    /// Every bot but the system bot, with its owner, oldest first (the operator's list).
+    fn all_bots(&self) -> Result<Vec<BotRow>> {
+        let sql = "SELECT user_id, owner_id, token_hash, last_update_id, allowed_updates, \
+                   webhook_url, can_join_groups, can_read_all_group_messages, \
+                   supports_inline_queries, token_sealed, inline_placeholder, inline_feedback, \
+                   is_system, created_at FROM bots WHERE NOT is_system ORDER BY created_at, user_id";
+        self.db().all(sql, &[], bot_row)
+    }
+
+    /// The system bot, once made.
+    fn system_bot(&self) -> Result<Option<UserId>> {
+        self.db().opt("SELECT user_id FROM bots WHERE is_system ORDER BY user_id LIMIT 1", &[], |r| r.get(0))
+    }
+
+    /// People (not bots), oldest first, with whether each was deleted (the operator's list).
+    fn people(&self) -> Result<Vec<(UserRow, i64)>> {
+        let sql = format!("SELECT {USER_COLUMNS}, created_at FROM users WHERE NOT is_bot ORDER BY id");
+        self.db().all(&sql, &[], |r| Ok((user_row(r)?, r.get(7)?)))
+    }
+
+    /// Whether a username is taken: by a user, as an alias, or reserved by a deleted bot.
+    fn username_in_use(&self, username: &str) -> Result<bool> {
+        let key = username.to_lowercase();
+        let sql = "SELECT (SELECT COUNT(*) FROM users WHERE username_key = ?1) \
+                   + (SELECT COUNT(*) FROM usernames WHERE username_key = ?1)";
+        Ok(self.db().one::<i64>(sql, args![key.as_str()])? > 0)
+    }
+
+    /// A personal API key by its hash: (key id, owner).
+    fn api_key(&self, key_hash: &[u8]) -> Result<Option<(i64, UserId, Option<i64>)>> {
+        let sql = "SELECT k.id, k.owner_id, k.last_used_at FROM api_keys k \
+                   JOIN users u ON u.id = k.owner_id \
+                   WHERE k.key_hash = ?1 AND u.deleted_at IS NULL";
+        self.db().opt(sql, args![key_hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    }
+
+    /// A person's API keys, newest first.
+    fn api_keys_of(&self, owner: UserId) -> Result<Vec<ApiKeyRow>> {
+        let sql = "SELECT id, name, created_at, last_used_at FROM api_keys WHERE owner_id = ?1 \
+                   ORDER BY created_at DESC, id";
+        self.db().all(sql, args![owner], |r| {
+            Ok(ApiKeyRow { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)?, last_used_at: r.get(3)? })
+        })
+    }
+
+    /// A bot's recent errors, newest first: (at, source, method, status, description).
+    fn bot_errors(&self, bot_id: UserId, limit: usize) -> Result<Vec<BotErrorRow>> {
+        let sql = "SELECT at, source, method, status, description FROM bot_errors WHERE bot_id = ?1 \
+                   ORDER BY at DESC LIMIT ?2";
+        self.db().all(sql, args![bot_id, limit as i64], |r| {
+            Ok(BotErrorRow {
+                at: r.get(0)?,
+                source: r.get(1)?,
+                method: r.get(2)?,
+                status: r.get(3)?,
+                description: r.get(4)?,
             })
+        })
+    }
+
+    /// Where a person's conversation with a bot stands (the system bot's dialogs).
+    fn dialog(&self, user_id: UserId, bot_id: UserId) -> Result<Option<String>> {
+        self.db().opt(
+            "SELECT state FROM dialogs WHERE user_id = ?1 AND bot_id = ?2",
+            args![user_id, bot_id],
+            |r| r.get(0),
+        )
+    }
+
+    /// An invite code by its hash: (created_by, used_by).
+    fn invite(&self, code_hash: &[u8]) -> Result<Option<(Option<UserId>, Option<UserId>)>> {
+        self.db().opt("SELECT created_by, used_by FROM invites WHERE code_hash = ?1", args![code_hash], |r| {
+            Ok((r.get(0)?, r.get(1)?))
         })
     }
 

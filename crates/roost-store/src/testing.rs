@@ -171,7 +171,7 @@ where
             let later_chat = w.create_private_chat(ann, cat, 0)?;
             w.insert_message(note(later_chat, cat, 50))?;
             let bot = w.insert_user(&crate::NewUser { is_bot: true, ..person("counting_bot") })?;
-            w.insert_bot(bot, ann, b"hash", 0)?;
+            w.insert_bot(bot, ann, b"hash", None, 0)?;
             for _ in 0..2 {
                 w.push_update(
                     bot,

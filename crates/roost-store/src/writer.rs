@@ -33,6 +33,8 @@ pub enum Effect {
     UserEvent { user_id: UserId, seq: i64 },
     /// The bot's webhook was set, changed or removed.
     WebhookChanged { bot_id: UserId },
+    /// The bot's token was replaced, or the bot deleted: a cached token hash is stale.
+    BotTokenChanged { bot_id: UserId },
     /// Notifications from other instances may have been lost (the listening connection dropped):
     /// every waiter should look at the store again.
     Resync,
@@ -757,7 +759,7 @@ mod tests {
     /// A bot owned by `owner`.
     fn bot_of(w: &mut Writer<'_>, owner: crate::UserId) -> Result<crate::UserId> {
         let bot = w.insert_user(&NewUser { is_bot: true, ..person("some_bot") })?;
-        w.insert_bot(bot, owner, b"hash", 0)?;
+        w.insert_bot(bot, owner, b"hash", None, 0)?;
         Ok(bot)
     }
 

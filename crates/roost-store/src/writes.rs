@@ -14,8 +14,8 @@
 use crate::cache::{self, Key};
 use crate::db::args;
 use crate::queries::{
-    CallbackRow, Happened, MessageRow, NewMessage, NewUser, Queries, WebhookSettings, message_columns,
-    private_pair,
+    BotErrorRow, CallbackRow, Happened, MessageRow, NewMessage, NewUser, Queries, WebhookSettings,
+    message_columns, private_pair,
 };
 use crate::writer::Writer;
 use crate::{ChatKey, MessageId, UpdateId, UserId};
@@ -42,6 +42,19 @@ static INSERT_MESSAGE_EVENT: &str = "INSERT INTO user_events \
                                      VALUES (?1, ?2, ?3, '', ?4, ?5)";
 pub(crate) static BEGIN: &str = "BEGIN IMMEDIATE";
 pub(crate) static COMMIT: &str = "COMMIT";
+
+/// How many entries of each bot's error log are kept.
+pub const BOT_ERRORS_KEPT: i64 = 200;
+
+/// A bot's settings that its owner changes (all of them, as they are to be stored).
+#[derive(Debug, Clone)]
+pub struct BotSettings<'a> {
+    pub can_join_groups: bool,
+    pub can_read_all_group_messages: bool,
+    pub supports_inline_queries: bool,
+    pub inline_placeholder: Option<&'a str>,
+    pub inline_feedback: i64,
+}
 
 /// A session to open.
 #[derive(Debug, Clone)]
@@ -105,10 +118,217 @@ impl Writer<'_> {
         user_id: UserId,
         owner_id: UserId,
         token_hash: &[u8],
+        token_sealed: Option<&[u8]>,
         now: i64,
     ) -> Result<()> {
-        let sql = "INSERT INTO bots (user_id, owner_id, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)";
-        self.db().execute(sql, args![user_id, owner_id, token_hash, now])?;
+        let sql = "INSERT INTO bots (user_id, owner_id, token_hash, token_sealed, created_at) \
+                   VALUES (?1, ?2, ?3, ?4, ?5)";
+        self.db().execute(sql, args![user_id, owner_id, token_hash, token_sealed, now])?;
+        Ok(())
+    }
+
+    /// Replaces a bot's token: the old one stops working at once, on every instance (the
+    /// effect reaches their token caches).
+    pub fn set_bot_token(
+        &mut self,
+        bot_id: UserId,
+        token_hash: &[u8],
+        token_sealed: Option<&[u8]>,
+    ) -> Result<()> {
+        let sql = "UPDATE bots SET token_hash = ?2, token_sealed = ?3 WHERE user_id = ?1";
+        self.db().execute(sql, args![bot_id, token_hash, token_sealed])?;
+        self.effect(crate::Effect::BotTokenChanged { bot_id });
+        Ok(())
+    }
+
+    /// A bot's settings that its owner changes.
+    pub fn set_bot_settings(&mut self, bot_id: UserId, settings: &BotSettings<'_>) -> Result<()> {
+        let sql = "UPDATE bots SET can_join_groups = ?2, can_read_all_group_messages = ?3, \
+                   supports_inline_queries = ?4, inline_placeholder = ?5, inline_feedback = ?6 \
+                   WHERE user_id = ?1";
+        let s = settings;
+        self.db().execute(
+            sql,
+            args![
+                bot_id,
+                s.can_join_groups,
+                s.can_read_all_group_messages,
+                s.supports_inline_queries,
+                s.inline_placeholder,
+                s.inline_feedback
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Marks a bot as the system bot.
+    pub fn mark_system_bot(&mut self, bot_id: UserId) -> Result<()> {
+        let sql = if self.db().is_postgres() {
+            "UPDATE bots SET is_system = TRUE WHERE user_id = ?1"
+        } else {
+            "UPDATE bots SET is_system = 1 WHERE user_id = ?1"
+        };
+        self.db().execute(sql, args![bot_id])?;
+        Ok(())
+    }
+
+    /// Holds `username` for `user_id` apart from its own username: `alias` (resolves to it) or
+    /// `reserved` (never handed out again). False if the name is already held this way.
+    pub fn hold_username(&mut self, username: &str, user_id: UserId, kind: &str, now: i64) -> Result<bool> {
+        let sql = "INSERT INTO usernames (username_key, user_id, kind, created_at) VALUES (?1, ?2, ?3, ?4) \
+                   ON CONFLICT (username_key) DO NOTHING";
+        Ok(self.db().execute(sql, args![username.to_lowercase().as_str(), user_id, kind, now])? > 0)
+    }
+
+    /// Deletes a bot: its username is reserved forever, its token, webhook, queue, commands and
+    /// profile texts go; its row stays (messages it sent keep their author, and it still counts
+    /// against its owner's limit).
+    pub fn delete_bot(&mut self, bot_id: UserId, now: i64) -> Result<()> {
+        if let Some(username) = self.user(bot_id)?.and_then(|u| u.username) {
+            self.hold_username(&username, bot_id, "reserved", now)?;
+        }
+        self.db().execute(
+            "UPDATE users SET username = NULL, username_key = NULL, deleted_at = ?2 WHERE id = ?1",
+            args![bot_id, now],
+        )?;
+        self.db().execute(
+            "UPDATE bots SET token_hash = ?2, token_sealed = NULL, webhook_url = '', webhook_secret = NULL \
+             WHERE user_id = ?1",
+            args![bot_id, &[] as &[u8]],
+        )?;
+        for sql in [
+            "DELETE FROM updates WHERE bot_id = ?1",
+            "DELETE FROM bot_commands WHERE bot_id = ?1",
+            "DELETE FROM bot_texts WHERE bot_id = ?1",
+            "DELETE FROM bot_menu_buttons WHERE bot_id = ?1",
+            "DELETE FROM webhook_leases WHERE bot_id = ?1",
+            "DELETE FROM dialogs WHERE bot_id = ?1",
+        ] {
+            self.db().execute(sql, args![bot_id])?;
+        }
+        self.forget(Key::User(bot_id));
+        self.effect(crate::Effect::BotTokenChanged { bot_id });
+        self.effect(crate::Effect::WebhookChanged { bot_id });
+        Ok(())
+    }
+
+    /// Deletes a person's account: they can no longer sign in (sessions and API keys end), their
+    /// username is free again, and they are shown as a deleted account. Their bots are deleted by
+    /// the caller first.
+    pub fn delete_person(&mut self, user_id: UserId, now: i64) -> Result<()> {
+        self.db().execute(
+            "UPDATE users SET username = NULL, username_key = NULL, first_name = 'Deleted Account', \
+             last_name = NULL, password_hash = NULL, deleted_at = ?2 WHERE id = ?1",
+            args![user_id, now],
+        )?;
+        for sql in [
+            "DELETE FROM sessions WHERE user_id = ?1",
+            "DELETE FROM api_keys WHERE owner_id = ?1",
+            "DELETE FROM dialogs WHERE user_id = ?1",
+        ] {
+            self.db().execute(sql, args![user_id])?;
+        }
+        self.forget(Key::User(user_id));
+        Ok(())
+    }
+
+    /// Sets a person's password hash and ends all their sessions.
+    pub fn set_password_hash(&mut self, user_id: UserId, phc: &str) -> Result<()> {
+        self.db().execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", args![user_id, phc])?;
+        self.db().execute("DELETE FROM sessions WHERE user_id = ?1", args![user_id])?;
+        Ok(())
+    }
+
+    pub fn insert_api_key(
+        &mut self,
+        id: i64,
+        owner: UserId,
+        name: &str,
+        key_hash: &[u8],
+        now: i64,
+    ) -> Result<()> {
+        let sql =
+            "INSERT INTO api_keys (id, owner_id, name, key_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+        self.db().execute(sql, args![id, owner, name, key_hash, now])?;
+        Ok(())
+    }
+
+    /// Revokes one of a person's API keys; false if they have none with this id.
+    pub fn delete_api_key(&mut self, owner: UserId, id: i64) -> Result<bool> {
+        Ok(self.db().execute("DELETE FROM api_keys WHERE owner_id = ?1 AND id = ?2", args![owner, id])? > 0)
+    }
+
+    pub fn touch_api_key(&mut self, id: i64, now: i64) -> Result<()> {
+        self.db().execute("UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1", args![id, now])?;
+        Ok(())
+    }
+
+    /// Appends entries to bots' error logs and keeps the newest [`BOT_ERRORS_KEPT`] of each.
+    pub fn log_bot_errors(&mut self, entries: &[(UserId, BotErrorRow)]) -> Result<()> {
+        let insert = "INSERT INTO bot_errors (bot_id, at, source, method, status, description) \
+                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+        for (bot, e) in entries {
+            self.db().execute(
+                insert,
+                args![*bot, e.at, e.source.as_str(), e.method.as_deref(), e.status, e.description.as_str()],
+            )?;
+        }
+        let mut bots: Vec<UserId> = entries.iter().map(|(bot, _)| *bot).collect();
+        bots.sort_unstable();
+        bots.dedup();
+        let trim = "DELETE FROM bot_errors WHERE bot_id = ?1 AND at < \
+                    (SELECT at FROM bot_errors WHERE bot_id = ?1 ORDER BY at DESC LIMIT 1 OFFSET ?2)";
+        for bot in bots {
+            self.db().execute(trim, args![bot, BOT_ERRORS_KEPT - 1])?;
+        }
+        Ok(())
+    }
+
+    /// Sets (or with `None` ends) where a person's conversation with a bot stands.
+    pub fn set_dialog(
+        &mut self,
+        user_id: UserId,
+        bot_id: UserId,
+        state: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        match state {
+            Some(state) => self.db().execute(
+                "INSERT INTO dialogs (user_id, bot_id, state, updated_at) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (user_id, bot_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                args![user_id, bot_id, state, now],
+            )?,
+            None => self.db().execute("DELETE FROM dialogs WHERE user_id = ?1 AND bot_id = ?2", args![user_id, bot_id])?,
+        };
+        Ok(())
+    }
+
+    pub fn insert_invite(&mut self, code_hash: &[u8], created_by: Option<UserId>, now: i64) -> Result<()> {
+        self.db().execute(
+            "INSERT INTO invites (code_hash, created_by, created_at) VALUES (?1, ?2, ?3)",
+            args![code_hash, created_by, now],
+        )?;
+        Ok(())
+    }
+
+    /// Uses an invite code up for `user_id`; false if it is unknown or already used.
+    pub fn use_invite(&mut self, code_hash: &[u8], user_id: UserId, now: i64) -> Result<bool> {
+        let sql = "UPDATE invites SET used_by = ?2, used_at = ?3 WHERE code_hash = ?1 AND used_by IS NULL";
+        Ok(self.db().execute(sql, args![code_hash, user_id, now])? > 0)
+    }
+
+    /// Takes or renews the lease `name` for `owner` if it is free, expired or already `owner`'s
+    /// (Unix milliseconds); true if `owner` holds it now.
+    pub fn take_lease(&mut self, name: &str, owner: &str, now_ms: i64, ttl_ms: i64) -> Result<bool> {
+        let sql = "INSERT INTO leases (name, owner, expires_at) VALUES (?1, ?2, ?3 + ?4) \
+                   ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \
+                   WHERE leases.owner = excluded.owner OR leases.expires_at < ?3";
+        Ok(self.db().execute(sql, args![name, owner, now_ms, ttl_ms])? > 0)
+    }
+
+    /// Gives the lease `name` up if `owner` holds it.
+    pub fn release_lease(&mut self, name: &str, owner: &str) -> Result<()> {
+        self.db().execute("DELETE FROM leases WHERE name = ?1 AND owner = ?2", args![name, owner])?;
         Ok(())
     }
 

@@ -59,6 +59,8 @@ error_kinds! {
     Unauthorized UNAUTHORIZED = 401;
     /// An unknown method or path.
     NotFound NOT_FOUND = 404;
+    /// A method of the dialect's API that Roost does not serve yet; detail: its name.
+    MethodNotServed METHOD_NOT_SERVED = 404;
     MethodNotAllowed METHOD_NOT_ALLOWED = 405;
     /// A body that did not arrive in time (signing in, where nobody is known yet).
     RequestTimeout REQUEST_TIMEOUT = 408;
@@ -95,6 +97,8 @@ error_kinds! {
     BotCantInitiate BOT_CANT_INITIATE = 403;
     BotCantMessageBots BOT_CANT_MESSAGE_BOTS = 403;
     BotBlocked BOT_BLOCKED = 403;
+    /// The person or bot written to has deleted their account.
+    UserDeactivated USER_DEACTIVATED = 403;
 
     // Messages.
     MessageTextEmpty MESSAGE_TEXT_EMPTY = 400;
@@ -179,6 +183,29 @@ error_kinds! {
     SessionIdRequired SESSION_ID_REQUIRED = 400;
     SessionNotFound SESSION_NOT_FOUND = 400;
     AfterInvalid AFTER_INVALID = 400;
+
+    // Managing bots, API keys and accounts.
+    /// A person has made as many bots as they may (deleted ones count).
+    BotsTooMuch BOTS_TOO_MUCH = 400;
+    /// No bot of the person's by that id or username.
+    BotNotFound BOT_NOT_FOUND = 400;
+    BotIdRequired BOT_ID_REQUIRED = 400;
+    InlinePlaceholderInvalid INLINE_PLACEHOLDER_INVALID = 400;
+    InlineFeedbackInvalid INLINE_FEEDBACK_INVALID = 400;
+    /// The bot's token was issued before tokens were kept, so it cannot be shown again.
+    TokenNotKept TOKEN_NOT_KEPT = 400;
+    /// A method an API key may not call (making keys, showing tokens to a session only).
+    SessionRequired SESSION_REQUIRED = 403;
+    ApiKeyNameInvalid API_KEY_NAME_INVALID = 400;
+    ApiKeyNotFound API_KEY_NOT_FOUND = 400;
+    ApiKeysTooMuch API_KEYS_TOO_MUCH = 400;
+    /// Registration policy `closed`: only the operator creates accounts.
+    RegistrationClosed REGISTRATION_CLOSED = 403;
+    /// Registration policy `invite`, and no invite code given.
+    InviteRequired INVITE_REQUIRED = 403;
+    InviteInvalid INVITE_INVALID = 400;
+    /// People may not make invite codes on this server.
+    InvitesNotAllowed INVITES_NOT_ALLOWED = 403;
 }
 
 impl ApiError {

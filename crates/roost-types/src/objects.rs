@@ -320,6 +320,97 @@ pub struct Session {
     pub user: User,
 }
 
+/// A bot as people see it (client API `getBotInfo`): its profile, its command menu and what it
+/// can do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BotProfile {
+    pub id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The display name.
+    pub name: String,
+    /// What people see in an empty chat with the bot (`setMyDescription`).
+    pub description: String,
+    /// The about text on its profile (`setMyShortDescription`).
+    pub short_description: String,
+    /// The default command menu.
+    pub commands: Vec<BotCommand>,
+    pub can_join_groups: bool,
+    /// False while privacy mode is on (the default).
+    pub can_read_all_group_messages: bool,
+    pub supports_inline_queries: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inline_placeholder: Option<String>,
+    /// Whether it has a profile photo (none can be set until media are served).
+    pub has_photo: bool,
+    /// The built-in system bot.
+    pub is_system: bool,
+}
+
+/// A bot as its owner sees it (the owner API): the profile and how the bot is doing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnedBot {
+    #[serde(flatten)]
+    pub profile: BotProfile,
+    pub owner_id: i64,
+    /// Unix time it was made.
+    pub created_at: i64,
+    /// Deleted bots stay listed (they count against the limit, and their usernames stay taken).
+    pub is_deleted: bool,
+    /// Percent of chosen inline results reported to the bot.
+    pub inline_feedback: i64,
+    /// Whether `getBotToken` can show its token (tokens issued before tokens were kept cannot be).
+    pub token_kept: bool,
+    pub pending_update_count: i64,
+    /// The webhook's URL, empty when it uses getUpdates.
+    pub webhook_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error_date: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error_message: Option<String>,
+}
+
+/// A bot just made, or given a new token: the token is in the answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BotWithToken {
+    pub bot: OwnedBot,
+    pub token: String,
+}
+
+/// An entry of a bot's error log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BotError {
+    /// Unix time.
+    pub date: i64,
+    /// `webhook` (a delivery the receiver refused or did not answer) or `call` (a Bot API call
+    /// Roost refused).
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The HTTP status: the receiver's (0 when it gave none), or the one the call was answered with.
+    pub status: i64,
+    /// The receiver's answer or what went wrong reaching it; or the call's error description.
+    pub description: String,
+}
+
+/// A personal API key as `listApiKeys` shows it (never the key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyInfo {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<i64>,
+}
+
+/// A personal API key just made: the key is shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewApiKey {
+    #[serde(flatten)]
+    pub info: ApiKeyInfo,
+    pub key: String,
+}
+
 /// One of a person's sessions, as `getSessions` lists them (never the token).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionInfo {

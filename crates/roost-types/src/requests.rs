@@ -158,6 +158,9 @@ pub struct Register {
     pub last_name: Option<String>,
     #[serde(default)]
     pub language_code: Option<String>,
+    /// An invite code, where the registration policy asks for one.
+    #[serde(default)]
+    pub invite: Option<String>,
 }
 
 /// Client API `login`.
@@ -301,6 +304,35 @@ request! {
 request! {
     /// Client API `getBotCommands`: the command menu the person sees in a chat with a bot.
     GetBotCommands { chat_id: ChatId }
+}
+request! {
+    /// Client API `createBot` (the owner API): a new bot of the person's.
+    CreateBot { name: String, username: String }
+}
+request! {
+    /// A bot of the person's, by id or `@username` (`getBot`, `deleteBot`, `revokeBotToken`,
+    /// `getBotToken`; `getBotInfo` for any bot).
+    BotRef { bot_id: i64, username: String }
+}
+request! {
+    /// Client API `editBot`: what is given changes, the rest stays. Texts are the bot's
+    /// default-language ones; `commands` the default scope's; an empty text removes it.
+    EditBot { bot_id: i64, username: String, name: String, description: String,
+        short_description: String, commands: Vec<crate::BotCommand>, can_join_groups: bool,
+        can_read_all_group_messages: bool, supports_inline_queries: bool, inline_placeholder: String,
+        inline_feedback: i64 }
+}
+request! {
+    /// Client API `getBotErrors`: a bot's recent errors, newest first.
+    GetBotErrors { bot_id: i64, username: String, limit: i64 }
+}
+request! {
+    /// Client API `createApiKey`.
+    CreateApiKey { name: String }
+}
+request! {
+    /// Client API `revokeApiKey`.
+    RevokeApiKey { id: i64 }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use roost_core::RateLimits;
+use roost_core::{RateLimits, Registration};
 use serde::Deserialize;
 
 /// Where the state lives. Shared by `roost serve` and `roost admin`.
@@ -47,6 +47,19 @@ pub struct ServeArgs {
     /// Log format: text or json [env: ROOST_LOG_FORMAT] [default: text]
     #[arg(long, env = "ROOST_LOG_FORMAT", hide_env = true)]
     pub log_format: Option<LogFormat>,
+    /// Who may register: open (anyone), invite (with an invite code) or closed (only the
+    /// operator creates accounts) [env: ROOST_REGISTRATION] [default: open]
+    #[arg(long, env = "ROOST_REGISTRATION", hide_env = true)]
+    pub registration: Option<RegistrationPolicy>,
+}
+
+/// The `registration` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationPolicy {
+    Open,
+    Invite,
+    Closed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -82,6 +95,9 @@ struct FileConfig {
     session_idle_days: Option<u64>,
     trusted_proxies: Option<Vec<String>>,
     max_database_mb: Option<u64>,
+    registration: Option<RegistrationPolicy>,
+    people_invite: Option<bool>,
+    system_bot_names: Option<Vec<String>>,
 }
 
 /// `[rate_limits]` in the configuration file.
@@ -153,6 +169,12 @@ pub struct Config {
     /// SQLite: the largest the database may grow, in MiB; past it writes are refused as on a
     /// full disk. Default none.
     pub max_database_mb: Option<u64>,
+    /// Who may register through the client API, and (with `invite`) whether people may make
+    /// invite codes too. Default open.
+    pub registration: Registration,
+    /// The system bot's usernames: the first is its own, the others resolve to it too. Default
+    /// BotMama, BotGod, BotKoto.
+    pub system_bot_names: Vec<String>,
 }
 
 impl Config {
@@ -181,6 +203,8 @@ impl Config {
             session_idle: Duration::from_secs(90 * 24 * 3600),
             trusted_proxies: Vec::new(),
             max_database_mb: None,
+            registration: Registration::Open,
+            system_bot_names: roost_core::SYSTEM_BOT_NAMES.iter().map(|n| (*n).to_owned()).collect(),
         }
     }
 
@@ -276,6 +300,15 @@ impl Config {
                 })?;
             config.trusted_proxies.push(range);
         }
+        let people_invite = file.people_invite.unwrap_or(false);
+        config.registration = match serve.and_then(|s| s.registration).or(file.registration) {
+            None | Some(RegistrationPolicy::Open) => Registration::Open,
+            Some(RegistrationPolicy::Invite) => Registration::Invite { people_invite },
+            Some(RegistrationPolicy::Closed) => Registration::Closed,
+        };
+        if let Some(names) = file.system_bot_names {
+            config.system_bot_names = names;
+        }
         if serve.is_some_and(|s| s.no_rate_limits) {
             config.rate_limits.enabled = false;
         }
@@ -325,6 +358,13 @@ impl Config {
         {
             bail!("sign-in limits must be positive numbers");
         }
+        if self.system_bot_names.is_empty()
+            || self.system_bot_names.iter().any(|n| {
+                !(5..=32).contains(&n.len()) || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            })
+        {
+            bail!("system_bot_names must be one or more usernames of 5-32 characters of a-z, 0-9 and _");
+        }
         if self.update_retention_hours < 24 {
             bail!("update_retention_hours must be at least 24 (updates are kept at least a day)");
         }
@@ -368,6 +408,7 @@ mod tests {
             allow_insecure_webhooks: false,
             no_rate_limits: false,
             log_format: None,
+            registration: None,
         };
         let config = Config::load(&store, Some(&serve)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.listen.port(), 9100);

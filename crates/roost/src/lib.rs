@@ -33,6 +33,7 @@ pub async fn open_core(config: &Config) -> anyhow::Result<Core> {
         rate_limits: config.rate_limits.clone(),
         shared_recheck: config.shared_recheck,
         session_idle: config.session_idle,
+        registration: config.registration,
         ..CoreConfig::default()
     };
     Ok(Core::open(&config.database, store_options, core_config).await?)
@@ -87,6 +88,8 @@ pub fn webhook_options(config: &Config) -> WebhookOptions {
 pub struct ServeOptions {
     pub webhooks: WebhookOptions,
     pub http: HttpOptions,
+    /// The system bot's usernames (the first its own).
+    pub system_bot_names: Vec<String>,
 }
 
 /// The serving options of a configuration.
@@ -102,6 +105,7 @@ pub fn serve_options(config: &Config) -> ServeOptions {
             shutdown_grace: config.shutdown_grace,
             trusted_proxies: config.trusted_proxies.iter().copied().collect(),
         },
+        system_bot_names: config.system_bot_names.clone(),
     }
 }
 
@@ -137,11 +141,15 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let system_bot = core.ensure_system_bot(&options.system_bot_names).await?;
     let dispatcher = roost_http::webhook::spawn(core.clone(), options.webhooks.clone());
     let maintenance = tokio::spawn(maintain(core.clone()));
+    let instance = format!("{:016x}", rand::random::<u64>());
+    let system = tokio::spawn(core.clone().run_system_bot(system_bot, instance, options.webhooks.lease));
     roost_http::server::serve(listener, core.clone(), options.http, shutdown).await;
     maintenance.abort();
     let _ = dispatcher.await;
+    let _ = system.await;
     core.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -151,13 +159,19 @@ pub async fn serve(
 const EXPIRE_EVERY: Duration = Duration::from_secs(10 * 60);
 /// How often the wake-up registry forgets queues nobody waits on.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// How often the bots' buffered error log entries are written.
+const FLUSH_ERRORS_EVERY: Duration = Duration::from_secs(1);
 
-/// Background upkeep: retention and the wake-up registry.
+/// Background upkeep: retention, the wake-up registry and the bots' error logs.
 async fn maintain(core: Core) {
     let mut expire = tokio::time::interval(EXPIRE_EVERY);
     let mut prune = tokio::time::interval(PRUNE_EVERY);
+    let mut flush = tokio::time::interval(FLUSH_ERRORS_EVERY);
     loop {
         tokio::select! {
+            _ = flush.tick() => if let Err(e) = core.flush_bot_errors().await {
+                tracing::warn!(error = %e, "cannot write the bots' error logs");
+            },
             _ = expire.tick() => match core.expire().await {
                 Ok((0, 0)) => {}
                 Ok((updates, events)) => tracing::info!(updates, events, "expired old updates and events"),

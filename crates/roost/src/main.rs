@@ -122,6 +122,7 @@ async fn admin(core: &roost_core::Core, command: AdminCommand) -> anyhow::Result
                     password: Some(password),
                     last_name: None,
                     language_code: None,
+                    invite: None,
                 })
                 .await
                 .map_err(describe)?;

@@ -1,4 +1,9 @@
-//! The bot's command menu (with scopes and languages), its profile texts and its menu button.
+//! The bot's command menu (with scopes and languages), its profile texts and its menu button;
+//! managing bots (`manage.rs`), their error logs (`errors.rs`) and the system bot (`system.rs`).
+
+pub mod errors;
+pub mod manage;
+pub mod system;
 
 use roost_store::{Queries, StoreError, UserId};
 use roost_types::limits::{
@@ -60,7 +65,7 @@ fn language(code: Option<String>) -> Result<String> {
     Ok(code)
 }
 
-fn check_commands(commands: Vec<BotCommand>) -> Result<Vec<BotCommand>> {
+pub(crate) fn check_commands(commands: Vec<BotCommand>) -> Result<Vec<BotCommand>> {
     if commands.len() > COMMANDS_MAX {
         return Err(ApiError::BOT_COMMANDS_TOO_MUCH.into());
     }

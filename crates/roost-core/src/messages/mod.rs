@@ -207,7 +207,9 @@ impl Core {
         self.store()
             .write(move |w| {
                 let peer = resolve_peer_for_person(&*w, person, &target)
-                    .map_err(|_| Error::from(ApiError::PEER_ID_INVALID))?;
+                    .ok()
+                    .filter(|peer| !peer.deleted)
+                    .ok_or(ApiError::PEER_ID_INVALID)?;
                 w.private_chat_or_create(person, peer.id, unix_now())?;
                 Ok(render::private_chat(&peer))
             })
@@ -233,6 +235,9 @@ impl Core {
         self.store()
             .write_checks_first(move |w| {
                 let peer = resolve_peer_for_person(&*w, person, &chat_id)?;
+                if peer.deleted {
+                    return Err(ApiError::USER_DEACTIVATED.into());
+                }
                 if body.reply_to.is_some() && w.private_chat(person, peer.id)?.is_none() {
                     return Err(ApiError::REPLY_NOT_FOUND.into());
                 }

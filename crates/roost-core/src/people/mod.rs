@@ -1,6 +1,10 @@
 //! People, bots, sessions and tokens.
 
+pub(crate) mod accounts;
+pub(crate) mod keys;
 pub mod secrets;
+
+pub use accounts::{Registration, TokenCache};
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,15 +19,8 @@ use roost_types::{ApiError, BotUser, Session, SessionInfo, User};
 use crate::messages::render;
 use crate::{Core, Error, Result};
 
-/// A bot just created: its user and its token (shown once).
-#[derive(Debug, Clone)]
-pub struct NewBot {
-    pub user: User,
-    pub token: String,
-}
-
 /// Telegram's username rule: 5–32 of `a-z A-Z 0-9 _`, starting with a letter, no trailing `_`.
-fn valid_username(name: &str) -> bool {
+pub(crate) fn valid_username(name: &str) -> bool {
     (USERNAME_MIN..=USERNAME_MAX).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         && name.as_bytes()[0].is_ascii_alphabetic()
@@ -31,11 +28,11 @@ fn valid_username(name: &str) -> bool {
         && !name.contains("__")
 }
 
-fn is_bot_username(name: &str) -> bool {
+pub(crate) fn is_bot_username(name: &str) -> bool {
     name.to_ascii_lowercase().ends_with("bot")
 }
 
-fn clean_name(name: Option<&str>, max: usize, error: ApiError) -> Result<Option<String>> {
+pub(crate) fn clean_name(name: Option<&str>, max: usize, error: ApiError) -> Result<Option<String>> {
     match name.map(str::trim) {
         None | Some("") => Ok(None),
         Some(name) if name.chars().count() > max || name.chars().any(char::is_control) => Err(error.into()),
@@ -171,7 +168,28 @@ impl Core {
 
     /// Creates a person. With `with_session`, also opens a session and returns its token.
     async fn create_person(&self, req: Register, with_session: Option<SignIn>) -> Result<Session> {
+        // The registration policy holds for people signing themselves up, not for the operator.
+        let invite = match (&with_session, self.inner.config.registration) {
+            (None, _) | (Some(_), Registration::Open) => None,
+            (Some(_), Registration::Closed) => return Err(ApiError::REGISTRATION_CLOSED.into()),
+            (Some(_), Registration::Invite { .. }) => {
+                let code = req.invite.as_deref().map(str::trim).filter(|c| !c.is_empty());
+                let hash = secrets::hash_secret(code.ok_or(ApiError::INVITE_REQUIRED)?);
+                Some(hash)
+            }
+        };
         let spec = validate_person(req)?;
+        if let Some(hash) = &invite {
+            // Before the password is hashed: a wrong code costs no Argon2 run.
+            let hash = hash.clone();
+            let unused = self
+                .store()
+                .lookup(move |r| Ok::<_, Error>(matches!(r.invite(&hash)?, Some((_, None)))))
+                .await?;
+            if !unused {
+                return Err(ApiError::INVITE_INVALID.into());
+            }
+        }
         if let Some(address) = with_session.as_ref().and_then(|s| s.address) {
             let per_hour = self.inner.config.rate_limits.registrations_per_hour_per_address;
             self.check_sign_in(format!("ra:{}", address_key(address)), per_hour, per_hour / 3600.0).await?;
@@ -183,7 +201,7 @@ impl Core {
             .store()
             .write(move |w| {
                 w.serialize_on(&format!("username:{}", spec.username.to_lowercase()))?;
-                if w.user_by_username(&spec.username)?.is_some() {
+                if w.username_in_use(&spec.username)? {
                     return Err(Error::from(ApiError::USERNAME_OCCUPIED));
                 }
                 let now = unix_now();
@@ -196,6 +214,12 @@ impl Core {
                     password_hash: Some(&password_hash),
                     created_at: now,
                 })?;
+                if let Some(hash) = &invite
+                    && !w.use_invite(hash, id, now)?
+                {
+                    // Used by someone else meanwhile: the savepoint takes the new person back.
+                    return Err(ApiError::INVITE_INVALID.into());
+                }
                 if let (Some(hash), Some(sign_in)) = (&token_hash, &with_session) {
                     open_session(w, hash, id, now, sign_in)?;
                 }
@@ -353,68 +377,21 @@ impl Core {
     pub async fn authenticate_bot(&self, token: &str) -> Result<UserId> {
         let (bot_id, secret) = secrets::split_bot_token(token).ok_or(ApiError::UNAUTHORIZED)?;
         let bot_id = UserId::from_raw(bot_id);
-        let cached = self.inner.bot_tokens.read().ok().and_then(|cache| cache.get(&bot_id).cloned());
-        let stored = match cached {
+        let cache = &self.inner.bot_tokens;
+        let stored = match cache.get(bot_id) {
             Some(hash) => hash,
             None => {
+                let generation = cache.generation();
                 let row = self
                     .store()
                     .lookup(move |r| r.bot(bot_id).map_err(Error::from))
                     .await?
                     .ok_or(ApiError::UNAUTHORIZED)?;
-                if let Ok(mut cache) = self.inner.bot_tokens.write() {
-                    cache.insert(bot_id, row.token_hash.clone());
-                }
+                cache.insert_unless_changed(bot_id, &row.token_hash, generation);
                 row.token_hash
             }
         };
         if secrets::secret_matches(secret, &stored) { Ok(bot_id) } else { Err(ApiError::UNAUTHORIZED.into()) }
-    }
-
-    /// `roost admin create-bot` (and later the system bot): a new bot owned by a person.
-    pub async fn create_bot(
-        &self,
-        owner_username: &str,
-        username: &str,
-        name: Option<&str>,
-    ) -> Result<NewBot> {
-        let owner_username = owner_username.trim().trim_start_matches('@').to_owned();
-        let username = username.trim().trim_start_matches('@').to_owned();
-        if !valid_username(&username) || !is_bot_username(&username) {
-            return Err(ApiError::BOT_USERNAME_INVALID.into());
-        }
-        let name = clean_name(name, FIRST_NAME_MAX, ApiError::FIRST_NAME_INVALID)?
-            .unwrap_or_else(|| username.clone());
-        let secret = secrets::new_bot_secret();
-        let token_hash = secrets::hash_secret(&secret);
-        let user = self
-            .store()
-            .write(move |w| {
-                let owner = w
-                    .user_by_username(&owner_username)?
-                    .filter(|u| !u.is_bot)
-                    .ok_or(ApiError::USER_NOT_FOUND)?;
-                w.serialize_on(&format!("username:{}", username.to_lowercase()))?;
-                if w.user_by_username(&username)?.is_some() {
-                    return Err(Error::from(ApiError::USERNAME_OCCUPIED));
-                }
-                let now = unix_now();
-                let id = w.insert_user(&NewUser {
-                    is_bot: true,
-                    username: &username,
-                    first_name: &name,
-                    last_name: None,
-                    language_code: None,
-                    password_hash: None,
-                    created_at: now,
-                })?;
-                w.insert_bot(id, owner.id, &token_hash, now)?;
-                let row = w.user(id)?.ok_or(ApiError::INTERNAL)?;
-                Ok(render::user(&row))
-            })
-            .await?;
-        let token = format!("{}:{secret}", user.id);
-        Ok(NewBot { user, token })
     }
 
     /// The person's own user.

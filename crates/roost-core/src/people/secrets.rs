@@ -2,7 +2,10 @@
 //!
 //! - A bot token is `<bot_id>:<35 random URL-safe characters>`, as Telegram's. Only the SHA-256 of
 //!   the secret part is stored; a presented token is hashed and compared in constant time.
-//! - A session token is 32 random bytes, base64url; only its SHA-256 is stored.
+//!   So that its owner can be shown it again, the token is also kept sealed (AES-256-GCM) under
+//!   the installation's `tokens` key; a copy of the bots table alone reveals no token.
+//! - A session token is 32 random bytes, base64url; only its SHA-256 is stored. So are personal
+//!   API keys (`roost_…`) and invite codes.
 //! - Passwords are hashed with Argon2id (the crate's defaults, OWASP's recommendation), on the
 //!   blocking pool so a login never stalls the async workers.
 
@@ -157,6 +160,40 @@ pub fn verify_password_in(password: &str, phc: &str, memory: &mut HashMemory) ->
     check().unwrap_or(false)
 }
 
+/// A new personal API key: `roost_` and 32 random bytes, base64url (the prefix lets secret
+/// scanners recognise a leaked one). Only its SHA-256 is stored.
+pub fn new_api_key() -> String {
+    format!("roost_{}", new_session_token())
+}
+
+/// A new invite code: 16 random bytes, base64url. Only its SHA-256 is stored.
+pub fn new_invite_code() -> String {
+    let bytes: [u8; 16] = rand::rng().random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Seals a bot token under `key` (AES-256-GCM; a random 96-bit nonce, then the ciphertext), so
+/// that its owner can be shown it again while the database holds no token in the clear.
+pub fn seal_token(key: &[u8; 32], token: &str) -> Vec<u8> {
+    use aes_gcm::aead::{Aead, KeyInit};
+    let cipher = aes_gcm::Aes256Gcm::new(key.into());
+    let nonce: [u8; 12] = rand::rng().random();
+    match cipher.encrypt(&nonce.into(), token.as_bytes()) {
+        Ok(sealed) => [nonce.as_slice(), &sealed].concat(),
+        // Encryption fails only for inputs of gigabytes; a token is never one.
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Opens a token sealed by [`seal_token`]; `None` if it was sealed under another key or altered.
+pub fn open_token(key: &[u8; 32], sealed: &[u8]) -> Option<String> {
+    use aes_gcm::aead::{Aead, KeyInit};
+    let (nonce, ciphertext) = sealed.split_at_checked(12)?;
+    let nonce: [u8; 12] = nonce.try_into().ok()?;
+    let cipher = aes_gcm::Aes256Gcm::new(key.into());
+    String::from_utf8(cipher.decrypt(&nonce.into(), ciphertext).ok()?).ok()
+}
+
 /// A PHC string to verify against when the user does not exist, so that a login for an unknown
 /// name takes as long as one with a wrong password.
 pub fn dummy_password_hash() -> &'static str {
@@ -176,6 +213,21 @@ mod tests {
         assert_eq!(split_bot_token(&token), Some((1_000_000_001, secret.as_str())));
         assert!(secret_matches(&secret, &hash_secret(&secret)));
         assert!(!secret_matches("x", &hash_secret(&secret)));
+    }
+
+    #[test]
+    fn sealed_tokens_open_only_under_their_key() {
+        let key = [7u8; 32];
+        let sealed = seal_token(&key, "1000000001:secret");
+        assert!(!sealed.windows(6).any(|w| w == b"secret"), "not in the clear");
+        assert_eq!(open_token(&key, &sealed).as_deref(), Some("1000000001:secret"));
+        assert_eq!(open_token(&[8u8; 32], &sealed), None);
+        let mut altered = sealed.clone();
+        if let Some(last) = altered.last_mut() {
+            *last ^= 1;
+        }
+        assert_eq!(open_token(&key, &altered), None);
+        assert_ne!(seal_token(&key, "same"), seal_token(&key, "same"), "a fresh nonce each time");
     }
 
     #[test]

@@ -74,6 +74,8 @@ impl Hub {
                     let _ = self.webhooks.send(bot_id);
                 }
                 Effect::PollStarted { bot_id, started_ms } => self.supersede_polls(bot_id, started_ms),
+                // The core's token cache listens for these (`people::TokenCache`).
+                Effect::BotTokenChanged { .. } => {}
                 Effect::Resync => {
                     self.resync.notify_one();
                     // Webhook changes may have been missed too: bot 0 means "every bot".

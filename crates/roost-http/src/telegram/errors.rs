@@ -13,6 +13,12 @@ pub fn describe(error: &ApiError) -> Cow<'static, str> {
     let fixed: &'static str = match error.kind {
         K::Unauthorized => "Unauthorized",
         K::NotFound => "Not Found",
+        K::MethodNotServed => {
+            return format!(
+                "Not Found: method {detail} is not served by Roost yet (docs/compatibility.md lists what is)"
+            )
+            .into();
+        }
         K::MethodNotAllowed => "Method Not Allowed",
         K::RequestTimeout => "Request Timeout",
         K::PayloadTooLarge => "Request Entity Too Large",
@@ -37,6 +43,7 @@ pub fn describe(error: &ApiError) -> Cow<'static, str> {
         K::UserIdOrUsernameRequired => "Bad Request: user_id or username is required",
         K::BotCantInitiate => "Forbidden: bot can't initiate conversation with a user",
         K::BotCantMessageBots => "Forbidden: bot can't send messages to bots",
+        K::UserDeactivated => "Forbidden: user is deactivated",
         K::BotBlocked => "Forbidden: bot was blocked by the user",
 
         K::MessageTextEmpty => "Bad Request: message text is empty",
@@ -118,12 +125,15 @@ pub fn describe(error: &ApiError) -> Cow<'static, str> {
         // The client API is worded as Telegram's own client protocol words these, in upper case.
         K::ClientUnauthorized => "Unauthorized: session token is missing or invalid",
         K::LoginFailed => "Unauthorized: wrong username or password",
-        K::UsernameInvalid => "Bad Request: USERNAME_INVALID",
+        K::UsernameInvalid => {
+            "Bad Request: USERNAME_INVALID: 5-32 characters of a-z, 0-9 and _, starting with a letter \
+             (a person's may not end in \"bot\")"
+        }
         K::UsernameOccupied => "Bad Request: USERNAME_OCCUPIED",
         K::UsernameNotOccupied => "Bad Request: USERNAME_NOT_OCCUPIED",
-        K::FirstNameInvalid => "Bad Request: FIRST_NAME_INVALID",
+        K::FirstNameInvalid => "Bad Request: FIRST_NAME_INVALID: 1-64 characters",
         K::LastNameInvalid => "Bad Request: LASTNAME_INVALID",
-        K::PasswordInvalid => "Bad Request: PASSWORD_INVALID",
+        K::PasswordInvalid => "Bad Request: PASSWORD_INVALID: 8-256 characters",
         K::PeerIdInvalid => "Bad Request: PEER_ID_INVALID",
         K::MessageIdInvalid => "Bad Request: MESSAGE_ID_INVALID",
         K::MessageAuthorRequired => "Bad Request: MESSAGE_AUTHOR_REQUIRED",
@@ -133,6 +143,25 @@ pub fn describe(error: &ApiError) -> Cow<'static, str> {
         K::SessionIdRequired => "Bad Request: session_id is required",
         K::SessionNotFound => "Bad Request: session not found",
         K::AfterInvalid => "Bad Request: after must be a non-negative integer",
+
+        K::BotsTooMuch => {
+            "Bad Request: BOTS_TOO_MUCH: a person may create at most 20 bots, deleted ones included"
+        }
+        K::BotNotFound => "Bad Request: bot not found",
+        K::BotIdRequired => "Bad Request: bot_id or username is required",
+        K::InlinePlaceholderInvalid => "Bad Request: INLINE_PLACEHOLDER_INVALID: at most 64 characters",
+        K::InlineFeedbackInvalid => "Bad Request: INLINE_FEEDBACK_INVALID: a percentage from 0 to 100",
+        K::TokenNotKept => {
+            "Bad Request: this bot's token was issued before Roost kept tokens; revoke it to get a new one"
+        }
+        K::SessionRequired => "Forbidden: this method needs a signed-in session, not an API key",
+        K::ApiKeyNameInvalid => "Bad Request: API_KEY_NAME_INVALID: 1-64 characters",
+        K::ApiKeyNotFound => "Bad Request: API key not found",
+        K::ApiKeysTooMuch => "Bad Request: API_KEYS_TOO_MUCH: at most 20 API keys per person",
+        K::RegistrationClosed => "Forbidden: registration is closed on this server",
+        K::InviteRequired => "Forbidden: an invite code is required to register on this server",
+        K::InviteInvalid => "Bad Request: INVITE_INVALID: the invite code is unknown or already used",
+        K::InvitesNotAllowed => "Forbidden: only the operator makes invite codes on this server",
     };
     Cow::Borrowed(fixed)
 }

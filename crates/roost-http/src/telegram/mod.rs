@@ -19,6 +19,7 @@ use roost_store::UserId;
 use roost_types::ApiError;
 
 pub mod errors;
+mod known;
 
 /// This dialect's name, as webhooks record it.
 pub const DIALECT: &str = roost_core::DEFAULT_DIALECT;
@@ -49,22 +50,33 @@ async fn bot_method(core: Core, segment: &str, method: &str, req: Request) -> Re
     }
     // Boxed, as the reading of the parameters below: a waiting long poll holds this future, and
     // inline each step's state would be part of every poll's memory (1 KB a poll, measured).
-    let bot = match Box::pin(authenticate(&core, segment)).await {
-        Ok(bot) => bot,
-        Err(e) => return e.into_response(),
+    let answer = match Box::pin(authenticate(&core, segment)).await {
+        Ok(bot) => match Box::pin(Params::from_request(req, &())).await {
+            Ok(params) => dispatch(&core, bot, method, params).await.map_err(|e| (bot, e)),
+            Err(rejection) => Err((bot, rejection)),
+        },
+        Err((None, e)) => return e.into_response(),
+        Err((Some(bot), e)) => Err((bot, e)),
     };
-    let params = match Box::pin(Params::from_request(req, &())).await {
-        Ok(params) => params,
-        Err(rejection) => return rejection.into_response(),
-    };
-    dispatch(&core, bot, method, params).await.into_response()
+    if let Err((bot, refused)) = &answer {
+        note_refused(&core, *bot, method, &refused.0, &errors::describe(&refused.0));
+    }
+    answer.map_err(|(_, e)| e).into_response()
 }
 
-async fn authenticate(core: &Core, segment: &str) -> Result<UserId, HttpError> {
-    let token = segment.strip_prefix("bot").ok_or(ApiError::NOT_FOUND)?;
-    let bot = core.authenticate_bot(token).await?;
-    core.check_bot_rate(bot).await?;
+/// The bot a call is from, within its rate limit; a refusal names the bot once it is known.
+async fn authenticate(core: &Core, segment: &str) -> Result<UserId, (Option<UserId>, HttpError)> {
+    let token = segment.strip_prefix("bot").ok_or((None, HttpError(ApiError::NOT_FOUND)))?;
+    let bot = core.authenticate_bot(token).await.map_err(|e| (None, e.into()))?;
+    core.check_bot_rate(bot).await.map_err(|e| (Some(bot), e.into()))?;
     Ok(bot)
+}
+
+/// Adds a refused call to the bot's error log, for its owner (`getBotErrors`), in the words the
+/// bot was answered with.
+pub(crate) fn note_refused(core: &Core, bot: UserId, method: &str, error: &ApiError, description: &str) {
+    let method: String = method.chars().take(64).collect();
+    core.log_bot_error(bot, roost_core::ErrorSource::Call, Some(&method), error.status(), description);
 }
 
 /// The token segment (`bot…`) and the method of a Bot API method call, when `path` is one the
@@ -96,7 +108,10 @@ async fn missing_method() -> HttpError {
 pub async fn dispatch(core: &Core, bot: UserId, method: &str, params: Params) -> Answer {
     match find_method(method) {
         Some(found) => (found.call)(core, bot, params).await,
-        None => Err(ApiError::NOT_FOUND.into()),
+        None => match known::KNOWN.iter().find(|name| name.eq_ignore_ascii_case(method)) {
+            Some(name) => Err(ApiError::with(roost_types::ErrorKind::MethodNotServed, name).into()),
+            None => Err(ApiError::NOT_FOUND.into()),
+        },
     }
 }
 
@@ -166,6 +181,30 @@ mod tests {
         let mut served: Vec<&str> = methods().map(|m| m.name).collect();
         served.sort_unstable();
         assert_eq!(documented, served, "docs/compatibility.md's \"yes\" rows and the method table");
+    }
+
+    /// docs/compatibility.md's coverage table lists exactly the known methods, and every served
+    /// method is a known one.
+    #[test]
+    fn the_coverage_table_lists_every_known_method() {
+        let doc =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/compatibility.md"))
+                .unwrap_or_else(|e| panic!("{e}"));
+        let tables = doc.split("### Update types").next().unwrap_or_default();
+        let mut documented: Vec<&str> = tables
+            .lines()
+            .filter_map(|line| {
+                let name = line.split('|').map(str::trim).nth(1)?;
+                name.strip_prefix('`')?.strip_suffix('`')
+            })
+            .collect();
+        documented.sort_unstable();
+        let mut known = known::KNOWN.to_vec();
+        known.sort_unstable();
+        assert_eq!(documented, known);
+        for method in methods() {
+            assert!(known::KNOWN.contains(&method.name), "{} is not a known method", method.name);
+        }
     }
 
     #[test]

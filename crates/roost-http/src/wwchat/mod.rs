@@ -69,20 +69,24 @@ async fn call(
     if req.method() != HttpMethod::GET && req.method() != HttpMethod::POST {
         return StatusCode::NOT_IMPLEMENTED.into_response();
     }
-    let bot = match Box::pin(authenticate(&core, &token)).await {
-        Ok(bot) => bot,
-        Err(e) => return respond(Err(e)),
+    let answer = match Box::pin(authenticate(&core, &token)).await {
+        Ok(bot) => match Box::pin(Params::from_request(req, &())).await {
+            Ok(params) => dispatch(&core, bot, &method, params).await.map_err(|e| (bot, e)),
+            Err(rejection) => Err((bot, rejection.0)),
+        },
+        Err((None, e)) => return respond(Err(e)),
+        Err((Some(bot), e)) => Err((bot, e)),
     };
-    let params = match Box::pin(Params::from_request(req, &())).await {
-        Ok(params) => params,
-        Err(rejection) => return respond(Err(rejection.0)),
-    };
-    respond(dispatch(&core, bot, &method, params).await)
+    if let Err((bot, refused)) = &answer {
+        crate::telegram::note_refused(&core, *bot, &method, refused, &describe(refused));
+    }
+    respond(answer.map_err(|(_, e)| e))
 }
 
-async fn authenticate(core: &Core, token: &str) -> Result<UserId, ApiError> {
-    let bot = core.authenticate_bot(token).await.map_err(api_error)?;
-    core.check_bot_rate(bot).await.map_err(api_error)?;
+/// The bot a call is from, within its rate limit; a refusal names the bot once it is known.
+async fn authenticate(core: &Core, token: &str) -> Result<UserId, (Option<UserId>, ApiError)> {
+    let bot = core.authenticate_bot(token).await.map_err(|e| (None, api_error(e)))?;
+    core.check_bot_rate(bot).await.map_err(|e| (Some(bot), api_error(e)))?;
     Ok(bot)
 }
 

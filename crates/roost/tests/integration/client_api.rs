@@ -46,7 +46,7 @@ async fn register_login_and_sessions() {
                 )
                 .await,
             400,
-            "Bad Request: USERNAME_INVALID",
+            "Bad Request: USERNAME_INVALID: 5-32 characters of a-z, 0-9 and _, starting with a letter (a person's may not end in \"bot\")",
         );
     }
     assert_error(
@@ -58,12 +58,12 @@ async fn register_login_and_sessions() {
             )
             .await,
         400,
-        "Bad Request: PASSWORD_INVALID",
+        "Bad Request: PASSWORD_INVALID: 8-256 characters",
     );
     assert_error(
         &server.client_call(None, "register", json!({"username": "dave_x", "password": "long enough"})).await,
         400,
-        "Bad Request: FIRST_NAME_INVALID",
+        "Bad Request: FIRST_NAME_INVALID: 1-64 characters",
     );
 
     // Login opens a new session; wrong passwords and unknown users read the same.

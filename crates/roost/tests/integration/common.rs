@@ -213,7 +213,7 @@ impl TestServer {
 
     pub async fn create_bot(&self, owner: &Person, username: &str) -> Bot {
         let bot = must(self.core.create_bot(&owner.username, username, Some("Test Bot")).await);
-        Bot { id: bot.user.id, token: bot.token, username: username.to_owned() }
+        Bot { id: bot.bot.profile.id, token: bot.token, username: username.to_owned() }
     }
 
     /// A person, a bot they own, and the person's first message `/start` to it (so the bot may

@@ -4,6 +4,7 @@
 mod common;
 
 mod bot_api;
+mod bot_management;
 mod client_api;
 mod durability;
 mod hardening;

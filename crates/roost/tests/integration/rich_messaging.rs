@@ -71,7 +71,7 @@ async fn formatted_text_reaches_the_person_with_entities() {
         .bot(
             &bot,
             "sendMessage",
-            json!({"chat_id": person.id, "text": "[you](tg://user?id=1000000000)", "parse_mode": "Markdown"}),
+            json!({"chat_id": person.id, "text": format!("[you](tg://user?id={})", person.id), "parse_mode": "Markdown"}),
         )
         .await;
     assert_eq!(mention["entities"][0]["type"], "text_mention");
