@@ -40,7 +40,7 @@ pub use people::{Registration, SignIn};
 pub use ratelimit::{ChatPace, RateLimits};
 pub use roost_store::{ChatKey, UserId};
 pub use updates::QueuedUpdate;
-pub use updates::webhooks::check_webhook_url;
+pub use updates::webhooks::{INSECURE_HINT, check_webhook_url};
 
 /// The dialect a webhook set before dialects were recorded, or removed, is in.
 pub const DEFAULT_DIALECT: &str = "telegram";

@@ -92,30 +92,56 @@ where
     }
 }
 
-/// Trace spans carry the method and the path's *route*, never the URI: a bot's URI holds its
-/// token, which must not reach the logs.
+/// One line at `info` per request, when it is answered: the HTTP method, which API and which of
+/// its methods was called, the status and the time taken. Never the URI or a header: a bot's URI
+/// holds its token, which must not reach the logs.
 fn trace_layer() -> TraceLayer<
     tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
     fn(&Request) -> tracing::Span,
 > {
     fn span(req: &Request) -> tracing::Span {
-        let span = tracing::debug_span!("request", method = %req.method(), route = tracing::field::Empty);
-        // Looked up only when the span is kept (debug logging): not a cost of every request.
+        let span = tracing::info_span!(
+            "request",
+            method = %req.method(),
+            api = tracing::field::Empty,
+            call = tracing::field::Empty
+        );
+        // Looked up only when the span is kept: not a cost of every request.
         if !span.is_disabled() {
-            match req.extensions().get::<axum::extract::MatchedPath>() {
-                Some(route) => {
-                    span.record("route", route.as_str());
+            match api_call(req.uri().path()) {
+                Some((api, call)) => {
+                    span.record("api", tracing::field::display(api));
+                    span.record("call", tracing::field::display(call));
                 }
-                // A method call that bypassed the router: its route is known.
-                None if telegram::method_call(req.uri().path()).is_some() => {
-                    span.record("route", "/{bot_token}/{method}");
+                None => {
+                    if let Some(route) = req.extensions().get::<axum::extract::MatchedPath>() {
+                        span.record("call", tracing::field::display(route.as_str()));
+                    }
                 }
-                None => {}
             }
         }
         span
     }
-    TraceLayer::new_for_http().make_span_with(span as fn(&Request) -> tracing::Span)
+    TraceLayer::new_for_http().make_span_with(span as fn(&Request) -> tracing::Span).on_response(
+        tower_http::trace::DefaultOnResponse::new()
+            .level(tracing::Level::INFO)
+            .latency_unit(tower_http::LatencyUnit::Micros),
+    )
+}
+
+/// The API and method a path calls (`("bot", "sendMessage")`), taken only from where each API
+/// puts its method name, never from where it puts a token; `None` for anything else.
+fn api_call(path: &str) -> Option<(&'static str, &str)> {
+    let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+    let (api, call) = match segments.as_slice() {
+        ["client", "v1", call] => ("client", *call),
+        ["bot", "v1", _token, call] => ("wwchat", *call),
+        [token, call] if token.starts_with("bot") => ("bot", *call),
+        _ => return None,
+    };
+    let plain =
+        !call.is_empty() && call.len() <= 64 && call.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    plain.then_some((api, call))
 }
 
 fn catch_panic_layer() -> CatchPanicLayer<fn(Box<dyn std::any::Any + Send>) -> Response> {
@@ -124,4 +150,19 @@ fn catch_panic_layer() -> CatchPanicLayer<fn(Box<dyn std::any::Any + Send>) -> R
         envelope::HttpError(ApiError::INTERNAL).into_response()
     }
     CatchPanicLayer::custom(answer as fn(Box<dyn std::any::Any + Send>) -> Response)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_logged_method_never_comes_from_a_tokens_place() {
+        use super::api_call;
+        assert_eq!(api_call("/bot123:abc/sendMessage"), Some(("bot", "sendMessage")));
+        assert_eq!(api_call("/client/v1/getChats"), Some(("client", "getChats")));
+        assert_eq!(api_call("/bot/v1/123:abc/getMe"), Some(("wwchat", "getMe")));
+        assert_eq!(api_call("/bot123:abc"), None);
+        assert_eq!(api_call("/bot123:abc/"), None);
+        assert_eq!(api_call("/bot1/a:b"), None, "a method name has no colon");
+        assert_eq!(api_call("/healthz"), None);
+    }
 }

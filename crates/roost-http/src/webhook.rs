@@ -708,7 +708,8 @@ impl Resolve for GuardedResolver {
             let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
             let addrs: Vec<SocketAddr> = found.filter(|a| allow_insecure || is_public_ip(a.ip())).collect();
             if addrs.is_empty() {
-                return Err(format!("{host} resolves only to reserved addresses").into());
+                let hint = roost_core::INSECURE_HINT;
+                return Err(format!("{host} resolves only to reserved addresses{hint}").into());
             }
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })

@@ -210,6 +210,22 @@ pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
+/// Whether the database a URL names holds Roost's schema already (a SQLite file that exists; a
+/// PostgreSQL database Roost has migrated). The operator's commands refuse to make a new empty
+/// database by mistake.
+pub async fn database_exists(url: &str) -> Result<bool> {
+    if is_postgres_url(url) {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('schema_migrations') IS NOT NULL")
+            .fetch_one(&mut conn)
+            .await?;
+        let _ = conn.close().await;
+        return Ok(exists);
+    }
+    Ok(sqlite_path(url)?.exists())
+}
+
 /// Where a SQLite database lives, from a `sqlite://path` URL or a plain path.
 pub fn sqlite_path(url: &str) -> Result<PathBuf> {
     let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
@@ -260,14 +276,18 @@ impl Store {
         }
         let checkpointing = Arc::new(AtomicBool::new(true));
         let restart_wal = Arc::new(AtomicBool::new(false));
+        let writer = writer::spawn(conn, options.max_batch, on_commit, Arc::clone(&restart_wal))?;
+        let looks = writer.sender.clone();
         spawn_checkpointer(
             path,
             options.durability,
             options.wal_restart_pages,
             Arc::clone(&checkpointing),
-            Arc::clone(&restart_wal),
+            restart_wal,
+            move || {
+                let _ = looks.send(writer::Command::Look);
+            },
         )?;
-        let writer = writer::spawn(conn, options.max_batch, on_commit, restart_wal)?;
         let mut pool = Vec::with_capacity(options.readers);
         for _ in 0..options.readers.max(1) {
             pool.push(open_connection(path, options.durability, true)?);
@@ -425,6 +445,9 @@ impl ReaderPool {
 /// to copy and often catches up with the writer completely: the next write transaction then starts
 /// the log over by itself, with no work in the writer.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+/// Every this many checkpoint ticks (a second) the writer looks whether another process
+/// changed the database (see `writer::look_outside`).
+const LOOK_EVERY_TICKS: u32 = 10;
 
 /// WAL pages after which the writer restarts the log itself (about 64 MB): under sustained writes
 /// a passive checkpoint never catches up with the writer, and the log would grow for good.
@@ -465,6 +488,7 @@ fn spawn_checkpointer(
     restart_at: i64,
     running: Arc<AtomicBool>,
     restart_wal: Arc<AtomicBool>,
+    look: impl Fn() + Send + 'static,
 ) -> Result<()> {
     let conn = open_connection(path, durability, false)?;
     // PASSIVE: copy what can be copied without waiting for the writer or readers. The row is
@@ -482,8 +506,13 @@ fn spawn_checkpointer(
     std::thread::Builder::new()
         .name("roost-checkpoint".into())
         .spawn(move || {
+            let mut ticks = 0_u32;
             while running.load(Ordering::Relaxed) {
                 std::thread::sleep(CHECKPOINT_EVERY);
+                ticks = ticks.wrapping_add(1);
+                if ticks.is_multiple_of(LOOK_EVERY_TICKS) {
+                    look();
+                }
                 match passive() {
                     Ok((log_pages, _)) if log_pages > restart_at => {
                         for _ in 0..CATCH_UP_PASSES {

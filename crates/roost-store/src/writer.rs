@@ -131,13 +131,15 @@ impl Queries for Writer<'_> {
 type Completion = Box<dyn FnOnce(Result<()>) + Send>;
 type Job = Box<dyn FnOnce(&Connection, &mut Writer<'_>) -> Completion + Send>;
 
-enum Command {
+pub(crate) enum Command {
     Job(Job),
     Shutdown(oneshot::Sender<()>),
+    /// Look whether another process (`roost admin`) changed the database; sent once a second.
+    Look,
 }
 
 pub(crate) struct WriterHandle {
-    sender: mpsc::UnboundedSender<Command>,
+    pub(crate) sender: mpsc::UnboundedSender<Command>,
     /// Whether the last batch failed on a full disk: what a job dropped unrun from it answers.
     full: Arc<AtomicBool>,
 }
@@ -281,6 +283,27 @@ pub(crate) fn spawn(
     Ok(WriterHandle { sender, full })
 }
 
+/// SQLite's count of commits by *other* connections to this database, as this connection sees it.
+fn data_version(conn: &Connection) -> Option<i64> {
+    conn.query_row("PRAGMA data_version", [], |r| r.get(0)).ok()
+}
+
+/// When another process (`roost admin` deleting a bot, revoking a token, resetting a password)
+/// committed since the last look, the rows kept across jobs may be stale: they are dropped, and
+/// everything listening hears [`Effect::Resync`] (token caches empty, webhook workers look
+/// again). Never between a batch's BEGIN and COMMIT.
+fn look_outside(conn: &Connection, seen: &mut Option<i64>, cache: &RefCell<RowCache>, on_commit: &OnCommit) {
+    let now = data_version(conn);
+    if now.is_some() && seen.is_some() && now != *seen {
+        tracing::info!("another process changed the database; cached rows are read again");
+        cache.borrow_mut().clear();
+        on_commit(&[Effect::Resync]);
+    }
+    if now.is_some() {
+        *seen = now;
+    }
+}
+
 fn writer_loop(
     conn: Connection,
     mut receiver: mpsc::UnboundedReceiver<Command>,
@@ -296,16 +319,19 @@ fn writer_loop(
     let mut completions: Vec<Completion> = Vec::with_capacity(max_batch);
     let mut shutdown: Option<oneshot::Sender<()>> = None;
     let cache = RefCell::new(RowCache::default());
+    let mut version = data_version(&conn);
     while shutdown.is_none() {
         match receiver.blocking_recv() {
             Some(Command::Job(job)) => batch.push(job),
             Some(Command::Shutdown(done)) => shutdown = Some(done),
+            Some(Command::Look) => look_outside(&conn, &mut version, &cache, &on_commit),
             None => break,
         }
         while batch.len() < max_batch && shutdown.is_none() {
             match receiver.try_recv() {
                 Ok(Command::Job(job)) => batch.push(job),
                 Ok(Command::Shutdown(done)) => shutdown = Some(done),
+                Ok(Command::Look) => look_outside(&conn, &mut version, &cache, &on_commit),
                 Err(_) => break,
             }
         }

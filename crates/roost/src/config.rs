@@ -14,14 +14,14 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
     /// Data directory [env: ROOST_DATA] [default: ./roost-data]
-    #[arg(long, env = "ROOST_DATA", hide_env = true)]
+    #[arg(long, env = "ROOST_DATA", hide_env = true, global = true)]
     pub data: Option<PathBuf>,
     /// Database URL: sqlite://PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE
     /// [env: ROOST_DATABASE] [default: sqlite://<data>/roost.db]
-    #[arg(long, env = "ROOST_DATABASE", hide_env = true)]
+    #[arg(long, env = "ROOST_DATABASE", hide_env = true, global = true)]
     pub database: Option<String>,
     /// Optional TOML configuration file; flags and environment override it [env: ROOST_CONFIG]
-    #[arg(long, env = "ROOST_CONFIG", hide_env = true)]
+    #[arg(long, env = "ROOST_CONFIG", hide_env = true, global = true)]
     pub config: Option<PathBuf>,
 }
 

@@ -39,11 +39,22 @@ pub async fn open_core(config: &Config) -> anyhow::Result<Core> {
     Ok(Core::open(&config.database, store_options, core_config).await?)
 }
 
+/// A database URL fit to print: a PostgreSQL password is replaced by `***`.
+pub fn redacted_database(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if roost_store::is_postgres_url(url) && parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// Keeps a second `roost serve` off this server's SQLite database for as long as the returned file
 /// is open. Two servers on one SQLite file would each miss the other's writes: the writer keeps
 /// rows between jobs, and wake-ups, confirmation floors and rate buckets live in the process.
-/// `roost admin` does not take the lock (it only adds users and bots, rows a running server has
-/// never seen). Nothing to lock on PostgreSQL, which instances share by design.
+/// `roost admin` does not take the lock: what it changes, a running server notices within a
+/// second (its writer watches SQLite's `data_version` and reads cached rows again). Nothing to lock on PostgreSQL, which instances share by design.
 pub fn lock_store(config: &Config) -> anyhow::Result<Option<std::fs::File>> {
     use anyhow::Context;
     if roost_store::is_postgres_url(&config.database) {

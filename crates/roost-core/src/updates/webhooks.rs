@@ -22,6 +22,10 @@ use url::{Host, Url};
 use crate::updates::allowed_updates_json;
 use crate::{Core, Error, Result};
 
+/// What a refusal that `--allow-insecure-webhooks` would lift adds, so a developer running a
+/// local server learns the switch.
+pub const INSECURE_HINT: &str = " (a server for local development accepts it with --allow-insecure-webhooks)";
+
 /// Checks a webhook URL. Without `allow_insecure` it must be https and must not name a reserved
 /// address; with it (local development, tests) http and any address are accepted.
 pub fn check_webhook_url(url: &str, allow_insecure: bool) -> Result<Url, ApiError> {
@@ -30,7 +34,7 @@ pub fn check_webhook_url(url: &str, allow_insecure: bool) -> Result<Url, ApiErro
     match parsed.scheme() {
         "https" => {}
         "http" if allow_insecure => {}
-        _ => return Err(bad("An HTTPS URL must be provided for webhook")),
+        _ => return Err(bad(&format!("An HTTPS URL must be provided for webhook{INSECURE_HINT}"))),
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(bad("URL must not contain credentials"));
@@ -39,7 +43,7 @@ pub fn check_webhook_url(url: &str, allow_insecure: bool) -> Result<Url, ApiErro
         Some(Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
         Some(Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
         Some(Host::Domain(name)) if !allow_insecure && name.eq_ignore_ascii_case("localhost") => {
-            return Err(bad("localhost is not allowed"));
+            return Err(bad(&format!("localhost is not allowed{INSECURE_HINT}")));
         }
         Some(Host::Domain(_)) => None,
         None => return Err(bad("invalid URL")),
@@ -48,7 +52,7 @@ pub fn check_webhook_url(url: &str, allow_insecure: bool) -> Result<Url, ApiErro
         && !allow_insecure
         && !is_public_ip(ip)
     {
-        return Err(bad(format_args!("IP address {ip} is reserved").to_string().as_str()));
+        return Err(bad(&format!("IP address {ip} is reserved{INSECURE_HINT}")));
     }
     Ok(parsed)
 }
@@ -78,7 +82,10 @@ impl Core {
             Some(text) => {
                 let ip: IpAddr = text.parse().map_err(|_| ApiError::IP_ADDRESS_INVALID)?;
                 if !allow_insecure && !is_public_ip(ip) {
-                    return Err(ApiError::bad_webhook(format_args!("IP address {ip} is reserved")).into());
+                    return Err(ApiError::bad_webhook(format_args!(
+                        "IP address {ip} is reserved{INSECURE_HINT}"
+                    ))
+                    .into());
                 }
                 Some(ip.to_string())
             }

@@ -57,6 +57,17 @@ impl Process {
         database: Option<&str>,
         extra: &[&str],
     ) -> Process {
+        Self::start_logging(wrapper, data, database, extra, "info")
+    }
+
+    /// [`Process::start_under`] logging at `level` (`RUST_LOG`).
+    pub(crate) fn start_logging(
+        wrapper: &[&str],
+        data: &Path,
+        database: Option<&str>,
+        extra: &[&str],
+        level: &str,
+    ) -> Process {
         let roost = env!("CARGO_BIN_EXE_roost");
         let mut command = match wrapper.split_first() {
             Some((program, args)) => {
@@ -72,7 +83,7 @@ impl Process {
                 .arg(data)
                 .args(extra)
                 .envs(database.map(|url| ("ROOST_DATABASE", url)))
-                .env("RUST_LOG", "info")
+                .env("RUST_LOG", level)
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn(),
@@ -103,6 +114,11 @@ impl Process {
 
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Every line logged so far.
+    pub(crate) fn log_lines(&self) -> Vec<String> {
+        self.log.lock().map(|log| log.clone()).unwrap_or_default()
     }
 
     /// The lines logged so far that contain `text`.
@@ -187,8 +203,12 @@ async fn acknowledged_writes_survive_kill_9() {
     let db = database.as_deref();
     // The admin commands work on the data directory with no server running…
     assert_eq!(
-        admin(data, db, &["create-user", "victor", "--password", "correct horse", "--first-name", "Victor"])
-            .trim(),
+        admin(
+            data,
+            db,
+            &["create-user", "victor", "--password", "correct horse", "--first-name", "Victor", "--create"]
+        )
+        .trim(),
         "1000000000"
     );
     let token =
@@ -248,7 +268,7 @@ async fn sigterm_stops_cleanly_and_loses_nothing() {
     let data = dir.path();
     let database = crate::common::fresh_database().await;
     let db = database.as_deref();
-    admin(data, db, &["create-user", "terry", "--password", "correct horse"]);
+    admin(data, db, &["create-user", "terry", "--password", "correct horse", "--create"]);
     let token = admin(data, db, &["create-bot", "--owner", "terry", "--username", "term_bot"]);
     let token = token.trim();
     let server = Process::start(data, db);

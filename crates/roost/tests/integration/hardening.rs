@@ -93,7 +93,7 @@ async fn a_burst_of_wrong_passwords_stays_within_memory() {
     let dir = must(tempfile::tempdir());
     let database = crate::common::fresh_database().await;
     let db = database.as_deref();
-    admin(dir.path(), db, &["create-user", "victim", "--password", "correct horse"]);
+    admin(dir.path(), db, &["create-user", "victim", "--password", "correct horse", "--create"]);
     let server = Process::start(dir.path(), db);
     let base = format!("http://{}", server.addr);
     let http = reqwest::Client::new();
@@ -486,7 +486,7 @@ async fn a_full_database_answers_a_clear_error_and_logs_it_now_and_then() {
     let dir = must(tempfile::tempdir());
     let config = write_config(dir.path(), "max_database_mb = 1\n");
     let data = dir.path().join("data");
-    admin(&data, None, &["create-user", "filler", "--password", "correct horse"]);
+    admin(&data, None, &["create-user", "filler", "--password", "correct horse", "--create"]);
     let token = admin(&data, None, &["create-bot", "--owner", "filler", "--username", "fill_bot"]);
     let token = token.trim().to_owned();
     let server = Process::start_with(&data, None, &["--config", &config]);

@@ -5,6 +5,7 @@ mod common;
 
 mod bot_api;
 mod bot_management;
+mod cli;
 mod client_api;
 mod durability;
 mod hardening;

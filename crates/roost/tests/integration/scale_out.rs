@@ -203,7 +203,7 @@ async fn webhook_delivery_moves_to_another_instance_when_its_owner_is_killed() {
     must(std::fs::write(&config, "allow_insecure_webhooks = true\nwebhook_lease_ms = 3000\n"));
     let config = config.to_string_lossy().into_owned();
     let extra = ["--config", config.as_str()];
-    admin(dir.path(), db, &["create-user", "wendy", "--password", "correct horse"]);
+    admin(dir.path(), db, &["create-user", "wendy", "--password", "correct horse", "--create"]);
     let token = admin(dir.path(), db, &["create-bot", "--owner", "wendy", "--username", "relay_bot"]);
     let token = token.trim().to_owned();
 

@@ -205,7 +205,7 @@ async fn set_webhook_delivers_with_the_secret_and_reports_its_settings() {
     assert_error(
         &server.bot_call(&bot.token, "setWebhook", json!({"url": "ftp://example.com/"})).await,
         400,
-        "Bad Request: bad webhook: An HTTPS URL must be provided for webhook",
+        "Bad Request: bad webhook: An HTTPS URL must be provided for webhook (a server for local development accepts it with --allow-insecure-webhooks)",
     );
     // deleteWebhook (or an empty url) returns the bot to polling.
     assert_eq!(server.bot(&bot, "setWebhook", json!({"url": ""})).await, json!(true));
@@ -222,15 +222,30 @@ async fn webhooks_must_be_public_https_unless_insecure_ones_are_allowed() {
     let person = server.register("careful_person").await;
     let bot = server.create_bot(&person, "careful_bot").await;
     for (url, description) in [
-        ("http://example.com/hook", "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"),
-        ("https://127.0.0.1/hook", "Bad Request: bad webhook: IP address 127.0.0.1 is reserved"),
-        ("https://10.0.0.7:8443/hook", "Bad Request: bad webhook: IP address 10.0.0.7 is reserved"),
+        (
+            "http://example.com/hook",
+            "Bad Request: bad webhook: An HTTPS URL must be provided for webhook (a server for local development accepts it with --allow-insecure-webhooks)",
+        ),
+        (
+            "https://127.0.0.1/hook",
+            "Bad Request: bad webhook: IP address 127.0.0.1 is reserved (a server for local development accepts it with --allow-insecure-webhooks)",
+        ),
+        (
+            "https://10.0.0.7:8443/hook",
+            "Bad Request: bad webhook: IP address 10.0.0.7 is reserved (a server for local development accepts it with --allow-insecure-webhooks)",
+        ),
         (
             "https://169.254.169.254/latest",
-            "Bad Request: bad webhook: IP address 169.254.169.254 is reserved",
+            "Bad Request: bad webhook: IP address 169.254.169.254 is reserved (a server for local development accepts it with --allow-insecure-webhooks)",
         ),
-        ("https://[::1]/hook", "Bad Request: bad webhook: IP address ::1 is reserved"),
-        ("https://localhost/hook", "Bad Request: bad webhook: localhost is not allowed"),
+        (
+            "https://[::1]/hook",
+            "Bad Request: bad webhook: IP address ::1 is reserved (a server for local development accepts it with --allow-insecure-webhooks)",
+        ),
+        (
+            "https://localhost/hook",
+            "Bad Request: bad webhook: localhost is not allowed (a server for local development accepts it with --allow-insecure-webhooks)",
+        ),
     ] {
         assert_error(&server.bot_call(&bot.token, "setWebhook", json!({"url": url})).await, 400, description);
     }
@@ -243,7 +258,7 @@ async fn webhooks_must_be_public_https_unless_insecure_ones_are_allowed() {
             )
             .await,
         400,
-        "Bad Request: bad webhook: IP address 192.168.0.2 is reserved",
+        "Bad Request: bad webhook: IP address 192.168.0.2 is reserved (a server for local development accepts it with --allow-insecure-webhooks)",
     );
     assert_eq!(server.bot(&bot, "getWebhookInfo", json!({})).await["url"], "");
 }
