@@ -36,11 +36,14 @@ def roost_env():
 class Roost:
     """A running `roost serve` over a temporary data directory (or a new PostgreSQL database)."""
 
-    def __init__(self):
+    def __init__(self, database=None):
         self.dir = tempfile.TemporaryDirectory(prefix="roost-compat-")
         self.data = self.dir.name
         self.env = roost_env()
-        if POSTGRES:
+        if database:
+            # Another instance over the same PostgreSQL database.
+            self.env["ROOST_DATABASE"] = database
+        elif POSTGRES:
             name = "roost_compat_" + os.urandom(8).hex()
             subprocess.run(["psql", "-q", f"{POSTGRES}/postgres", "-c", f"CREATE DATABASE {name}"], check=True)
             self.env["ROOST_DATABASE"] = f"{POSTGRES}/{name}"
@@ -182,6 +185,9 @@ class Person:
         return self
 
     async def next_message_from(self, user_id, timeout=30):
+        return await self.next_event_from(user_id, timeout, kinds=("message",))
+
+    async def next_event_from(self, user_id, timeout=30, kinds=("message", "edited_message")):
         """The next message event whose sender is `user_id`."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
@@ -189,7 +195,7 @@ class Person:
             if remaining <= 0:
                 raise AssertionError(f"no message from {user_id} within {timeout}s")
             event = json.loads(await asyncio.wait_for(self.events.recv(), remaining))
-            if event.get("type") == "message" and event["message"]["from"]["id"] == user_id:
+            if event.get("type") in kinds and event["message"]["from"]["id"] == user_id:
                 return event["message"]
 
     async def close(self):

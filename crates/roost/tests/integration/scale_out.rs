@@ -265,3 +265,56 @@ async fn webhook_delivery_moves_to_another_instance_when_its_owner_is_killed() {
     }
     second.kill_9();
 }
+
+/// A token revoked on one instance is refused on another that had it cached, within the time a
+/// notification takes; so is a deleted bot's. The system bot runs on one instance at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_is_refused_on_every_instance() {
+    if skip_without_postgres("a_revoked_token_is_refused_on_every_instance") {
+        return;
+    }
+    let a = TestServer::start_with(notifications_only).await;
+    let b = a.another_instance(notifications_only).await;
+    let owner = a.register("rita_owner").await;
+    let made = a.client(&owner, "createBot", json!({"name": "Rotating", "username": "rotating_bot"})).await;
+    let id = made["bot"]["id"].clone();
+    let token = must(made["token"].as_str().ok_or("no token")).to_owned();
+    assert_eq!(b.bot_call(&token, "getMe", json!({})).await.0, 200, "b caches the token");
+    let fresh = a.client(&owner, "revokeBotToken", json!({"bot_id": id})).await;
+    let fresh = must(fresh["token"].as_str().ok_or("no token")).to_owned();
+    let refused_within = |server: &TestServer, token: String| {
+        let (http, url) = (server.http.clone(), server.url(&format!("/bot{token}/getMe")));
+        async move {
+            let started = Instant::now();
+            loop {
+                let status = must(http.post(&url).send().await).status().as_u16();
+                if status == 401 {
+                    return started.elapsed();
+                }
+                assert!(started.elapsed() < Duration::from_secs(2), "still {status}");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    };
+    let took = refused_within(&b, token).await;
+    assert!(took < Duration::from_millis(500), "took {took:?}");
+    assert_eq!(b.bot_call(&fresh, "getMe", json!({})).await.0, 200);
+    a.client(&owner, "deleteBot", json!({"bot_id": id})).await;
+    refused_within(&b, fresh).await;
+
+    // One system bot for both: each instance answers through it, whichever holds the lease.
+    let person = b.register("sys_user_b").await;
+    b.client(&person, "sendMessage", json!({"chat_id": "@BotGod", "text": "/mybots"})).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let history = a.client(&person, "getHistory", json!({"chat_id": "@BotGod"})).await;
+        let answers =
+            history.as_array().map_or(0, |m| m.iter().filter(|m| m["from"]["is_bot"] == true).count());
+        if answers > 0 {
+            assert_eq!(answers, 1, "answered once: {history}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the system bot did not answer: {history}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
