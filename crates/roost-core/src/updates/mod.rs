@@ -398,7 +398,11 @@ mod tests {
             if entry.ends_with("updates/mod.rs") {
                 continue;
             }
-            if text.contains("UpdateKind::") || text.contains(" Update {") || text.contains("(Update {") {
+            let builds = text.contains(" Update {") || text.contains("(Update {");
+            // The system bot reads updates as any bot does: it matches on their kinds, and
+            // builds none.
+            let names_kinds = text.contains("UpdateKind::") && !entry.ends_with("bots/system.rs");
+            if builds || names_kinds {
                 offenders.push(entry.display().to_string());
             }
         }

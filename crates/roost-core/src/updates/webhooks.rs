@@ -258,16 +258,16 @@ mod tests {
         assert!(check_webhook_url("https://bots.example.com/hook", false).is_ok());
         let refused = |url: &str| check_webhook_url(url, false).err().map(|e| e.to_string());
         assert_eq!(
-            refused("http://bots.example.com/hook").as_deref(),
-            Some("400 BAD_WEBHOOK: An HTTPS URL must be provided for webhook")
+            refused("http://bots.example.com/hook"),
+            Some(format!("400 BAD_WEBHOOK: An HTTPS URL must be provided for webhook{INSECURE_HINT}"))
         );
         assert_eq!(
-            refused("https://127.0.0.1/hook").as_deref(),
-            Some("400 BAD_WEBHOOK: IP address 127.0.0.1 is reserved")
+            refused("https://127.0.0.1/hook"),
+            Some(format!("400 BAD_WEBHOOK: IP address 127.0.0.1 is reserved{INSECURE_HINT}"))
         );
         assert_eq!(
-            refused("https://[::1]:8443/").as_deref(),
-            Some("400 BAD_WEBHOOK: IP address ::1 is reserved")
+            refused("https://[::1]:8443/"),
+            Some(format!("400 BAD_WEBHOOK: IP address ::1 is reserved{INSECURE_HINT}"))
         );
         for hidden in
             ["[::127.0.0.1]", "[64:ff9b::7f00:1]", "[2002:7f00:1::1]", "[fec0::1]", "[::ffff:10.0.0.1]"]
