@@ -153,7 +153,8 @@ struct EventsQuery {
     after: Option<String>,
 }
 
-/// `GET /client/v1/events`: the person's live event stream, over WebSocket.
+/// `GET /client/v1/events`: the person's live event stream, over WebSocket, or as
+/// Server-Sent Events for a request that does not ask to upgrade (`curl -N` watches it).
 ///
 /// The first frame is `{"type":"ready","seq":N}`, N being the sequence number the stream resumes
 /// after; then every event as `{"seq":…,"type":"message",…}` in order. A client that reconnects with
@@ -163,7 +164,7 @@ async fn events(
     token: SessionToken,
     slot: Option<axum::Extension<ConnectionSlot>>,
     Query(query): Query<EventsQuery>,
-    upgrade: WebSocketUpgrade,
+    req: Request,
 ) -> Response {
     let person = match token.person(&core).await {
         Ok(person) => person,
@@ -178,6 +179,15 @@ async fn events(
             }
         },
     };
+    let (mut parts, _) = req.into_parts();
+    let upgrade = if parts.headers.contains_key(header::UPGRADE) {
+        match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+            Ok(upgrade) => Some(upgrade),
+            Err(rejection) => return rejection.into_response(),
+        }
+    } else {
+        None
+    };
     // Subscribe before reading where the stream starts, so nothing committed in between is lost.
     let wake = core.hub().subscribe_user(person);
     let start = match after {
@@ -187,14 +197,78 @@ async fn events(
             Err(e) => return HttpError::from(e).into_response(),
         },
     };
-    // Small buffers: tens of thousands of mostly idle streams must fit in little memory, and
-    // clients send nothing but control frames (events are server → client only).
-    upgrade.read_buffer_size(1024).write_buffer_size(0).max_message_size(64 * 1024).on_upgrade(
-        move |socket| {
-            let session = Session { token: token.0.unwrap_or_default(), _slot: slot.map(|s| s.0) };
-            stream_events(core, person, session, start, wake, socket)
-        },
-    )
+    let session = Session { token: token.0.unwrap_or_default(), _slot: slot.map(|s| s.0) };
+    match upgrade {
+        // Small buffers: tens of thousands of mostly idle streams must fit in little memory, and
+        // clients send nothing but control frames (events are server → client only).
+        Some(upgrade) => {
+            upgrade.read_buffer_size(1024).write_buffer_size(0).max_message_size(64 * 1024).on_upgrade(
+                move |socket| stream_events(core, person, session, start, wake, Outlet::Socket(socket)),
+            )
+        }
+        None => {
+            let (sender, receiver) = tokio::sync::mpsc::channel::<String>(SSE_BUFFER);
+            tokio::spawn(stream_events(core, person, session, start, wake, Outlet::Sse(sender)));
+            let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+                let text = receiver.recv().await?;
+                let event = if text.is_empty() {
+                    axum::response::sse::Event::default().comment("ping")
+                } else {
+                    axum::response::sse::Event::default().data(text)
+                };
+                Some((Ok::<_, std::convert::Infallible>(event), receiver))
+            });
+            axum::response::sse::Sse::new(stream).into_response()
+        }
+    }
+}
+
+/// Events waiting to be written to a Server-Sent Events stream.
+const SSE_BUFFER: usize = 64;
+
+/// Where a stream's events go: a WebSocket, or the body of a Server-Sent Events response.
+enum Outlet {
+    Socket(WebSocket),
+    /// An empty string is a keep-alive comment.
+    Sse(tokio::sync::mpsc::Sender<String>),
+}
+
+impl Outlet {
+    /// Sends one event; false once the client is gone.
+    async fn send(&mut self, text: String) -> bool {
+        match self {
+            Outlet::Socket(socket) => socket.send(WsMessage::Text(text.into())).await.is_ok(),
+            Outlet::Sse(sender) => sender.send(text).await.is_ok(),
+        }
+    }
+
+    async fn ping(&mut self) -> bool {
+        match self {
+            Outlet::Socket(socket) => socket.send(WsMessage::Ping(Default::default())).await.is_ok(),
+            Outlet::Sse(sender) => sender.send(String::new()).await.is_ok(),
+        }
+    }
+
+    /// Resolves when the client has gone (a WebSocket's close or error; an SSE body dropped).
+    /// Frames a client sends otherwise are read and ignored (pongs are answered by the
+    /// WebSocket layer; client text is not a command channel).
+    async fn gone(&mut self) {
+        match self {
+            Outlet::Socket(socket) => loop {
+                match socket.recv().await {
+                    None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return,
+                    Some(Ok(_)) => {}
+                }
+            },
+            Outlet::Sse(sender) => sender.closed().await,
+        }
+    }
+
+    async fn close(self) {
+        if let Outlet::Socket(mut socket) = self {
+            let _ = socket.send(WsMessage::Close(None)).await;
+        }
+    }
 }
 
 const PING_EVERY: Duration = Duration::from_secs(30);
@@ -224,14 +298,14 @@ async fn stream_events(
     session: Session,
     mut cursor: i64,
     mut wake: tokio::sync::watch::Receiver<i64>,
-    mut socket: WebSocket,
+    mut outlet: Outlet,
 ) {
     let mut closing = core.hub().closing();
     let mut checked = std::time::Instant::now();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.reset();
     let ready = serde_json::json!({"type": "ready", "seq": cursor}).to_string();
-    if socket.send(WsMessage::Text(ready.into())).await.is_err() {
+    if !outlet.send(ready).await {
         return;
     }
     loop {
@@ -244,7 +318,7 @@ async fn stream_events(
         };
         for event in &page.events {
             let Ok(text) = serde_json::to_string(event) else { continue };
-            if socket.send(WsMessage::Text(text.into())).await.is_err() {
+            if !outlet.send(text).await {
                 return;
             }
         }
@@ -276,16 +350,12 @@ async fn stream_events(
                     break;
                 }
                 checked = std::time::Instant::now();
-                if socket.send(WsMessage::Ping(Default::default())).await.is_err() {
+                if !outlet.ping().await {
                     return;
                 }
             }
-            incoming = socket.recv() => match incoming {
-                None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return,
-                // Pongs are answered by the WebSocket layer; client text is not a command channel.
-                Some(Ok(_)) => {}
-            },
+            () = outlet.gone() => return,
         }
     }
-    let _ = socket.send(WsMessage::Close(None)).await;
+    outlet.close().await;
 }

@@ -267,6 +267,42 @@ async fn event_stream_is_live_and_resumable() {
 /// A new message reaches a person's stream as a reference to the message, rendered when the
 /// stream is read: a replay shows it as it is now (edited, with the edit's own event after it) and
 /// leaves out one deleted since (its deletion follows in the stream).
+/// Without a WebSocket upgrade the same stream comes as Server-Sent Events: what
+/// `curl -N -H "Authorization: Bearer …" …/client/v1/events` shows.
+#[tokio::test]
+async fn the_event_stream_also_comes_as_server_sent_events() {
+    let server = TestServer::start().await;
+    let (person, bot) = server.person_and_bot("sse_reader", "sse_bot").await;
+    let mut response =
+        must(server.http.get(server.url("/client/v1/events")).bearer_auth(&person.token).send().await);
+    assert_eq!(response.status().as_u16(), 200);
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    assert!(content_type.starts_with("text/event-stream"), "{content_type}");
+    let mut text = String::new();
+    let mut next_data = async || -> Value {
+        loop {
+            if let Some(end) = text.find("\n\n") {
+                let frame: String = text.drain(..end + 2).collect();
+                if let Some(data) = frame.lines().find_map(|l| l.strip_prefix("data: ")) {
+                    return must(serde_json::from_str(data));
+                }
+                continue;
+            }
+            let chunk = must(must(tokio::time::timeout(Duration::from_secs(10), response.chunk()).await));
+            text.push_str(&String::from_utf8_lossy(&must(chunk.ok_or("the stream ended"))));
+        }
+    };
+    assert_eq!(next_data().await["type"], "ready");
+    server.bot(&bot, "sendMessage", json!({"chat_id": person.id, "text": "over SSE"})).await;
+    let event = next_data().await;
+    assert_eq!(event["type"], "message");
+    assert_eq!(event["message"]["text"], "over SSE");
+    // A bad token is refused before anything streams.
+    let refused = must(server.http.get(server.url("/client/v1/events")).bearer_auth("nonsense").send().await);
+    assert_eq!(refused.status().as_u16(), 401);
+}
+
 #[tokio::test]
 async fn a_replay_shows_messages_as_they_are_now() {
     let server = TestServer::start().await;
