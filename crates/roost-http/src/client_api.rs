@@ -203,7 +203,7 @@ async fn events(
         // clients send nothing but control frames (events are server → client only).
         Some(upgrade) => {
             upgrade.read_buffer_size(1024).write_buffer_size(0).max_message_size(64 * 1024).on_upgrade(
-                move |socket| stream_events(core, person, session, start, wake, Outlet::Socket(socket)),
+                move |socket| stream_events(core, person, session, start, wake, Outlet::Socket(Box::new(socket))),
             )
         }
         None => {
@@ -228,7 +228,7 @@ const SSE_BUFFER: usize = 64;
 
 /// Where a stream's events go: a WebSocket, or the body of a Server-Sent Events response.
 enum Outlet {
-    Socket(WebSocket),
+    Socket(Box<WebSocket>),
     /// An empty string is a keep-alive comment.
     Sse(tokio::sync::mpsc::Sender<String>),
 }
