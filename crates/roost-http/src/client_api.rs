@@ -203,7 +203,9 @@ async fn events(
         // clients send nothing but control frames (events are server → client only).
         Some(upgrade) => {
             upgrade.read_buffer_size(1024).write_buffer_size(0).max_message_size(64 * 1024).on_upgrade(
-                move |socket| stream_events(core, person, session, start, wake, Outlet::Socket(Box::new(socket))),
+                move |socket| {
+                    stream_events(core, person, session, start, wake, Outlet::Socket(Box::new(socket)))
+                },
             )
         }
         None => {

@@ -225,6 +225,7 @@ impl Writer<'_> {
             "DELETE FROM sessions WHERE user_id = ?1",
             "DELETE FROM api_keys WHERE owner_id = ?1",
             "DELETE FROM dialogs WHERE user_id = ?1",
+            "DELETE FROM invites WHERE created_by = ?1 AND used_by IS NULL",
         ] {
             self.db().execute(sql, args![user_id])?;
         }
@@ -232,11 +233,19 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Sets a person's password hash and ends all their sessions.
+    /// Sets a person's password hash and ends all their sessions and API keys (whoever had the
+    /// account before the reset keeps nothing of it).
     pub fn set_password_hash(&mut self, user_id: UserId, phc: &str) -> Result<()> {
         self.db().execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", args![user_id, phc])?;
         self.db().execute("DELETE FROM sessions WHERE user_id = ?1", args![user_id])?;
+        self.db().execute("DELETE FROM api_keys WHERE owner_id = ?1", args![user_id])?;
         Ok(())
+    }
+
+    /// How many of a person's invite codes are unused.
+    pub fn unused_invites_of(&mut self, user_id: UserId) -> Result<i64> {
+        self.db()
+            .one("SELECT COUNT(*) FROM invites WHERE created_by = ?1 AND used_by IS NULL", args![user_id])
     }
 
     pub fn insert_api_key(

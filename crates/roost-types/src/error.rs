@@ -206,6 +206,7 @@ error_kinds! {
     InviteInvalid INVITE_INVALID = 400;
     /// People may not make invite codes on this server.
     InvitesNotAllowed INVITES_NOT_ALLOWED = 403;
+    InvitesTooMuch INVITES_TOO_MUCH = 400;
 }
 
 impl ApiError {

@@ -73,7 +73,7 @@ enum AdminCommand {
         /// The person's username.
         username: String,
     },
-    /// Set a new password for a person; every session of theirs ends.
+    /// Set a new password for a person; every session and API key of theirs ends.
     ResetPassword {
         /// The person's username.
         username: String,
@@ -340,7 +340,7 @@ async fn admin(core: &Core, command: AdminCommand, password: Option<String>) -> 
         AdminCommand::ResetPassword { username, .. } => {
             let id = core.person_by_username(&username).await.map_err(describe)?;
             core.reset_password(id, password).await.map_err(describe)?;
-            println!("the password of @{username} is changed; their sessions have ended");
+            println!("the password of @{username} is changed; their sessions and API keys have ended");
         }
         AdminCommand::CreateBot { owner, username, name } => {
             let bot = core.create_bot(&owner, &username, name.as_deref()).await.map_err(describe)?;

@@ -168,6 +168,14 @@ struct Reply {
     markup: Option<Value>,
 }
 
+impl Reply {
+    /// Whether the reply carries a keyboard of choices to type (or takes one away), which only
+    /// a new message can.
+    fn asks_to_type(&self) -> bool {
+        self.markup.as_ref().is_some_and(|m| m.get("inline_keyboard").is_none())
+    }
+}
+
 fn say(text: impl Into<String>) -> Reply {
     Reply { text: text.into(), markup: None }
 }
@@ -333,6 +341,10 @@ impl Core {
     async fn system_bot_update(&self, bot: UserId, kind: UpdateKind) -> Result<()> {
         match kind {
             UpdateKind::Message(message) => {
+                // Bots are managed in private: a group it was added to hears nothing from it.
+                if message.chat.kind != roost_types::ChatType::Private {
+                    return Ok(());
+                }
                 let Some(from) = message.from.clone().filter(|f| !f.is_bot) else { return Ok(()) };
                 let text = message.text.clone().unwrap_or_default();
                 let reply = self.system_bot_message(bot, &from, &text).await?;
@@ -346,8 +358,12 @@ impl Core {
                 let reply = self.system_bot_button(bot, person, &data).await;
                 let _ = self.answer_callback_query(bot, answer).await;
                 match (reply?, query.message) {
-                    (Some(reply), Some(message)) => self.system_bot_edit(bot, &message, reply).await,
-                    (Some(reply), None) => self.system_bot_say(bot, &query.from, reply).await,
+                    // A message keeps an inline keyboard or none: a reply keyboard (choices to
+                    // type) comes with a new message.
+                    (Some(reply), Some(message)) if !reply.asks_to_type() => {
+                        self.system_bot_edit(bot, &message, reply).await
+                    }
+                    (Some(reply), _) => self.system_bot_say(bot, &query.from, reply).await,
                     (None, _) => Ok(()),
                 }
             }
@@ -399,7 +415,11 @@ impl Core {
     async fn system_bot_message(&self, bot: UserId, from: &User, text: &str) -> Result<Reply> {
         let person = UserId::from_raw(from.id);
         let text = text.trim();
-        if let Some(command) = text.strip_prefix('/') {
+        let step = self.dialog(bot, person).await?;
+        // A list of commands may be pasted with their slashes: `/start - Begin` is a value.
+        let value_expected =
+            matches!(step, Some(Step::Value { act: Act::SetCommands, .. })) && text.contains(" - ");
+        if let Some(command) = text.strip_prefix('/').filter(|_| !value_expected) {
             let (name, argument) = match command.split_once(char::is_whitespace) {
                 Some((name, rest)) => (name, rest.trim()),
                 None => (command, ""),
@@ -409,7 +429,6 @@ impl Core {
                 return self.system_bot_command(bot, person, &name, argument).await;
             }
         }
-        let step = self.dialog(bot, person).await?;
         match step {
             None => Ok(say("Unrecognized command. Say what? Send /help for the list of commands.")),
             Some(step) => self.system_bot_step(bot, person, step, text).await,
@@ -578,13 +597,17 @@ impl Core {
     /// The next step of a conversation, given what the person sent.
     async fn system_bot_step(&self, bot: UserId, person: UserId, step: Step, text: &str) -> Result<Reply> {
         let empty = text.eq_ignore_ascii_case("/empty");
+        // These steps end the command when they succeed; the others store their next step, or
+        // end the command themselves.
+        let finishing = matches!(step, Step::MenuButtonText { .. } | Step::ConfirmDelete { .. });
         let result = match step {
             Step::NewBotName => {
-                let name = text.trim();
-                if name.is_empty() || name.chars().count() > roost_types::limits::BOT_NAME_MAX || empty {
-                    return Ok(say(refusal(&ApiError::BOT_NAME_INVALID)));
-                }
-                self.set_dialog(bot, person, Some(Step::NewBotUsername { name: name.to_owned() })).await?;
+                let limit = roost_types::limits::BOT_NAME_MAX;
+                let name = match crate::people::clean_name(Some(text), limit, ApiError::BOT_NAME_INVALID) {
+                    Ok(Some(name)) if !empty => name,
+                    _ => return Ok(say(refusal(&ApiError::BOT_NAME_INVALID))),
+                };
+                self.set_dialog(bot, person, Some(Step::NewBotUsername { name })).await?;
                 return Ok(say(
                     "Good. Now let's choose a username for your bot. It must end in <code>bot</code>. Like this, for example: TetrisBot or tetris_bot.",
                 ));
@@ -626,13 +649,19 @@ impl Core {
                     return Ok(say("Please send the text of the button."));
                 }
                 let button = json!({"type": "web_app", "text": text, "web_app": {"url": url}});
-                self.set_menu_button(
-                    UserId::from_raw(id),
-                    ChatMenuButton { chat_id: None, menu_button: button.as_object().cloned() },
-                )
-                .await?;
-                self.set_dialog(bot, person, None).await?;
-                Ok(say("Success! The menu button is updated. /help"))
+                let target = BotRef { bot_id: Some(id), username: None };
+                match self.managed_bot(Manager::Owner(person), target).await {
+                    Ok(_) => {
+                        let menu_button = button.as_object().cloned();
+                        self.set_menu_button(
+                            UserId::from_raw(id),
+                            ChatMenuButton { chat_id: None, menu_button },
+                        )
+                        .await
+                    }
+                    Err(e) => Err(e),
+                }
+                .map(|_| say("Success! The menu button is updated. /help"))
             }
             Step::ConfirmDelete { .. } if text.starts_with("Nope") => {
                 self.set_dialog(bot, person, None).await?;
@@ -647,14 +676,25 @@ impl Core {
                         "Please enter the confirmation text exactly like this:\n<code>{DELETE_CONFIRMATION}</code>\n\nType /cancel to cancel the operation."
                     )));
                 }
-                self.delete_bot(Manager::Owner(person), BotRef { bot_id: Some(id), username: None }).await?;
-                self.set_dialog(bot, person, None).await?;
-                Ok(with_keyboard("Done! The bot is gone. /help", remove_keyboard()))
+                self.delete_bot(Manager::Owner(person), BotRef { bot_id: Some(id), username: None })
+                    .await
+                    .map(|_| with_keyboard("Done! The bot is gone. /help", remove_keyboard()))
             }
         };
         match result {
-            Ok(reply) => Ok(reply),
-            Err(Error::Api(e)) => Ok(say(refusal(&e))),
+            Ok(reply) => {
+                if finishing {
+                    self.set_dialog(bot, person, None).await?;
+                }
+                Ok(reply)
+            }
+            Err(Error::Api(e)) => {
+                // A bot deleted meanwhile (elsewhere) ends the command.
+                if e.kind == ErrorKind::BotNotFound {
+                    self.set_dialog(bot, person, None).await?;
+                }
+                Ok(say(refusal(&e)))
+            }
             Err(e) => Err(e),
         }
     }
@@ -801,52 +841,53 @@ impl Core {
     }
 
     /// Runs the system bot until the server closes: polls its queue, answers each update, and
-    /// confirms it once answered (an instance that dies mid-way leaves it to the next).
+    /// confirms a batch once it is answered, before polling again (so an instance that dies
+    /// mid-batch leaves only that batch to the next, and a restart repeats nothing answered).
     pub async fn run_system_bot(self, bot: UserId, instance: String, lease: Duration) {
-        let mut offset = 0_i64;
         let mut closing = self.hub().closing();
         let shared = self.is_shared();
         // Long polls end before the lease needs renewing.
         let timeout = if shared { (lease.as_secs() / 3).max(1) as i64 } else { 25 };
+        let mut held = false;
         loop {
             if *closing.borrow_and_update() {
                 break;
             }
             if shared {
-                let (name, owner) = (LEASE, instance.clone());
+                let owner = instance.clone();
                 let ttl = lease.as_millis() as i64;
-                let held = self
+                let taken = self
                     .store()
                     .write(move |w| {
-                        w.take_lease(name, &owner, crate::since_epoch().as_millis() as i64, ttl)
-                            .map_err(Error::from)
+                        let now = crate::since_epoch().as_millis() as i64;
+                        w.take_lease(LEASE, &owner, now, ttl).map_err(Error::from)
                     })
                     .await;
-                if !matches!(held, Ok(true)) {
-                    offset = 0;
+                held = matches!(taken, Ok(true));
+                if !held {
                     tokio::select! {
                         _ = tokio::time::sleep(lease / 3) => continue,
                         _ = closing.changed() => break,
                     }
                 }
             }
-            let req = GetUpdates {
-                offset: Some(offset),
-                timeout: Some(timeout),
-                limit: Some(100),
-                allowed_updates: None,
-            };
+            // Confirmed updates are gone from the queue: each poll starts at its head.
+            let req =
+                GetUpdates { offset: None, timeout: Some(timeout), limit: Some(100), allowed_updates: None };
             let updates = tokio::select! {
                 got = self.get_updates(bot, req) => got,
                 _ = closing.changed() => break,
             };
             match updates {
                 Ok(updates) => {
+                    let Some(last) = updates.last().map(|u| u.update_id) else { continue };
                     for update in updates {
-                        offset = update.update_id + 1;
                         if let Err(e) = self.system_bot_update(bot, update.kind).await {
                             tracing::warn!(error = %e, "the system bot could not answer");
                         }
+                    }
+                    if let Err(e) = self.confirm_updates(bot, last + 1).await {
+                        tracing::warn!(error = %e, "the system bot cannot confirm its updates");
                     }
                 }
                 Err(e) => {
@@ -855,14 +896,8 @@ impl Core {
                 }
             }
         }
-        // Confirm what was answered, and let another instance take over at once.
-        let _ = self
-            .get_updates(
-                bot,
-                GetUpdates { offset: Some(offset), timeout: Some(0), limit: Some(1), allowed_updates: None },
-            )
-            .await;
-        if shared {
+        // Let another instance take over at once.
+        if held {
             let _ = self.store().write(move |w| w.release_lease(LEASE, &instance).map_err(Error::from)).await;
         }
     }

@@ -86,6 +86,9 @@ impl Core {
                         if !peer.is_bot || row.from_id != peer.id {
                             return Err(not_found());
                         }
+                        if peer.deleted {
+                            return Err(ApiError::USER_DEACTIVATED.into());
+                        }
                         let query_id = new_query_id();
                         let now = unix_now();
                         w.insert_callback_query(&CallbackRow {

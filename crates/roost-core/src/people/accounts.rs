@@ -14,6 +14,9 @@ use crate::bots::manage::Manager;
 use crate::messages::render;
 use crate::{Core, Error, Result};
 
+/// Most unused invite codes a person holds at once.
+const INVITES_UNUSED_MAX: i64 = 20;
+
 /// Who may create an account through the client API's `register`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Registration {
@@ -142,7 +145,8 @@ impl Core {
         Ok(bots.into_iter().map(|(_, name)| name).collect())
     }
 
-    /// `roost admin reset-password`: a new password; every session of the person ends.
+    /// `roost admin reset-password`: a new password; every session and API key of the person
+    /// ends.
     pub async fn reset_password(&self, person: UserId, password: String) -> Result<()> {
         if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&password.len()) {
             return Err(ApiError::PASSWORD_INVALID.into());
@@ -168,7 +172,17 @@ impl Core {
         };
         let code = secrets::new_invite_code();
         let hash = secrets::hash_secret(&code);
-        self.store().write(move |w| w.insert_invite(&hash, creator, unix_now()).map_err(Error::from)).await?;
+        self.store()
+            .write(move |w| {
+                if let Some(person) = creator {
+                    w.serialize_on(&format!("invites-of:{person}"))?;
+                    if w.unused_invites_of(person)? >= INVITES_UNUSED_MAX {
+                        return Err(Error::from(ApiError::INVITES_TOO_MUCH));
+                    }
+                }
+                w.insert_invite(&hash, creator, unix_now()).map_err(Error::from)
+            })
+            .await?;
         Ok(code)
     }
 }

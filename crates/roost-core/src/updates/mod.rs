@@ -161,6 +161,20 @@ impl Core {
     /// `-offset` updates. With a `timeout`, the call waits until an update arrives or the timeout
     /// passes. The wait subscribes to the bot's wake-up signal *before* reading the queue, so an
     /// update committed at any moment of the call is seen.
+    /// Confirms a bot's updates below `offset`, and answers once that is committed (`getUpdates`
+    /// with an offset commits it in the background): for the system bot, whose answers must not
+    /// repeat after a restart.
+    pub(crate) async fn confirm_updates(&self, bot: UserId, offset: i64) -> Result<()> {
+        self.store()
+            .write(move |w| w.confirm_updates(bot, UpdateId::from_raw(offset)).map_err(Error::from))
+            .await?;
+        if let Ok(mut confirmed) = self.inner.confirmed.lock() {
+            let floor = confirmed.entry(bot).or_insert(0);
+            *floor = (*floor).max(offset);
+        }
+        Ok(())
+    }
+
     pub async fn get_updates(&self, bot: UserId, req: GetUpdates) -> Result<Vec<Update>> {
         let limit =
             req.limit.unwrap_or(GET_UPDATES_LIMIT_MAX).clamp(GET_UPDATES_LIMIT_MIN, GET_UPDATES_LIMIT_MAX);

@@ -162,6 +162,7 @@ pub fn describe(error: &ApiError) -> Cow<'static, str> {
         K::InviteRequired => "Forbidden: an invite code is required to register on this server",
         K::InviteInvalid => "Bad Request: INVITE_INVALID: the invite code is unknown or already used",
         K::InvitesNotAllowed => "Forbidden: only the operator makes invite codes on this server",
+        K::InvitesTooMuch => "Bad Request: INVITES_TOO_MUCH: at most 20 unused invite codes per person",
     };
     Cow::Borrowed(fixed)
 }

@@ -420,6 +420,7 @@ async fn the_system_bot_makes_and_manages_bots_in_conversation() {
 
     assert!(text(&chat.say("/start").await).contains("/newbot - create a new bot"));
     assert!(text(&chat.say("/newbot").await).contains("choose a name"));
+    assert!(text(&chat.say("Two\nlines").await).contains("this name is invalid"));
     assert!(text(&chat.say("Weather Helper").await).contains("choose a username"));
     assert!(text(&chat.say("not valid").await).contains("this username is invalid"));
     let done = chat.say("weather_helper_bot").await;
@@ -448,6 +449,17 @@ async fn the_system_bot_makes_and_manages_bots_in_conversation() {
         server.bot_call(&token, "getMe", json!({})).await.1["result"]["can_read_all_group_messages"],
         true
     );
+
+    // A bot picked from a list's buttons: the choices to type come in a new message.
+    let list = chat.say("/setjoingroups").await;
+    let asked = chat.press(&list, &button(&list, "@weather_helper_bot")).await;
+    assert!(text(&asked).contains("Current status is: ENABLED"), "{asked}");
+    assert_eq!(asked["reply_markup"]["keyboard"][0][1]["text"], "Disable", "{asked}");
+    assert!(text(&chat.say("Disable").await).starts_with("Success"));
+    assert_eq!(server.bot_call(&token, "getMe", json!({})).await.1["result"]["can_join_groups"], false);
+    // A command list pasted with its slashes is the list, not a command.
+    assert!(text(&chat.say("/setcommands @weather_helper_bot").await).contains("command1 - Description"));
+    assert!(text(&chat.say("/today - Weather today").await).starts_with("Success"));
 
     // /cancel leaves a command half-way.
     assert!(text(&chat.say("/setname").await).contains("Choose a bot"));

@@ -136,12 +136,17 @@ async fn admin_manages_people_and_bots_and_states_the_rules() {
     let me = call(&http, format!("{base}/bot{fresh}/getMe"), None, json!({})).await;
     assert_eq!(me["can_read_all_group_messages"], true);
     let session = login(&http, &base, "olgak").await;
+    let key =
+        call(&http, format!("{base}/client/v1/createApiKey"), Some(&session), json!({"name": "old"})).await;
+    let key = key["key"].as_str().unwrap_or_default().to_owned();
 
     // Beside the running server: a new password ends her sessions, a revoked token and a
     // deleted bot stop working within the second the server takes to notice.
     ok(data, db, &["reset-password", "olgak", "--password-stdin"], Some("battery staple\n"));
     let after = must(http.post(format!("{base}/client/v1/getMe")).bearer_auth(&session).send().await);
     assert_eq!(after.status().as_u16(), 401);
+    let after = must(http.post(format!("{base}/client/v1/getMyBots")).bearer_auth(&key).send().await);
+    assert_eq!(after.status().as_u16(), 401, "API keys end with a password reset too");
     let newest = ok(data, db, &["revoke-token", "olga_bot"], None);
     wait_for_status(&http, &format!("{base}/bot{fresh}/getMe"), 401).await;
     ok(data, db, &["delete-bot", "olga_bot"], None);
