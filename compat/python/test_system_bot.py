@@ -12,7 +12,8 @@ from conftest import POSTGRES, Person, Roost
 
 
 def token_in(text):
-    match = re.search(r"\b(\d+:[A-Za-z0-9_-]{35,})\b", text)
+    # A token may end in "-" or "_": no \b after it.
+    match = re.search(r"(?<![\w-])(\d+:[A-Za-z0-9_-]{35,})(?![\w-])", text)
     assert match, f"no token in {text!r}"
     return match.group(1)
 
