@@ -99,6 +99,11 @@ pub struct BotRow {
     pub created_at: i64,
 }
 
+/// The columns [`bot_row`] reads, in its order.
+const BOT_COLUMNS: &str = "user_id, owner_id, token_hash, last_update_id, allowed_updates, webhook_url, \
+                           can_join_groups, can_read_all_group_messages, supports_inline_queries, \
+                           token_sealed, inline_placeholder, inline_feedback, is_system, created_at";
+
 fn bot_row(r: &Row<'_, '_>) -> Result<BotRow> {
     Ok(BotRow {
         user_id: r.get(0)?,
@@ -575,30 +580,22 @@ pub trait Queries {
     }
 
     fn bot(&self, user_id: UserId) -> Result<Option<BotRow>> {
-        let sql = "SELECT user_id, owner_id, token_hash, last_update_id, allowed_updates, \
-                   webhook_url, can_join_groups, can_read_all_group_messages, \
-                   supports_inline_queries, token_sealed, inline_placeholder, inline_feedback, \
-                   is_system, created_at FROM bots WHERE user_id = ?1";
-        self.db().opt(sql, args![user_id], bot_row)
+        let sql = format!("SELECT {BOT_COLUMNS} FROM bots WHERE user_id = ?1");
+        self.db().opt(&sql, args![user_id], bot_row)
     }
 
     /// The bots a person owns, deleted ones too, oldest first.
     fn bots_of(&self, owner: UserId) -> Result<Vec<BotRow>> {
-        let sql = "SELECT user_id, owner_id, token_hash, last_update_id, allowed_updates, \
-                   webhook_url, can_join_groups, can_read_all_group_messages, \
-                   supports_inline_queries, token_sealed, inline_placeholder, inline_feedback, \
-                   is_system, created_at FROM bots WHERE owner_id = ?1 AND NOT is_system \
-                   ORDER BY created_at, user_id";
-        self.db().all(sql, args![owner], bot_row)
+        let sql = format!(
+            "SELECT {BOT_COLUMNS} FROM bots WHERE owner_id = ?1 AND NOT is_system ORDER BY created_at, user_id"
+        );
+        self.db().all(&sql, args![owner], bot_row)
     }
 
     /// Every bot but the system bot, with its owner, oldest first (the operator's list).
     fn all_bots(&self) -> Result<Vec<BotRow>> {
-        let sql = "SELECT user_id, owner_id, token_hash, last_update_id, allowed_updates, \
-                   webhook_url, can_join_groups, can_read_all_group_messages, \
-                   supports_inline_queries, token_sealed, inline_placeholder, inline_feedback, \
-                   is_system, created_at FROM bots WHERE NOT is_system ORDER BY created_at, user_id";
-        self.db().all(sql, &[], bot_row)
+        let sql = format!("SELECT {BOT_COLUMNS} FROM bots WHERE NOT is_system ORDER BY created_at, user_id");
+        self.db().all(&sql, &[], bot_row)
     }
 
     /// The system bot, once made.
