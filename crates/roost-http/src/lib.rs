@@ -7,6 +7,8 @@
 
 pub mod client_api;
 pub mod envelope;
+pub mod koto;
+pub mod opaque;
 pub mod params;
 pub mod server;
 pub mod telegram;
@@ -35,11 +37,13 @@ use tower_http::trace::TraceLayer;
 /// the same layers, and a method call answers exactly as its route does.
 pub fn app(
     core: Core,
+    koto_prefix: String,
 ) -> App<impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone> {
     let router = Router::new()
         .merge(client_api::router())
         .merge(telegram::router())
         .merge(wwchat::router())
+        .merge(koto::router(&koto_prefix))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(|| async { envelope::HttpError(ApiError::NOT_FOUND).into_response() })
         .layer(DefaultBodyLimit::max(params::BODY_LIMIT))
@@ -136,6 +140,7 @@ fn api_call(path: &str) -> Option<(&'static str, &str)> {
     let (api, call) = match segments.as_slice() {
         ["client", "v1", call] => ("client", *call),
         ["bot", "v1", _token, call] => ("wwchat", *call),
+        ["koto", call] => ("koto", *call),
         [token, call] if token.starts_with("bot") => ("bot", *call),
         _ => return None,
     };

@@ -25,6 +25,8 @@ pub struct HttpOptions {
     pub shutdown_grace: Duration,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<[ipnet::IpNet]>,
+    /// Where Koto's gateway is (`/koto`).
+    pub koto_prefix: String,
 }
 
 /// Accept errors and refused connections are logged at most once a second each.
@@ -40,7 +42,7 @@ pub async fn serve(
     options: HttpOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let app = crate::app(core.clone());
+    let app = crate::app(core.clone(), options.koto_prefix.clone());
     // Connections watch `draining`; each holds a clone of `open` until it ends, so the server
     // knows when the last one has finished.
     let (draining, _) = tokio::sync::watch::channel(false);

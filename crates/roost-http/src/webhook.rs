@@ -31,8 +31,9 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
 use crate::envelope::HttpError;
+use crate::opaque::Profile;
+use crate::opaque::ids::{IdStyle, Ids};
 use crate::params::Params;
-use crate::wwchat::ids::Ids;
 use roost_types::ApiError;
 use roost_types::requests::SetWebhook;
 
@@ -304,7 +305,8 @@ async fn deliver(
     };
     let max_in_flight = hook.max_connections.max(1) as usize;
     let dialect = Dialect::of(&hook.dialect);
-    let ids = Ids::new(core.id_key());
+    // Telegram's updates carry the core's numbers; the codec is only used by the others.
+    let ids = Ids::new(core.id_key(), dialect.profile().map_or(IdStyle::Uuid, |p| p.style));
     let mut wake = core.hub().subscribe_bot(bot);
     let mut closing = core.hub().closing();
     let mut in_flight: JoinSet<Outcome> = JoinSet::new();
@@ -478,15 +480,26 @@ struct Rendered {
 
 /// The dialect a webhook was set through: how its updates are rendered and sent, and how the
 /// method in a webhook's answer is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 enum Dialect {
     Telegram,
-    WwChat,
+    /// A dialect with opaque ids (WWChat, Koto).
+    Opaque(&'static Profile),
 }
 
 impl Dialect {
     fn of(name: &str) -> Dialect {
-        if name == crate::wwchat::DIALECT { Dialect::WwChat } else { Dialect::Telegram }
+        match crate::opaque::PROFILES.iter().find(|p| p.dialect == name) {
+            Some(profile) => Dialect::Opaque(profile),
+            None => Dialect::Telegram,
+        }
+    }
+
+    fn profile(self) -> Option<&'static Profile> {
+        match self {
+            Dialect::Telegram => None,
+            Dialect::Opaque(profile) => Some(profile),
+        }
     }
 
     /// The headers that carry the secret token.
@@ -494,7 +507,7 @@ impl Dialect {
         match self {
             // Letgram's document names its own header beside Telegram's; both are sent.
             Dialect::Telegram => &["X-Telegram-Bot-Api-Secret-Token", "X-Letgram-Bot-Api-Secret-Token"],
-            Dialect::WwChat => &["X-WWChat-Bot-Api-Secret-Token"],
+            Dialect::Opaque(profile) => profile.secret_headers,
         }
     }
 }
@@ -504,8 +517,8 @@ fn render(queued: &QueuedUpdate, dialect: Dialect, ids: &Ids, bot: UserId) -> Op
     let update = queued.update.as_ref()?;
     let body = match dialect {
         Dialect::Telegram => serde_json::to_vec(update),
-        Dialect::WwChat => serde_json::to_value(update).and_then(|mut value| {
-            crate::wwchat::objects::View { ids, viewer: bot }.update(&mut value);
+        Dialect::Opaque(_) => serde_json::to_value(update).and_then(|mut value| {
+            crate::opaque::objects::View { ids, viewer: bot }.update(&mut value);
             serde_json::to_vec(&value)
         }),
     };
@@ -642,7 +655,7 @@ async fn run_answer(core: &Core, bot: UserId, dialect: Dialect, content_type: &s
     };
     let failed = match dialect {
         Dialect::Telegram => crate::telegram::dispatch(core, bot, &method, params).await.err().map(|e| e.0),
-        Dialect::WwChat => crate::wwchat::dispatch(core, bot, &method, params).await.err(),
+        Dialect::Opaque(profile) => crate::opaque::dispatch(profile, core, bot, &method, params).await.err(),
     };
     if let Some(error) = failed {
         tracing::debug!(bot = bot.raw(), method, %error, "a method from a webhook answer failed");

@@ -98,6 +98,7 @@ struct FileConfig {
     registration: Option<RegistrationPolicy>,
     people_invite: Option<bool>,
     system_bot_names: Option<Vec<String>>,
+    koto_prefix: Option<String>,
 }
 
 /// `[rate_limits]` in the configuration file.
@@ -175,6 +176,8 @@ pub struct Config {
     /// The system bot's usernames: the first is its own, the others resolve to it too. Default
     /// BotMama, BotGod, BotKoto.
     pub system_bot_names: Vec<String>,
+    /// Where Koto's gateway is served (its `{GATEWAY}`). Default `/koto`.
+    pub koto_prefix: String,
 }
 
 impl Config {
@@ -205,6 +208,7 @@ impl Config {
             max_database_mb: None,
             registration: Registration::Open,
             system_bot_names: roost_core::SYSTEM_BOT_NAMES.iter().map(|n| (*n).to_owned()).collect(),
+            koto_prefix: roost_http::koto::DEFAULT_PREFIX.to_owned(),
         }
     }
 
@@ -309,6 +313,9 @@ impl Config {
         if let Some(names) = file.system_bot_names {
             config.system_bot_names = names;
         }
+        if let Some(prefix) = file.koto_prefix {
+            config.koto_prefix = prefix;
+        }
         if serve.is_some_and(|s| s.no_rate_limits) {
             config.rate_limits.enabled = false;
         }
@@ -364,6 +371,15 @@ impl Config {
             })
         {
             bail!("system_bot_names must be one or more usernames of 5-32 characters of a-z, 0-9 and _");
+        }
+        let prefix = self.koto_prefix.trim_end_matches('/');
+        let reserved = ["/bot", "/client", "/file", "/healthz"].iter().any(|r| prefix.starts_with(r));
+        if !prefix.starts_with('/')
+            || prefix.len() < 2
+            || reserved
+            || !prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b))
+        {
+            bail!("koto_prefix must be a path such as \"/koto\", not under /bot, /client, /file or /healthz");
         }
         if self.update_retention_hours < 24 {
             bail!("update_retention_hours must be at least 24 (updates are kept at least a day)");

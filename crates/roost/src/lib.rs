@@ -115,6 +115,7 @@ pub fn serve_options(config: &Config) -> ServeOptions {
                 .min(tokio::sync::Semaphore::MAX_PERMITS),
             shutdown_grace: config.shutdown_grace,
             trusted_proxies: config.trusted_proxies.iter().copied().collect(),
+            koto_prefix: config.koto_prefix.clone(),
         },
         system_bot_names: config.system_bot_names.clone(),
     }

@@ -205,6 +205,16 @@ fn remove_keyboard() -> Value {
     json!({"remove_keyboard": true})
 }
 
+/// A token as the system bot shows it: the Bot API's form, and Koto's form of the same token.
+fn token_lines(token: &str) -> String {
+    let koto = crate::secrets::koto_token(token).unwrap_or_default();
+    format!(
+        "<code>{}</code>\n(Koto's API takes the same token as <code>{}</code>.)",
+        escape(token),
+        escape(&koto)
+    )
+}
+
 /// The token message.
 fn token_text(bot: &OwnedBot, token: &str, fresh: bool) -> String {
     let head = if fresh {
@@ -216,8 +226,8 @@ fn token_text(bot: &OwnedBot, token: &str, fresh: bool) -> String {
         format!("You can use this token to access the HTTP API of {}:", handle(bot))
     };
     format!(
-        "{head}\n<code>{}</code>\n\nKeep your token secure and store it safely, it can be used by anyone to control your bot.",
-        escape(token)
+        "{head}\n{}\n\nKeep your token secure and store it safely, it can be used by anyone to control your bot.",
+        token_lines(token)
     )
 }
 
@@ -620,8 +630,8 @@ impl Core {
                         self.set_dialog(bot, person, None).await?;
                         let username = made.bot.profile.username.clone().unwrap_or_default();
                         return Ok(say(format!(
-                            "Done! Congratulations on your new bot. You will find it at @{username}. You can now add a description, about section and profile picture for your bot, see /help for a list of commands.\n\nUse this token to access the HTTP API:\n<code>{}</code>\nKeep your token secure and store it safely, it can be used by anyone to control your bot.",
-                            escape(&made.token)
+                            "Done! Congratulations on your new bot. You will find it at @{username}. You can now add a description, about section and profile picture for your bot, see /help for a list of commands.\n\nUse this token to access the HTTP API:\n{}\nKeep your token secure and store it safely, it can be used by anyone to control your bot.",
+                            token_lines(&made.token)
                         )));
                     }
                     Err(Error::Api(e)) if e.kind == ErrorKind::BotsTooMuch => {

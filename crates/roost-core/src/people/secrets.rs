@@ -46,9 +46,22 @@ pub fn new_bot_secret() -> String {
         .collect()
 }
 
-/// Splits a bot token into its bot id and secret, if it has the right shape.
+/// Koto's form of a bot token: `kbot_<bot id>_<secret>`, the same secret as `<bot id>:<secret>`.
+pub const KOTO_TOKEN_PREFIX: &str = "kbot_";
+
+/// A token in Koto's form.
+pub fn koto_token(token: &str) -> Option<String> {
+    let (id, secret) = split_bot_token(token)?;
+    Some(format!("{KOTO_TOKEN_PREFIX}{id}_{secret}"))
+}
+
+/// Splits a bot token — `<bot id>:<secret>`, or Koto's `kbot_<bot id>_<secret>` — into its bot
+/// id and secret, if it has the right shape.
 pub fn split_bot_token(token: &str) -> Option<(i64, &str)> {
-    let (id, secret) = token.split_once(':')?;
+    let (id, secret) = match token.strip_prefix(KOTO_TOKEN_PREFIX) {
+        Some(rest) => rest.split_once('_')?,
+        None => token.split_once(':')?,
+    };
     let id: i64 = id.parse().ok().filter(|id| *id > 0)?;
     let well_formed = secret.len() >= BOT_TOKEN_SECRET_LEN
         && secret.len() <= 128
@@ -228,6 +241,16 @@ mod tests {
         }
         assert_eq!(open_token(&key, &altered), None);
         assert_ne!(seal_token(&key, "same"), seal_token(&key, "same"), "a fresh nonce each time");
+    }
+
+    #[test]
+    fn the_koto_form_is_the_same_token() {
+        let secret = new_bot_secret();
+        let token = format!("1000000001:{secret}");
+        let koto = koto_token(&token).unwrap_or_default();
+        assert_eq!(koto, format!("kbot_1000000001_{secret}"));
+        assert_eq!(split_bot_token(&koto), Some((1_000_000_001, secret.as_str())));
+        assert_eq!(split_bot_token("kbot_x_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod cli;
 mod client_api;
 mod durability;
 mod hardening;
+mod koto;
 mod long_polling;
 mod rich_messaging;
 mod scale_out;

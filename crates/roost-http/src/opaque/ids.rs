@@ -1,6 +1,7 @@
-//! WWChat's UUIDs: every user, chat and message has one, stable and reversible.
+//! Opaque ids of the dialects that do not show the core's numbers: WWChat's UUIDs and Koto's
+//! `KOTO-…` strings. Every user, chat and message has one, stable and reversible.
 //!
-//! A UUID is the AES-128 encryption, under the installation's id key ([`Core::id_key`]), of a
+//! An id is the AES-128 encryption, under the installation's id key ([`Core::id_key`]), of a
 //! 16-byte record of what it names. AES is a keyed permutation of 128-bit blocks, so each object
 //! has exactly one UUID, the server turns it back into the object with the key, and nobody
 //! without the key can tell ids apart, count them or make one up: a UUID that was not handed out
@@ -14,7 +15,10 @@
 //!   the message id (5 bytes) — the same UUID for both members;
 //! - a callback query's `chat_instance`: tag 5, seven zero bytes, Telegram's instance number.
 //!
-//! The strings are shown as UUIDs are (`8-4-4-4-12` hex); they do not carry a UUID version.
+//! WWChat shows the 16 bytes as UUIDs are shown (`8-4-4-4-12` hex; they carry no UUID version).
+//! Koto shows them as 32 hex digits, after `KOTO-` for users and chats (its chat ids) and bare for
+//! messages and chat instances (its string `message_id`s); a Koto id is read with or without
+//! the prefix.
 //!
 //! [`Core::id_key`]: roost_core::Core::id_key
 
@@ -49,22 +53,67 @@ pub enum Refused {
     Unknown,
 }
 
-/// The codec, keyed for one installation.
+/// How a dialect writes its ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdStyle {
+    /// WWChat: `8-4-4-4-12` hex.
+    Uuid,
+    /// Koto: `KOTO-` and 32 hex digits for users and chats, the digits alone for messages.
+    Koto,
+}
+
+/// Koto's prefix of user and chat ids.
+const KOTO_PREFIX: &str = "KOTO-";
+
+/// The codec, keyed for one installation, in one dialect's style.
 pub struct Ids {
     cipher: Aes128,
+    style: IdStyle,
 }
 
 impl Ids {
-    pub fn new(key: &[u8; 32]) -> Ids {
+    pub fn new(key: &[u8; 32], style: IdStyle) -> Ids {
         let mut aes_key = [0u8; 16];
         aes_key.copy_from_slice(&key[..16]);
-        Ids { cipher: Aes128::new(&aes_key.into()) }
+        Ids { cipher: Aes128::new(&aes_key.into()), style }
     }
 
     fn seal(&self, record: [u8; 16]) -> String {
         let mut block = record.into();
         self.cipher.encrypt_block(&mut block);
-        Uuid::from_bytes(block.into()).hyphenated().to_string()
+        let bytes: [u8; 16] = block.into();
+        match self.style {
+            IdStyle::Uuid => Uuid::from_bytes(bytes).hyphenated().to_string(),
+            IdStyle::Koto => {
+                let hex = Uuid::from_bytes(bytes).simple().to_string();
+                if record[0] == USER { format!("{KOTO_PREFIX}{hex}") } else { hex }
+            }
+        }
+    }
+
+    /// The 16 bytes a text in this style names, before decryption.
+    fn bytes(&self, text: &str) -> Option<[u8; 16]> {
+        let text = text.trim();
+        let text = match self.style {
+            IdStyle::Uuid => text,
+            IdStyle::Koto => {
+                let bare = text.strip_prefix(KOTO_PREFIX).unwrap_or(text);
+                // 32 hex digits exactly: no hyphens, no braces, no `urn:uuid:`.
+                if bare.len() != 32 || !bare.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return None;
+                }
+                bare
+            }
+        };
+        Uuid::try_parse(text).ok().map(|uuid| *uuid.as_bytes())
+    }
+
+    /// The nil id, for ids too large for a record (none the server hands out).
+    fn nil(&self) -> String {
+        match self.style {
+            IdStyle::Uuid => Uuid::nil().hyphenated().to_string(),
+            IdStyle::Koto => Uuid::nil().simple().to_string(),
+        }
     }
 
     fn record(tag: u8, value: u64) -> [u8; 16] {
@@ -84,7 +133,7 @@ impl Ids {
     pub fn private_message(&self, a: i64, b: i64, message_id: i64) -> String {
         let (lo, hi) = (a.min(b), a.max(b));
         if [lo, hi, message_id].iter().any(|&id| !(0..FIVE_BYTES).contains(&id)) {
-            return Uuid::nil().hyphenated().to_string();
+            return self.nil();
         }
         let mut record = [0u8; 16];
         record[0] = PRIVATE_MESSAGE;
@@ -101,8 +150,8 @@ impl Ids {
 
     /// What `text` names.
     pub fn open(&self, text: &str) -> Result<Named, Refused> {
-        let uuid = Uuid::try_parse(text.trim()).map_err(|_| Refused::Malformed)?;
-        let mut block = (*uuid.as_bytes()).into();
+        let bytes = self.bytes(text).ok_or(Refused::Malformed)?;
+        let mut block = bytes.into();
         self.cipher.decrypt_block(&mut block);
         let record: [u8; 16] = block.into();
         let five = |bytes: &[u8]| bytes.iter().fold(0i64, |n, &b| (n << 8) | i64::from(b));
@@ -129,7 +178,7 @@ mod tests {
 
     #[test]
     fn ids_go_both_ways_and_are_stable() {
-        let ids = Ids::new(&[7; 32]);
+        let ids = Ids::new(&[7; 32], IdStyle::Uuid);
         let user = ids.user(1_000_000_042);
         assert_eq!(user, ids.user(1_000_000_042));
         assert_eq!(user.len(), 36);
@@ -149,9 +198,28 @@ mod tests {
     }
 
     #[test]
+    fn koto_ids_are_the_same_records_in_koto_form() {
+        let koto = Ids::new(&[7; 32], IdStyle::Koto);
+        let uuid = Ids::new(&[7; 32], IdStyle::Uuid);
+        let user = koto.user(1_000_000_042);
+        assert!(user.starts_with("KOTO-") && user.len() == 37, "{user}");
+        assert_eq!(user[5..], uuid.user(1_000_000_042).replace('-', ""));
+        assert_eq!(koto.open(&user), Ok(Named::User(1_000_000_042)));
+        assert_eq!(koto.open(&user[5..]), Ok(Named::User(1_000_000_042)), "the prefix is optional");
+        let message = koto.private_message(1_000_000_042, 1_000_000_043, 17);
+        assert_eq!(message.len(), 32, "{message}");
+        assert_eq!(
+            koto.open(&message),
+            Ok(Named::PrivateMessage { members: (1_000_000_042, 1_000_000_043), message_id: 17 })
+        );
+        assert_eq!(koto.open(&uuid.user(1_000_000_042)), Err(Refused::Malformed), "a UUID is not Koto's");
+        assert_eq!(koto.open("KOTO-xyz"), Err(Refused::Malformed));
+    }
+
+    #[test]
     fn another_key_or_a_made_up_uuid_names_nothing() {
-        let ours = Ids::new(&[7; 32]);
-        let theirs = Ids::new(&[8; 32]);
+        let ours = Ids::new(&[7; 32], IdStyle::Uuid);
+        let theirs = Ids::new(&[8; 32], IdStyle::Uuid);
         assert_eq!(ours.open(&theirs.user(1_000_000_042)).ok(), None);
         assert_eq!(ours.open("550e8400-e29b-41d4-a716-446655440000"), Err(Refused::Unknown));
         assert_eq!(ours.open("not-a-uuid"), Err(Refused::Malformed));

@@ -116,12 +116,12 @@ impl View<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wwchat::ids::Named;
+    use crate::opaque::ids::{IdStyle, Named};
     use serde_json::json;
 
     #[test]
     fn a_message_update_carries_uuids_only() {
-        let ids = Ids::new(&[3; 32]);
+        let ids = Ids::new(&[3; 32], IdStyle::Uuid);
         let view = View { ids: &ids, viewer: roost_store::UserId::from_raw(1_000_000_002) };
         let mut update = json!({
             "update_id": 5,
