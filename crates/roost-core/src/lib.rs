@@ -35,7 +35,7 @@ pub use bots::system::SYSTEM_BOT_NAMES;
 pub use hub::Hub;
 pub use messages::EventPage;
 pub use people::accounts::PersonSummary;
-pub use people::keys::is_api_key;
+pub use people::keys::{IssuedJwt, is_api_key};
 pub use people::{Registration, SignIn};
 pub use ratelimit::{ChatPace, RateLimits};
 pub use roost_store::{ChatKey, UserId};
@@ -149,6 +149,8 @@ struct Inner {
     id_key: [u8; 32],
     /// The installation's 32-byte key bots' tokens are sealed under (see `people::secrets`).
     token_key: [u8; 32],
+    /// The installation's 32-byte key its JWTs are signed with (`people::keys`).
+    jwt_key: [u8; 32],
 }
 
 impl Core {
@@ -172,6 +174,7 @@ impl Core {
         };
         let id_key = secret("ids").await?;
         let token_key = secret("tokens").await?;
+        let jwt_key = secret("jwt").await?;
         let core = Core {
             inner: Arc::new(Inner {
                 rate_limiter: ratelimit::RateLimiter::new(store.is_shared()),
@@ -180,6 +183,7 @@ impl Core {
                 bot_tokens,
                 error_log: bots::errors::ErrorLog::default(),
                 token_key,
+                jwt_key,
                 confirmed: std::sync::Mutex::default(),
                 hashing: people::Hashing::new(config.password_hashers),
                 id_key,

@@ -129,6 +129,7 @@ async fn client_method(
         "listapikeys" => Ok(ok(&core.api_keys(person).await?)),
         "revokeapikey" => Ok(ok(&core.revoke_api_key(person, params.parse()?).await?)),
         "createinvite" => Ok(ok(&core.create_invite(owner).await?)),
+        "issuejwt" => Ok(ok(&core.issue_jwt(&session()).await?)),
         "logout" => Ok(ok(&core.logout(&session()).await?)),
         "getsessions" => Ok(ok(&core.sessions(&session()).await?)),
         "terminatesession" => Ok(ok(&core.terminate_session(&session(), params.parse()?).await?)),

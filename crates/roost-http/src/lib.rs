@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod koto;
 pub mod opaque;
 pub mod params;
+pub mod quanta;
 pub mod server;
 pub mod telegram;
 pub mod webhook;
@@ -44,6 +45,7 @@ pub fn app(
         .merge(telegram::router())
         .merge(wwchat::router())
         .merge(koto::router(&koto_prefix))
+        .merge(quanta::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(|| async { envelope::HttpError(ApiError::NOT_FOUND).into_response() })
         .layer(DefaultBodyLimit::max(params::BODY_LIMIT))
@@ -141,6 +143,7 @@ fn api_call(path: &str) -> Option<(&'static str, &str)> {
         ["client", "v1", call] => ("client", *call),
         ["bot", "v1", _token, call] => ("wwchat", *call),
         ["koto", call] => ("koto", *call),
+        ["api", "v1", "bot", call, ..] => ("quanta", *call),
         [token, call] if token.starts_with("bot") => ("bot", *call),
         _ => return None,
     };

@@ -306,7 +306,7 @@ async fn deliver(
     let max_in_flight = hook.max_connections.max(1) as usize;
     let dialect = Dialect::of(&hook.dialect);
     // Telegram's updates carry the core's numbers; the codec is only used by the others.
-    let ids = Ids::new(core.id_key(), dialect.profile().map_or(IdStyle::Uuid, |p| p.style));
+    let ids = Ids::new(core.id_key(), dialect.id_style());
     let mut wake = core.hub().subscribe_bot(bot);
     let mut closing = core.hub().closing();
     let mut in_flight: JoinSet<Outcome> = JoinSet::new();
@@ -485,20 +485,26 @@ enum Dialect {
     Telegram,
     /// A dialect with opaque ids (WWChat, Koto).
     Opaque(&'static Profile),
+    /// Quanta's: its own update shape, each delivery signed.
+    Quanta,
 }
 
 impl Dialect {
     fn of(name: &str) -> Dialect {
+        if name == crate::quanta::DIALECT {
+            return Dialect::Quanta;
+        }
         match crate::opaque::PROFILES.iter().find(|p| p.dialect == name) {
             Some(profile) => Dialect::Opaque(profile),
             None => Dialect::Telegram,
         }
     }
 
-    fn profile(self) -> Option<&'static Profile> {
+    /// How its ids are written (Telegram's are the core's numbers; the codec goes unused).
+    fn id_style(self) -> IdStyle {
         match self {
-            Dialect::Telegram => None,
-            Dialect::Opaque(profile) => Some(profile),
+            Dialect::Opaque(profile) => profile.style,
+            Dialect::Telegram | Dialect::Quanta => IdStyle::Uuid,
         }
     }
 
@@ -508,6 +514,8 @@ impl Dialect {
             // Letgram's document names its own header beside Telegram's; both are sent.
             Dialect::Telegram => &["X-Telegram-Bot-Api-Secret-Token", "X-Letgram-Bot-Api-Secret-Token"],
             Dialect::Opaque(profile) => profile.secret_headers,
+            // Quanta's secret signs the body (`X-Quanta-Signature`) and is never sent.
+            Dialect::Quanta => &[],
         }
     }
 }
@@ -517,6 +525,11 @@ fn render(queued: &QueuedUpdate, dialect: Dialect, ids: &Ids, bot: UserId) -> Op
     let update = queued.update.as_ref()?;
     let body = match dialect {
         Dialect::Telegram => serde_json::to_vec(update),
+        Dialect::Quanta => match crate::quanta::render_update(ids, bot, update) {
+            Some(value) => serde_json::to_vec(&value),
+            // A kind Quanta's bots do not get: it leaves the queue unsent.
+            None => return None,
+        },
         Dialect::Opaque(_) => serde_json::to_value(update).and_then(|mut value| {
             crate::opaque::objects::View { ids, viewer: bot }.update(&mut value);
             serde_json::to_vec(&value)
@@ -585,6 +598,10 @@ async fn post(
     if let Some(secret) = secret {
         for header in dialect.secret_headers() {
             request = request.header(*header, &secret);
+        }
+        if let Dialect::Quanta = dialect {
+            request = request
+                .header(crate::quanta::SIGNATURE_HEADER, crate::quanta::signature(&secret, &update.body));
         }
     }
     let result = match request.send().await {
@@ -656,6 +673,8 @@ async fn run_answer(core: &Core, bot: UserId, dialect: Dialect, content_type: &s
     let failed = match dialect {
         Dialect::Telegram => crate::telegram::dispatch(core, bot, &method, params).await.err().map(|e| e.0),
         Dialect::Opaque(profile) => crate::opaque::dispatch(profile, core, bot, &method, params).await.err(),
+        // Quanta's receivers answer nothing the server runs.
+        Dialect::Quanta => None,
     };
     if let Some(error) = failed {
         tracing::debug!(bot = bot.raw(), method, %error, "a method from a webhook answer failed");

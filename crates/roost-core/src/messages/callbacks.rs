@@ -156,6 +156,19 @@ impl Core {
         }
     }
 
+    /// The message a bot's callback query came from, as the bot addresses it: (the chat's id,
+    /// the message's id). Quanta's `answer-callback` edits it.
+    pub async fn callback_message(&self, bot: UserId, query_id: String) -> Result<(i64, i64)> {
+        let row = self
+            .store()
+            .lookup(move |r| r.callback_query(&query_id).map_err(Error::from))
+            .await?
+            .filter(|row| row.bot_id == bot)
+            .ok_or(ApiError::QUERY_INVALID)?;
+        // Private chats for now: the bot addresses the chat by the person who pressed.
+        Ok((row.user_id.raw(), row.message_id.raw()))
+    }
+
     /// Bot API `answerCallbackQuery`: the answer reaches the person (their waiting `pressButton`
     /// and their event stream). Each query is answered once.
     pub async fn answer_callback_query(&self, bot: UserId, req: AnswerCallbackQuery) -> Result<bool> {

@@ -20,7 +20,70 @@ pub fn is_api_key(token: &str) -> bool {
     token.starts_with("roost_")
 }
 
+/// How long a JWT Roost issues lasts.
+const JWT_LIFETIME: i64 = 60 * 60;
+/// Who issues Roost's JWTs (`iss`).
+const JWT_ISSUER: &str = "roost";
+
+/// A JWT's claims: the person (`sub`), the session that asked for it (`sid`: the JWT ends with
+/// it), and its times.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Claims {
+    sub: String,
+    sid: i64,
+    iss: String,
+    iat: i64,
+    exp: i64,
+}
+
+/// A JWT just issued.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IssuedJwt {
+    pub token: String,
+    /// Unix time it stops working.
+    pub expires_at: i64,
+}
+
 impl Core {
+    /// Client API `issueJwt`: a signed JWT (HS256, under the installation's `jwt` key) for
+    /// owner endpoints that take one (Quanta's); it lasts an hour, and ends with the session that
+    /// asked for it.
+    pub async fn issue_jwt(&self, session_token: &str) -> Result<IssuedJwt> {
+        let session = self.session(session_token).await?;
+        let now = unix_now();
+        let claims = Claims {
+            sub: session.user_id.raw().to_string(),
+            sid: session.id,
+            iss: JWT_ISSUER.into(),
+            iat: now,
+            exp: now + JWT_LIFETIME,
+        };
+        let key = jsonwebtoken::EncodingKey::from_secret(&self.inner.jwt_key);
+        let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key)
+            .map_err(|e| roost_store::StoreError::Database(format!("cannot sign a JWT: {e}")))?;
+        Ok(IssuedJwt { token, expires_at: claims.exp })
+    }
+
+    /// The person a JWT Roost issued acts for: signed with this installation's key, not
+    /// expired, and its session still open.
+    pub async fn authenticate_jwt(&self, token: &str) -> Result<UserId> {
+        let key = jsonwebtoken::DecodingKey::from_secret(&self.inner.jwt_key);
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.set_issuer(&[JWT_ISSUER]);
+        validation.leeway = 0;
+        let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+            .map_err(|_| ApiError::CLIENT_UNAUTHORIZED)?
+            .claims;
+        let person = UserId::from_raw(claims.sub.parse().map_err(|_| ApiError::CLIENT_UNAUTHORIZED)?);
+        let sessions = self.store().lookup(move |r| r.sessions_of(person).map_err(Error::from)).await?;
+        let idle = self.inner.config.session_idle.as_secs() as i64;
+        let now = unix_now();
+        if !sessions.iter().any(|s| s.id == claims.sid && now - s.last_active_at <= idle) {
+            return Err(ApiError::CLIENT_UNAUTHORIZED.into());
+        }
+        Ok(person)
+    }
+
     /// Client API `createApiKey`.
     pub async fn create_api_key(&self, person: UserId, req: CreateApiKey) -> Result<NewApiKey> {
         let name = req.name.unwrap_or_default().trim().to_owned();

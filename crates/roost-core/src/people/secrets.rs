@@ -55,10 +55,20 @@ pub fn koto_token(token: &str) -> Option<String> {
     Some(format!("{KOTO_TOKEN_PREFIX}{id}_{secret}"))
 }
 
-/// Splits a bot token — `<bot id>:<secret>`, or Koto's `kbot_<bot id>_<secret>` — into its bot
-/// id and secret, if it has the right shape.
+/// Quanta's form of a bot token (its `api_key`): `bot_<bot id>_<secret>`.
+pub const QUANTA_TOKEN_PREFIX: &str = "bot_";
+
+/// A token in Quanta's form.
+pub fn quanta_token(token: &str) -> Option<String> {
+    let (id, secret) = split_bot_token(token)?;
+    Some(format!("{QUANTA_TOKEN_PREFIX}{id}_{secret}"))
+}
+
+/// Splits a bot token — `<bot id>:<secret>`, Koto's `kbot_<bot id>_<secret>` or Quanta's
+/// `bot_<bot id>_<secret>` — into its bot id and secret, if it has the right shape.
 pub fn split_bot_token(token: &str) -> Option<(i64, &str)> {
-    let (id, secret) = match token.strip_prefix(KOTO_TOKEN_PREFIX) {
+    let prefixed = token.strip_prefix(KOTO_TOKEN_PREFIX).or_else(|| token.strip_prefix(QUANTA_TOKEN_PREFIX));
+    let (id, secret) = match prefixed {
         Some(rest) => rest.split_once('_')?,
         None => token.split_once(':')?,
     };
@@ -251,6 +261,8 @@ mod tests {
         assert_eq!(koto, format!("kbot_1000000001_{secret}"));
         assert_eq!(split_bot_token(&koto), Some((1_000_000_001, secret.as_str())));
         assert_eq!(split_bot_token("kbot_x_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), None);
+        let quanta = quanta_token(&token).unwrap_or_default();
+        assert_eq!(split_bot_token(&quanta), Some((1_000_000_001, secret.as_str())));
     }
 
     #[test]

@@ -163,8 +163,8 @@ impl Core {
     /// update committed at any moment of the call is seen.
     /// Confirms a bot's updates below `offset`, and answers once that is committed (`getUpdates`
     /// with an offset commits it in the background): for the system bot, whose answers must not
-    /// repeat after a restart.
-    pub(crate) async fn confirm_updates(&self, bot: UserId, offset: i64) -> Result<()> {
+    /// repeat after a restart, and Quanta's `/updates`, which hands an update out once.
+    pub async fn confirm_updates(&self, bot: UserId, offset: i64) -> Result<()> {
         self.store()
             .write(move |w| w.confirm_updates(bot, UpdateId::from_raw(offset)).map_err(Error::from))
             .await?;

@@ -29,6 +29,7 @@ use uuid::Uuid;
 const USER: u8 = 1;
 const PRIVATE_MESSAGE: u8 = 3;
 const CHAT_INSTANCE: u8 = 5;
+const UPDATE: u8 = 6;
 /// Ids in a message record have 5 bytes.
 const FIVE_BYTES: i64 = 1 << 40;
 
@@ -42,6 +43,11 @@ pub enum Named {
         message_id: i64,
     },
     ChatInstance(u64),
+    /// An update of a bot's queue.
+    Update {
+        bot: i64,
+        update_id: i64,
+    },
 }
 
 /// Why a text is not a UUID this server handed out.
@@ -143,6 +149,19 @@ impl Ids {
         self.seal(record)
     }
 
+    /// The id of update `update_id` of `bot`'s queue (Quanta's update `id`). Ids too large for
+    /// the record get the nil id.
+    pub fn update(&self, bot: i64, update_id: i64) -> String {
+        if [bot, update_id].iter().any(|&id| !(0..FIVE_BYTES).contains(&id)) {
+            return self.nil();
+        }
+        let mut record = [0u8; 16];
+        record[0] = UPDATE;
+        record[1..6].copy_from_slice(&bot.to_be_bytes()[3..]);
+        record[11..].copy_from_slice(&update_id.to_be_bytes()[3..]);
+        self.seal(record)
+    }
+
     /// A callback query's `chat_instance`.
     pub fn chat_instance(&self, instance: u64) -> String {
         self.seal(Self::record(CHAT_INSTANCE, instance))
@@ -166,6 +185,9 @@ impl Ids {
                     return Err(Refused::Unknown);
                 }
                 Ok(Named::PrivateMessage { members: (lo, hi), message_id: five(&record[11..]) })
+            }
+            UPDATE if record[6..11].iter().all(|&b| b == 0) => {
+                Ok(Named::Update { bot: five(&record[1..6]), update_id: five(&record[11..]) })
             }
             _ => Err(Refused::Unknown),
         }
@@ -195,6 +217,10 @@ mod tests {
             Ok(Named::PrivateMessage { members: (1_000_000_042, 1_000_000_043), message_id: 17 })
         );
         assert_ne!(ids.user(1_000_000_042), ids.user(1_000_000_043));
+        assert_eq!(
+            ids.open(&ids.update(1_000_000_042, 9)),
+            Ok(Named::Update { bot: 1_000_000_042, update_id: 9 })
+        );
     }
 
     #[test]

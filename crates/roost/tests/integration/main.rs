@@ -11,6 +11,7 @@ mod durability;
 mod hardening;
 mod koto;
 mod long_polling;
+mod quanta;
 mod rich_messaging;
 mod scale_out;
 mod webhooks;
