@@ -17,10 +17,8 @@
 //! encryption side of Koto's gateway is not part of this dialect. docs/dialects.md maps each
 //! method onto the core.
 
-use roost_store::UserId;
-
 use axum::Router;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{Method as HttpMethod, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -29,10 +27,9 @@ use roost_types::{ApiError, BotUser, ErrorKind};
 use serde_json::{Value, json};
 use std::borrow::Cow;
 
-use crate::envelope::{HttpError, error_response, ok};
+use crate::envelope::{error_response, ok};
 use crate::opaque::Profile;
 use crate::opaque::ids::{IdStyle, Ids};
-use crate::params::Params;
 
 /// This dialect's name, as webhooks record it.
 pub const DIALECT: &str = "koto";
@@ -101,28 +98,7 @@ async fn call(State(core): State<Core>, Path(method): Path<String>, req: Request
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(|v| v.trim().to_owned())
         .unwrap_or_default();
-    let answer = match Box::pin(authenticate(&core, &token)).await {
-        Ok(bot) => match Box::pin(Params::from_request(req, &())).await {
-            Ok(params) => {
-                crate::opaque::dispatch(&PROFILE, &core, bot, &method, params).await.map_err(|e| (bot, e))
-            }
-            Err(rejection) => Err((bot, rejection.0)),
-        },
-        Err((None, e)) => return respond(Err(e)),
-        Err((Some(bot), e)) => Err((bot, e)),
-    };
-    if let Err((bot, refused)) = &answer {
-        crate::telegram::note_refused(&core, *bot, &method, refused, &describe(refused));
-    }
-    respond(answer.map_err(|(_, e)| e))
-}
-
-/// The bot a call is from, within its rate limit; a refusal names the bot once it is known.
-async fn authenticate(core: &Core, token: &str) -> Result<UserId, (Option<UserId>, ApiError)> {
-    let api_error = |e: roost_core::Error| HttpError::from(e).0;
-    let bot = core.authenticate_bot(token).await.map_err(|e| (None, api_error(e)))?;
-    core.check_bot_rate(bot).await.map_err(|e| (Some(bot), api_error(e)))?;
-    Ok(bot)
+    respond(crate::opaque::serve(&PROFILE, &core, &token, &method, req, describe).await)
 }
 
 /// The `{ok, result}` envelope, with errors in Koto's words.

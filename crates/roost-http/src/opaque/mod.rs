@@ -52,6 +52,34 @@ impl Profile {
     }
 }
 
+/// A whole call of `profile`'s dialect: the token and the bot's rate limit first, then the body,
+/// then the method; a refusal after the bot is known goes to its error log, in the words
+/// `describe` gives it. The dialect's module reads the token from where it puts it and wraps the
+/// answer in its envelope.
+pub async fn serve(
+    profile: &Profile,
+    core: &Core,
+    token: &str,
+    method: &str,
+    req: axum::extract::Request,
+    describe: fn(&ApiError) -> std::borrow::Cow<'static, str>,
+) -> Result<Value, ApiError> {
+    use axum::extract::FromRequest;
+    let api_error = |e: roost_core::Error| HttpError::from(e).0;
+    let bot = Box::pin(core.authenticate_bot(token)).await.map_err(api_error)?;
+    let answer = match core.check_bot_rate(bot).await.map_err(api_error) {
+        Ok(()) => match Box::pin(Params::from_request(req, &())).await {
+            Ok(params) => dispatch(profile, core, bot, method, params).await,
+            Err(rejection) => Err(rejection.0),
+        },
+        Err(e) => Err(e),
+    };
+    if let Err(refused) = &answer {
+        crate::telegram::note_refused(core, bot, method, refused, &describe(refused));
+    }
+    answer
+}
+
 /// Runs one method of `profile`'s dialect for an authenticated bot, at its pace; `method` in any
 /// case.
 pub async fn dispatch(

@@ -17,11 +17,10 @@
 //! `getUpdates`, `editMessageText`, `answerCallbackQuery`, `setWebhook`, `deleteWebhook` and
 //! `getWebhookInfo`. docs/dialects.md maps each onto the core.
 
-use roost_store::UserId;
 use std::borrow::Cow;
 
 use axum::Router;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{Method as HttpMethod, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -29,10 +28,9 @@ use roost_core::{ChatPace, Core};
 use roost_types::{ApiError, BotUser};
 use serde_json::{Value, json};
 
-use crate::envelope::{HttpError, error_response, ok};
+use crate::envelope::{error_response, ok};
 use crate::opaque::Profile;
 use crate::opaque::ids::{IdStyle, Ids};
-use crate::params::Params;
 
 /// This dialect's name, as webhooks record it.
 pub const DIALECT: &str = "wwchat";
@@ -86,32 +84,7 @@ async fn call(
     if req.method() != HttpMethod::GET && req.method() != HttpMethod::POST {
         return StatusCode::NOT_IMPLEMENTED.into_response();
     }
-    let answer = match Box::pin(authenticate(&core, &token)).await {
-        Ok(bot) => match Box::pin(Params::from_request(req, &())).await {
-            Ok(params) => {
-                crate::opaque::dispatch(&PROFILE, &core, bot, &method, params).await.map_err(|e| (bot, e))
-            }
-            Err(rejection) => Err((bot, rejection.0)),
-        },
-        Err((None, e)) => return respond(Err(e)),
-        Err((Some(bot), e)) => Err((bot, e)),
-    };
-    if let Err((bot, refused)) = &answer {
-        crate::telegram::note_refused(&core, *bot, &method, refused, &describe(refused));
-    }
-    respond(answer.map_err(|(_, e)| e))
-}
-
-/// The bot a call is from, within its rate limit; a refusal names the bot once it is known.
-async fn authenticate(core: &Core, token: &str) -> Result<UserId, (Option<UserId>, ApiError)> {
-    let bot = core.authenticate_bot(token).await.map_err(|e| (None, api_error(e)))?;
-    core.check_bot_rate(bot).await.map_err(|e| (Some(bot), api_error(e)))?;
-    Ok(bot)
-}
-
-/// A core error as this edge reports it (a store failure is logged once, in the envelope).
-fn api_error(error: roost_core::Error) -> ApiError {
-    HttpError::from(error).0
+    respond(crate::opaque::serve(&PROFILE, &core, &token, &method, req, describe).await)
 }
 
 /// The envelope, with errors in WWChat's words.
