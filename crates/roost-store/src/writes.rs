@@ -695,6 +695,14 @@ impl Writer<'_> {
         self.db().execute("DELETE FROM updates WHERE bot_id = ?1 AND update_id < ?2", args![bot_id, below])
     }
 
+    /// Deletes a bot's queued updates up to `through` and returns the ids it deleted: of two
+    /// callers claiming the same updates at once, each gets only the ones it deleted (the second
+    /// waits for the first's row locks on PostgreSQL; the single writer orders them on SQLite).
+    pub fn claim_updates(&mut self, bot_id: UserId, through: UpdateId) -> Result<Vec<UpdateId>> {
+        let sql = "DELETE FROM updates WHERE bot_id = ?1 AND update_id <= ?2 RETURNING update_id";
+        self.db().all(sql, args![bot_id, through], |r| r.get(0))
+    }
+
     /// Deletes every queued update of a bot.
     pub fn drop_updates(&mut self, bot_id: UserId) -> Result<usize> {
         self.db().execute("DELETE FROM updates WHERE bot_id = ?1", args![bot_id])

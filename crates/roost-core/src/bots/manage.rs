@@ -174,6 +174,12 @@ fn validate_edit(req: EditBot) -> Result<Edit> {
 }
 
 impl Core {
+    /// Checks an edit without applying it (what `editBot` would refuse), for a caller that makes
+    /// a bot and edits it in one request (Quanta's `register`).
+    pub fn check_bot_edit(&self, req: &EditBot) -> Result<()> {
+        validate_edit(req.clone()).map(|_| ())
+    }
+
     /// The owner API's `createBot`: a new bot of the person's.
     pub async fn create_own_bot(&self, person: UserId, req: CreateBot) -> Result<BotWithToken> {
         self.make_bot(Manager::Owner(person), OwnerName::Id(person), req).await

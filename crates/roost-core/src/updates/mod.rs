@@ -155,26 +155,42 @@ impl Core {
         self.inner.confirmed.lock().ok().and_then(|c| c.get(&bot).copied()).unwrap_or(0)
     }
 
+    /// Confirms a bot's updates below `offset`, and answers once that is committed (`getUpdates`
+    /// with an offset commits it in the background): for the system bot, whose answers must not
+    /// repeat after a restart, and Quanta's manual `/ack`.
+    pub async fn confirm_updates(&self, bot: UserId, offset: i64) -> Result<()> {
+        self.store()
+            .write(move |w| w.confirm_updates(bot, UpdateId::from_raw(offset)).map_err(Error::from))
+            .await?;
+        self.raise_floor(bot, offset);
+        Ok(())
+    }
+
+    /// Takes a bot's updates up to `through` out of its queue and answers the ids this call took:
+    /// of two calls that read the same updates at once, each hands out only its own (Quanta's
+    /// `/updates`, which hands an update out once).
+    pub async fn claim_updates(&self, bot: UserId, through: i64) -> Result<Vec<i64>> {
+        let claimed = self
+            .store()
+            .write(move |w| w.claim_updates(bot, UpdateId::from_raw(through)).map_err(Error::from))
+            .await?;
+        self.raise_floor(bot, through + 1);
+        Ok(claimed.into_iter().map(UpdateId::raw).collect())
+    }
+
+    fn raise_floor(&self, bot: UserId, offset: i64) {
+        if let Ok(mut confirmed) = self.inner.confirmed.lock() {
+            let floor = confirmed.entry(bot).or_insert(0);
+            *floor = (*floor).max(offset);
+        }
+    }
+
     /// Bot API `getUpdates`, with long polling.
     ///
     /// `offset` confirms (deletes) every update below it; a negative offset keeps only the last
     /// `-offset` updates. With a `timeout`, the call waits until an update arrives or the timeout
     /// passes. The wait subscribes to the bot's wake-up signal *before* reading the queue, so an
     /// update committed at any moment of the call is seen.
-    /// Confirms a bot's updates below `offset`, and answers once that is committed (`getUpdates`
-    /// with an offset commits it in the background): for the system bot, whose answers must not
-    /// repeat after a restart, and Quanta's `/updates`, which hands an update out once.
-    pub async fn confirm_updates(&self, bot: UserId, offset: i64) -> Result<()> {
-        self.store()
-            .write(move |w| w.confirm_updates(bot, UpdateId::from_raw(offset)).map_err(Error::from))
-            .await?;
-        if let Ok(mut confirmed) = self.inner.confirmed.lock() {
-            let floor = confirmed.entry(bot).or_insert(0);
-            *floor = (*floor).max(offset);
-        }
-        Ok(())
-    }
-
     pub async fn get_updates(&self, bot: UserId, req: GetUpdates) -> Result<Vec<Update>> {
         let limit =
             req.limit.unwrap_or(GET_UPDATES_LIMIT_MAX).clamp(GET_UPDATES_LIMIT_MIN, GET_UPDATES_LIMIT_MAX);

@@ -40,17 +40,21 @@ pub const DIALECT: &str = "quanta";
 pub const SIGNATURE_HEADER: &str = "X-Quanta-Signature";
 
 pub fn router() -> Router<Core> {
-    Router::new()
-        .route("/api/v1/bot/me", get(me))
-        .route("/api/v1/bot/updates", get(updates).post(updates))
-        .route("/api/v1/bot/ack", post(ack))
-        .route("/api/v1/bot/send-message", post(send_message))
-        .route("/api/v1/bot/set-commands", post(set_commands))
-        .route("/api/v1/bot/answer-callback", post(answer_callback))
-        .route("/api/v1/bot/webhook", put(set_webhook).delete(delete_webhook))
-        .route("/api/v1/bot/register", post(register))
-        .route("/api/v1/bot/my-bots", get(my_bots))
-        .route("/api/v1/bot/delete/{bot_id}", axum::routing::delete(delete_bot))
+    let routes = Router::new()
+        .route("/me", get(me))
+        .route("/updates", get(updates).post(updates))
+        .route("/ack", post(ack))
+        .route("/send-message", post(send_message))
+        .route("/set-commands", post(set_commands))
+        .route("/answer-callback", post(answer_callback))
+        .route("/webhook", put(set_webhook).delete(delete_webhook))
+        .route("/register", post(register))
+        .route("/my-bots", get(my_bots))
+        .route("/delete/{bot_id}", axum::routing::delete(delete_bot))
+        // Every answer under the prefix is Quanta's shape, unknown paths and methods included.
+        .fallback(|| async { Refusal::Api(ApiError::NOT_FOUND) })
+        .method_not_allowed_fallback(|| async { Refusal::Api(ApiError::METHOD_NOT_ALLOWED) });
+    Router::new().nest("/api/v1/bot", routes)
 }
 
 /// A delivery's signature: `sha256=` and the hex HMAC-SHA256 of the body under the webhook's
@@ -103,6 +107,7 @@ impl Refusal {
                 K::BotNotFound | K::ChatNotFound | K::UserNotFound | K::IdUnknown | K::QueryInvalid => 404,
                 K::NotFound | K::MethodNotServed => 404,
                 K::Unauthorized | K::ClientUnauthorized => 401,
+                K::MethodNotAllowed => 405,
                 K::TooManyRequests => 429,
                 _ if e.status() == 403 => 403,
                 _ if e.status() >= 500 => 500,
@@ -323,15 +328,9 @@ fn bot_object(ids: &Ids, bot: &OwnedBot) -> Value {
 /// `GET /me`.
 async fn me(State(core): State<Core>, req: Request) -> Response {
     bot_call(core, "me", req, async |core: &Core, bot: UserId, _| {
-        let profile = core.bot_info(BotRef { bot_id: Some(bot.raw()), username: None }).await?;
-        answer(json!({
-            "id": ids(core).user(profile.id),
-            "name": profile.name,
-            "username": profile.username,
-            "description": profile.description,
-            "is_active": true,
-            "commands": profile.commands,
-        }))
+        let owned =
+            core.managed_bot(Manager::Operator, BotRef { bot_id: Some(bot.raw()), username: None }).await?;
+        answer(bot_object(&ids(core), &owned))
     })
     .await
 }
@@ -349,13 +348,20 @@ async fn updates(State(core): State<Core>, req: Request) -> Response {
             timeout: Some(number("timeout", 30)),
             allowed_updates: None,
         };
-        let got = core.get_updates(bot, req).await?;
-        if !manual && let Some(last) = got.last() {
-            // Handed out once: Quanta's bots send no offset.
-            core.confirm_updates(bot, last.update_id + 1).await?;
+        let mut got = core.get_updates(bot, req).await?;
+        let Some(last) = got.last().map(|u| u.update_id) else { return answer(json!({"updates": []})) };
+        if !manual {
+            // Handed out once: Quanta's bots send no offset. Of two calls that read the same
+            // updates, each answers only those it took out of the queue.
+            let claimed = core.claim_updates(bot, last).await?;
+            got.retain(|u| claimed.contains(&u.update_id));
         }
         let ids = ids(core);
         let rendered: Vec<Value> = got.iter().filter_map(|u| render_update(&ids, bot, u)).collect();
+        if manual && rendered.is_empty() {
+            // Only kinds Quanta's bots do not get (reactions): nothing to acknowledge them by.
+            core.confirm_updates(bot, last + 1).await?;
+        }
         answer(json!({"updates": rendered}))
     })
     .await
@@ -456,12 +462,7 @@ async fn answer_callback(State(core): State<Core>, req: Request) -> Response {
                 return Err(ApiError::with(ErrorKind::IdUnknown, "chat_id").into());
             }
         }
-        let text = params.text("text").filter(|t| !t.is_empty());
-        core.answer_callback_query(
-            bot,
-            AnswerCallbackQuery { callback_query_id: Some(id), text, ..Default::default() },
-        )
-        .await?;
+        // The edit first: if it fails, the query is still there to answer.
         if let Some(content) = params.text("message_content").filter(|c| !c.is_empty()) {
             let edit = EditMessageText {
                 chat_id: Some(ChatId::Id(chat)),
@@ -476,6 +477,12 @@ async fn answer_callback(State(core): State<Core>, req: Request) -> Response {
                 }
             }
         }
+        let text = params.text("text").filter(|t| !t.is_empty());
+        core.answer_callback_query(
+            bot,
+            AnswerCallbackQuery { callback_query_id: Some(id), text, ..Default::default() },
+        )
+        .await?;
         answer(json!({"ok": true}))
     })
     .await
@@ -556,6 +563,10 @@ async fn register(State(core): State<Core>, req: Request) -> Answer {
         Some(value @ Value::Array(_)) => serde_json::from_value(value).unwrap_or_default(),
         _ => Vec::new(),
     };
+    let check =
+        EditBot { description: params.text("description"), commands: commands.clone(), ..EditBot::default() };
+    // Everything checked before the bot is made: a refused register makes nothing.
+    core.check_bot_edit(&check)?;
     let mut made = None;
     for attempt in 0..10 {
         let req = CreateBot { name: Some(name.clone()), username: Some(username_for(&name, attempt)) };

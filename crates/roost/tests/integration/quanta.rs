@@ -150,6 +150,22 @@ async fn a_quanta_bot_from_registration_to_callbacks() {
         Some(json!("You picked A"))
     );
 
+    // Two calls at once hand each update out once between them.
+    for text in ["one", "two", "three"] {
+        server.client(&person, "sendMessage", json!({"chat_id": format!("@{username}"), "text": text})).await;
+    }
+    let (a, b) = tokio::join!(
+        quanta(&server, reqwest::Method::GET, "/updates?timeout=0", auth, None),
+        quanta(&server, reqwest::Method::GET, "/updates?timeout=0", auth, None)
+    );
+    let mut seen: Vec<String> = [a.1, b.1]
+        .iter()
+        .flat_map(|got| got["updates"].as_array().cloned().unwrap_or_default())
+        .filter_map(|u| u["payload"]["content"].as_str().map(str::to_owned))
+        .collect();
+    seen.sort();
+    assert_eq!(seen, ["one", "three", "two"]);
+
     // Acknowledging by hand: the same update until /ack.
     server
         .client(&person, "sendMessage", json!({"chat_id": format!("@{username}"), "text": "keep me"}))
@@ -246,6 +262,20 @@ async fn quanta_errors_in_its_shape() {
         let (status, answer) = quanta(&server, method, path, auth, body).await;
         assert_eq!((status, answer.clone()), (code, json!({"error": words})), "{path}: {answer}");
     }
+    // A refused register makes no bot; unknown paths and methods answer in Quanta's shape.
+    let bad = json!({"name": "Half Made", "commands": [{"command": "my-cmd", "description": "x"}]});
+    let (status, _) =
+        quanta(&server, reqwest::Method::POST, "/register", ("authorization", &bearer(&jwt)), Some(bad))
+            .await;
+    assert_eq!(status, 400);
+    let (_, mine) =
+        quanta(&server, reqwest::Method::GET, "/my-bots", ("authorization", &bearer(&jwt)), None).await;
+    assert_eq!(mine["bots"].as_array().map(Vec::len), Some(1), "{mine}");
+    let (status, answer) = quanta(&server, reqwest::Method::GET, "/frobnicate", auth, None).await;
+    assert_eq!((status, answer), (404, json!({"error": "Not Found"})));
+    let (status, answer) = quanta(&server, reqwest::Method::GET, "/send-message", auth, None).await;
+    assert_eq!((status, answer), (405, json!({"error": "Method Not Allowed"})));
+
     // Another person's bot reads as no bot; a JWT ends with its session.
     let other = server.register("quanta_other").await;
     let other_jwt = jwt_of(&server, &other).await;
