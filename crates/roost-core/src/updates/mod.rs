@@ -211,10 +211,20 @@ impl Core {
             });
         }
         let mut wake = self.hub().subscribe_bot(bot);
-        let (state, first_pending) =
-            self.store().lookup(move |r| Ok::<_, Error>((r.bot(bot)?, r.first_pending_update(bot)?))).await?;
-        let state = state.ok_or(ApiError::UNAUTHORIZED)?;
-        if !state.webhook_url.is_empty() {
+        // Only what the call needs of the bot's row: a waiting poll keeps its locals for as long
+        // as it waits, and tens of thousands of polls wait at once.
+        let (webhook_set, stored_allowed, first_pending) = self
+            .store()
+            .lookup(move |r| {
+                let state = r.bot(bot)?.ok_or(ApiError::UNAUTHORIZED)?;
+                Ok::<_, Error>((
+                    !state.webhook_url.is_empty(),
+                    state.allowed_updates,
+                    r.first_pending_update(bot)?,
+                ))
+            })
+            .await?;
+        if webhook_set {
             return Err(ApiError::CONFLICT_WEBHOOK_ACTIVE.into());
         }
 
@@ -225,8 +235,8 @@ impl Core {
         } else {
             None
         };
-        let allowed_changed =
-            allowed.as_ref().filter(|json| state.allowed_updates.as_ref() != Some(json)).cloned();
+        let allowed_changed = allowed.as_ref().filter(|json| stored_allowed.as_ref() != Some(json)).cloned();
+        drop(stored_allowed);
         let mut from = offset.max(0);
         // With a shared store the bot's next call may reach another instance, which knows nothing
         // of this one's floor: there the confirmation is committed before the call goes on.

@@ -50,18 +50,23 @@ async fn bot_method(core: Core, segment: &str, method: &str, req: Request) -> Re
     }
     // Boxed, as the reading of the parameters below: a waiting long poll holds this future, and
     // inline each step's state would be part of every poll's memory (1 KB a poll, measured).
-    let answer = match Box::pin(authenticate(&core, segment)).await {
-        Ok(bot) => match Box::pin(Params::from_request(req, &())).await {
-            Ok(params) => dispatch(&core, bot, method, params).await.map_err(|e| (bot, e)),
-            Err(rejection) => Err((bot, rejection)),
-        },
-        Err((None, e)) => return e.into_response(),
-        Err((Some(bot), e)) => Err((bot, e)),
+    let refused = |bot: UserId, error: HttpError| {
+        note_refused(&core, bot, method, &error.0, &errors::describe(&error.0));
+        error.into_response()
     };
-    if let Err((bot, refused)) = &answer {
-        note_refused(&core, *bot, method, &refused.0, &errors::describe(&refused.0));
+    let bot = match Box::pin(authenticate(&core, segment)).await {
+        Ok(bot) => bot,
+        Err((None, e)) => return e.into_response(),
+        Err((Some(bot), e)) => return refused(bot, e),
+    };
+    let params = match Box::pin(Params::from_request(req, &())).await {
+        Ok(params) => params,
+        Err(rejection) => return refused(bot, rejection),
+    };
+    match dispatch(&core, bot, method, params).await {
+        Ok(response) => response,
+        Err(e) => refused(bot, e),
     }
-    answer.map_err(|(_, e)| e).into_response()
 }
 
 /// The bot a call is from, within its rate limit; a refusal names the bot once it is known.
