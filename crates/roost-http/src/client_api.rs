@@ -305,6 +305,9 @@ async fn stream_events(
 ) {
     let mut closing = core.hub().closing();
     let mut checked = std::time::Instant::now();
+    // A wake that came too soon after the last look: looked at once the second is over (boxed:
+    // most streams never have one, and an idle stream's task stays small).
+    let mut look_due: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.reset();
     let ready = serde_json::json!({"type": "ready", "seq": cursor}).to_string();
@@ -345,7 +348,18 @@ async fn stream_events(
                         break;
                     }
                     checked = std::time::Instant::now();
+                    look_due = None;
+                } else if look_due.is_none() {
+                    let at = tokio::time::Instant::from_std(checked + SESSION_RECHECK);
+                    look_due = Some(Box::pin(tokio::time::sleep_until(at)));
                 }
+            }
+            () = async { if let Some(due) = look_due.as_mut() { due.await } }, if look_due.is_some() => {
+                look_due = None;
+                if !session_lives(&core, &session).await {
+                    break;
+                }
+                checked = std::time::Instant::now();
             }
             _ = closing.changed() => break,
             _ = ping.tick() => {

@@ -202,6 +202,7 @@ fn encode(effect: &Effect) -> String {
         Effect::UserEvent { user_id, seq } => format!("u{user_id}:{seq}"),
         Effect::WebhookChanged { bot_id } => format!("w{bot_id}"),
         Effect::BotTokenChanged { bot_id } => format!("t{bot_id}"),
+        Effect::SessionsEnded { user_id } => format!("s{user_id}"),
         Effect::Resync => "r".to_owned(),
         Effect::PollStarted { bot_id, started_ms } => format!("p{bot_id}:{started_ms}"),
     }
@@ -235,6 +236,9 @@ pub(crate) fn decode(payload: &str) -> Vec<Effect> {
                 }
                 "w" => rest.parse().ok().map(|bot| Effect::WebhookChanged { bot_id: UserId::from_raw(bot) }),
                 "t" => rest.parse().ok().map(|bot| Effect::BotTokenChanged { bot_id: UserId::from_raw(bot) }),
+                "s" => {
+                    rest.parse().ok().map(|user| Effect::SessionsEnded { user_id: UserId::from_raw(user) })
+                }
                 "r" => Some(Effect::Resync),
                 "p" => pair(rest).map(|(bot, started_ms)| Effect::PollStarted {
                     bot_id: UserId::from_raw(bot),
@@ -293,6 +297,7 @@ mod tests {
             Effect::UserEvent { user_id: UserId::from_raw(1_000_000_000), seq: 7 },
             Effect::WebhookChanged { bot_id: UserId::from_raw(5) },
             Effect::BotTokenChanged { bot_id: UserId::from_raw(6) },
+            Effect::SessionsEnded { user_id: UserId::from_raw(7) },
             Effect::Resync,
             Effect::PollStarted { bot_id: UserId::from_raw(9), started_ms: 1_790_000_000_000 },
         ];

@@ -35,6 +35,9 @@ pub enum Effect {
     WebhookChanged { bot_id: UserId },
     /// The bot's token was replaced, or the bot deleted: a cached token hash is stale.
     BotTokenChanged { bot_id: UserId },
+    /// Sessions of the person ended (logout, ended elsewhere, a password reset, a deleted
+    /// account): their event streams look at their session again.
+    SessionsEnded { user_id: UserId },
     /// Notifications from other instances may have been lost (the listening connection dropped):
     /// every waiter should look at the store again.
     Resync,

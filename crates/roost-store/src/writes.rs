@@ -230,6 +230,7 @@ impl Writer<'_> {
             self.db().execute(sql, args![user_id])?;
         }
         self.forget(Key::User(user_id));
+        self.effect(crate::Effect::SessionsEnded { user_id });
         Ok(())
     }
 
@@ -239,6 +240,7 @@ impl Writer<'_> {
         self.db().execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", args![user_id, phc])?;
         self.db().execute("DELETE FROM sessions WHERE user_id = ?1", args![user_id])?;
         self.db().execute("DELETE FROM api_keys WHERE owner_id = ?1", args![user_id])?;
+        self.effect(crate::Effect::SessionsEnded { user_id });
         Ok(())
     }
 
@@ -352,19 +354,32 @@ impl Writer<'_> {
     }
 
     pub fn delete_session(&mut self, token_hash: &[u8]) -> Result<bool> {
-        Ok(self.db().execute("DELETE FROM sessions WHERE token_hash = ?1", args![token_hash])? > 0)
+        let sql = "DELETE FROM sessions WHERE token_hash = ?1 RETURNING user_id";
+        let ended: Vec<UserId> = self.db().all(sql, args![token_hash], |r| r.get(0))?;
+        for &user_id in &ended {
+            self.effect(crate::Effect::SessionsEnded { user_id });
+        }
+        Ok(!ended.is_empty())
     }
 
     /// Ends one of a person's sessions by its public id.
     pub fn delete_session_by_id(&mut self, user_id: UserId, id: i64) -> Result<bool> {
         let sql = "DELETE FROM sessions WHERE user_id = ?1 AND id = ?2";
-        Ok(self.db().execute(sql, args![user_id, id])? > 0)
+        let ended = self.db().execute(sql, args![user_id, id])? > 0;
+        if ended {
+            self.effect(crate::Effect::SessionsEnded { user_id });
+        }
+        Ok(ended)
     }
 
     /// Ends every session of a person but one; returns how many.
     pub fn delete_other_sessions(&mut self, user_id: UserId, keep_id: i64) -> Result<usize> {
         let sql = "DELETE FROM sessions WHERE user_id = ?1 AND id <> ?2";
-        self.db().execute(sql, args![user_id, keep_id])
+        let ended = self.db().execute(sql, args![user_id, keep_id])?;
+        if ended > 0 {
+            self.effect(crate::Effect::SessionsEnded { user_id });
+        }
+        Ok(ended)
     }
 
     /// Records that a session was used at `now`.

@@ -62,6 +62,15 @@ impl Hub {
         }
     }
 
+    /// Wakes every person's event streams without a new event (each looks at its session).
+    fn nudge_users(&self) {
+        if let Ok(map) = self.users.lock() {
+            for sender in map.values() {
+                sender.send_modify(|_| {});
+            }
+        }
+    }
+
     /// Wakes the waiters of everything a commit touched. Called on the writer thread: it only
     /// takes two short locks and never blocks on a waiter.
     pub fn announce(&self, effects: &[Effect]) {
@@ -76,8 +85,12 @@ impl Hub {
                 Effect::PollStarted { bot_id, started_ms } => self.supersede_polls(bot_id, started_ms),
                 // The core's token cache listens for these (`people::TokenCache`).
                 Effect::BotTokenChanged { .. } => {}
+                Effect::SessionsEnded { user_id } => self.nudge_user(user_id),
                 Effect::Resync => {
                     self.resync.notify_one();
+                    // Sessions may have ended meanwhile (elsewhere, or by `roost admin`): every
+                    // stream looks at its own again.
+                    self.nudge_users();
                     // Webhook changes may have been missed too: bot 0 means "every bot".
                     let _ = self.webhooks.send(UserId::from_raw(0));
                 }

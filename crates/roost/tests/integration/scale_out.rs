@@ -318,3 +318,28 @@ async fn a_revoked_token_is_refused_on_every_instance() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A session ended on one instance closes its event stream on another within seconds (the
+/// ending travels with the commit's notification), not at the next ping.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ended_on_one_instance_closes_its_stream_on_another() {
+    if skip_without_postgres("a_session_ended_on_one_instance_closes_its_stream_on_another") {
+        return;
+    }
+    let a = TestServer::start_with(notifications_only).await;
+    let b = a.another_instance(notifications_only).await;
+    let person = a.register("stream_ender").await;
+    let mut stream = connect(&b, &person, None).await;
+    a.client(&person, "logout", json!({})).await;
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        use futures_util::StreamExt;
+        loop {
+            match stream.next().await {
+                None | Some(Err(_)) | Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the stream on the other instance outlived its session");
+}
