@@ -72,6 +72,9 @@ enum AdminCommand {
     DeleteUser {
         /// The person's username.
         username: String,
+        /// Delete without asking (needed when standard input is not a terminal).
+        #[arg(long)]
+        yes: bool,
     },
     /// Set a new password for a person; every session and API key of theirs ends.
     ResetPassword {
@@ -107,6 +110,9 @@ enum AdminCommand {
     DeleteBot {
         /// The bot's username.
         username: String,
+        /// Delete without asking (needed when standard input is not a terminal).
+        #[arg(long)]
+        yes: bool,
     },
     /// Replace a bot's token (the old one stops working at once); prints the new token.
     RevokeToken {
@@ -189,6 +195,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             eprintln!("roost: database {shown}");
+            // Deletions cannot be undone: confirmed before anything is opened.
+            match &command {
+                AdminCommand::DeleteUser { username, yes } => {
+                    confirm(*yes, "delete-user", username, "and every bot they own")?
+                }
+                AdminCommand::DeleteBot { username, yes } => {
+                    confirm(*yes, "delete-bot", username, "(its username stays reserved)")?
+                }
+                _ => {}
+            }
             // The password is read before the database is opened, so a prompt is not raced.
             let password = match &command {
                 AdminCommand::CreateUser { password, .. } | AdminCommand::ResetPassword { password, .. } => {
@@ -211,6 +227,25 @@ fn init_logging_quiet() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+}
+
+/// Asks the operator to type the username again before a deletion, unless `--yes`; refuses
+/// without a terminal to ask on.
+fn confirm(yes: bool, command: &str, username: &str, what: &str) -> anyhow::Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("{command} cannot be undone: pass --yes to confirm it");
+    }
+    let name = username.trim().trim_start_matches('@');
+    eprint!("Delete @{name} {what}? This cannot be undone. Type the username to confirm: ");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("cannot read the confirmation")?;
+    if line.trim().trim_start_matches('@') != name {
+        bail!("not confirmed: nothing was deleted");
+    }
+    Ok(())
 }
 
 /// The password of `create-user` and `reset-password`, from wherever the flags say.
@@ -329,7 +364,7 @@ async fn admin(core: &Core, command: AdminCommand, password: Option<String>) -> 
                 );
             }
         }
-        AdminCommand::DeleteUser { username } => {
+        AdminCommand::DeleteUser { username, .. } => {
             let id = core.person_by_username(&username).await.map_err(describe)?;
             let bots = core.delete_person(id).await.map_err(describe)?;
             println!("deleted @{username}");
@@ -381,7 +416,7 @@ async fn admin(core: &Core, command: AdminCommand, password: Option<String>) -> 
                 println!("last error:       {} {message}", date(at));
             }
         }
-        AdminCommand::DeleteBot { username } => {
+        AdminCommand::DeleteBot { username, .. } => {
             core.delete_bot(Manager::Operator, by_username(&username)).await.map_err(describe)?;
             println!("deleted @{}; its username stays reserved", username.trim_start_matches('@'));
         }

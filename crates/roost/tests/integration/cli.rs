@@ -163,12 +163,14 @@ async fn admin_manages_people_and_bots_and_states_the_rules() {
     assert_eq!(after.status().as_u16(), 401, "API keys end with a password reset too");
     let newest = ok(data, db, &["revoke-token", "olga_bot"], None);
     wait_for_status(&http, &format!("{base}/bot{fresh}/getMe"), 401).await;
-    ok(data, db, &["delete-bot", "olga_bot"], None);
+    let said = refused(data, db, &["delete-bot", "olga_bot"], Some(""));
+    assert!(said.contains("delete-bot cannot be undone: pass --yes"), "{said}");
+    ok(data, db, &["delete-bot", "olga_bot", "--yes"], None);
     wait_for_status(&http, &format!("{base}/bot{}/getMe", newest.trim()), 401).await;
     let said = refused(data, db, &["create-bot", "--owner", "olgak", "--username", "OLGA_BOT"], None);
     assert!(said.contains("USERNAME_OCCUPIED"), "the name stays reserved: {said}");
 
-    let deleted = ok(data, db, &["delete-user", "olgak"], None);
+    let deleted = ok(data, db, &["delete-user", "olgak", "--yes"], None);
     assert!(deleted.contains("deleted @olgak"), "{deleted}");
     assert!(ok(data, db, &["list-users"], None).contains("deleted"));
     let said = refused(data, db, &["show-user", "olgak"], None);
