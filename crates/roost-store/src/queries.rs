@@ -99,10 +99,18 @@ pub struct BotRow {
     pub created_at: i64,
 }
 
-/// The columns [`bot_row`] reads, in its order.
-const BOT_COLUMNS: &str = "user_id, owner_id, token_hash, last_update_id, allowed_updates, webhook_url, \
-                           can_join_groups, can_read_all_group_messages, supports_inline_queries, \
-                           token_sealed, inline_placeholder, inline_feedback, is_system, created_at";
+/// `SELECT` of the columns [`bot_row`] reads, in its order, then `rest`: one static statement
+/// each (`bot` runs on every getUpdates and every message to a bot).
+macro_rules! select_bots {
+    ($rest:literal) => {
+        concat!(
+            "SELECT user_id, owner_id, token_hash, last_update_id, allowed_updates, webhook_url, \
+             can_join_groups, can_read_all_group_messages, supports_inline_queries, \
+             token_sealed, inline_placeholder, inline_feedback, is_system, created_at FROM bots ",
+            $rest
+        )
+    };
+}
 
 fn bot_row(r: &Row<'_, '_>) -> Result<BotRow> {
     Ok(BotRow {
@@ -580,22 +588,18 @@ pub trait Queries {
     }
 
     fn bot(&self, user_id: UserId) -> Result<Option<BotRow>> {
-        let sql = format!("SELECT {BOT_COLUMNS} FROM bots WHERE user_id = ?1");
-        self.db().opt(&sql, args![user_id], bot_row)
+        self.db().opt(select_bots!("WHERE user_id = ?1"), args![user_id], bot_row)
     }
 
     /// The bots a person owns, deleted ones too, oldest first.
     fn bots_of(&self, owner: UserId) -> Result<Vec<BotRow>> {
-        let sql = format!(
-            "SELECT {BOT_COLUMNS} FROM bots WHERE owner_id = ?1 AND NOT is_system ORDER BY created_at, user_id"
-        );
-        self.db().all(&sql, args![owner], bot_row)
+        let sql = select_bots!("WHERE owner_id = ?1 AND NOT is_system ORDER BY created_at, user_id");
+        self.db().all(sql, args![owner], bot_row)
     }
 
     /// Every bot but the system bot, with its owner, oldest first (the operator's list).
     fn all_bots(&self) -> Result<Vec<BotRow>> {
-        let sql = format!("SELECT {BOT_COLUMNS} FROM bots WHERE NOT is_system ORDER BY created_at, user_id");
-        self.db().all(&sql, &[], bot_row)
+        self.db().all(select_bots!("WHERE NOT is_system ORDER BY created_at, user_id"), &[], bot_row)
     }
 
     /// The system bot, once made.

@@ -146,17 +146,10 @@ async fn admin_manages_people_and_bots_and_states_the_rules() {
     let url = format!("ws://{}/client/v1/events?token={session}", server.addr);
     let (mut stream, _) = must(tokio_tungstenite::connect_async(url).await);
     ok(data, db, &["reset-password", "olgak", "--password-stdin"], Some("battery staple\n"));
-    let closed = tokio::time::timeout(Duration::from_secs(5), async {
-        use futures_util::StreamExt;
-        loop {
-            match stream.next().await {
-                None | Some(Err(_)) | Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) => return,
-                Some(Ok(_)) => {}
-            }
-        }
-    })
-    .await;
-    assert!(closed.is_ok(), "the event stream outlived the password reset");
+    assert!(
+        crate::client_api::closes_within(&mut stream, Duration::from_secs(5)).await,
+        "the event stream outlived the password reset"
+    );
     let after = must(http.post(format!("{base}/client/v1/getMe")).bearer_auth(&session).send().await);
     assert_eq!(after.status().as_u16(), 401);
     let after = must(http.post(format!("{base}/client/v1/getMyBots")).bearer_auth(&key).send().await);

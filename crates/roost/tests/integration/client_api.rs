@@ -211,6 +211,20 @@ pub(crate) async fn connect_ready(server: &TestServer, person: &Person, after: O
     (socket, seq)
 }
 
+/// Whether the server closes an event stream within `within` (frames before the close are read
+/// and dropped).
+pub(crate) async fn closes_within(socket: &mut Socket, within: Duration) -> bool {
+    let closed = tokio::time::timeout(within, async {
+        loop {
+            match socket.next().await {
+                None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    });
+    closed.await.is_ok()
+}
+
 pub(crate) async fn next_json(socket: &mut Socket) -> Value {
     loop {
         let frame = must(tokio::time::timeout(Duration::from_secs(10), socket.next()).await);

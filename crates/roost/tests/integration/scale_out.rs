@@ -331,15 +331,8 @@ async fn a_session_ended_on_one_instance_closes_its_stream_on_another() {
     let person = a.register("stream_ender").await;
     let mut stream = connect(&b, &person, None).await;
     a.client(&person, "logout", json!({})).await;
-    let closed = tokio::time::timeout(Duration::from_secs(5), async {
-        use futures_util::StreamExt;
-        loop {
-            match stream.next().await {
-                None | Some(Err(_)) | Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) => return,
-                Some(Ok(_)) => {}
-            }
-        }
-    })
-    .await;
-    assert!(closed.is_ok(), "the stream on the other instance outlived its session");
+    assert!(
+        crate::client_api::closes_within(&mut stream, Duration::from_secs(5)).await,
+        "the stream on the other instance outlived its session"
+    );
 }
